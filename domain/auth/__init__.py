@@ -1,0 +1,1 @@
+"""Authentication: users, passwords, sessions, verification, OAuth accounts."""
