@@ -37,6 +37,16 @@ def _all_tables(base: type[Table] = Table) -> list[type[Table]]:
     return found
 
 
+_current: Engine | None = None  # type: ignore[type-arg]
+
+
+def current_engine() -> Engine:  # type: ignore[type-arg]
+    """The engine last bound with bind_engine()."""
+    if _current is None:
+        raise RuntimeError("no database engine bound yet: call bind_engine() first")
+    return _current
+
+
 def bind_engine(engine: Engine) -> None:  # type: ignore[type-arg]
     """Point piccolo_conf.DB and every Table class (ours, admin's, migrations') at `engine`.
 
@@ -46,6 +56,8 @@ def bind_engine(engine: Engine) -> None:  # type: ignore[type-arg]
     """
     conf = importlib.import_module(os.environ.get("PICCOLO_CONF", "piccolo_conf"))
     conf.DB = engine
+    global _current
+    _current = engine
     for table in _all_tables():
         table._meta._db = engine
 

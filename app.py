@@ -1,0 +1,105 @@
+"""Composition root: builds the Litestar app from Settings; `python app.py --help` for the CLI."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from litestar import Litestar
+from litestar.config.csrf import CSRFConfig
+from litestar.plugins.htmx import HTMXPlugin
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.static_files import create_static_files_router
+from litestar.template.config import TemplateConfig
+
+from actors.connection import create_redis
+from actors.counter import CounterActor
+from actors.embedded import EmbeddedRedis
+from actors.ratelimit import RateLimitActor
+from domain import db
+from domain.migrations import migrate
+from settings import Settings
+from web.routes import route_handlers
+from web.services import Services
+
+ROOT = Path(__file__).resolve().parent
+TEMPLATES = ROOT / "web" / "templates"
+STATIC = ROOT / "web" / "static"
+
+log = logging.getLogger("remote_stack")
+
+
+def configure_logging(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.log_level,
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
+
+
+@asynccontextmanager
+async def lifespan(app: Litestar) -> AsyncIterator[None]:
+    """Start what the app needs (Redis, database, migrations) and stop it in reverse order."""
+    settings: Settings = app.state.settings
+    embedded: EmbeddedRedis | None = None
+    redis_url = settings.redis_url
+    if redis_url is None:
+        embedded = EmbeddedRedis(settings.data_dir)
+        redis_url = await asyncio.to_thread(embedded.start)
+    redis = create_redis(redis_url)
+    engine = db.make_engine(settings.resolved_database_url)
+    db.bind_engine(engine)
+    try:
+        await db.prepare(engine, pool_size=settings.db_pool_size)
+        await migrate(engine, settings.data_dir)
+        app.state.services = Services(
+            settings=settings,
+            redis=redis,
+            engine=engine,
+            counter=CounterActor(redis),
+            ratelimit=RateLimitActor(redis),
+        )
+        yield
+    finally:
+        await db.close(engine)
+        await redis.aclose()
+        if embedded is not None:
+            # Last, so in-flight requests that still touch Redis can finish first.
+            await asyncio.to_thread(embedded.stop)
+
+
+def create_app(settings: Settings) -> Litestar:
+    """The Litestar app for `settings`; nothing starts until its lifespan runs."""
+    app = Litestar(
+        route_handlers=[
+            *route_handlers(),
+            create_static_files_router(path="/static", directories=[STATIC], include_in_schema=False),
+        ],
+        lifespan=[lifespan],
+        plugins=[HTMXPlugin()],
+        template_config=TemplateConfig(directory=TEMPLATES, engine=JinjaTemplateEngine),
+        csrf_config=CSRFConfig(
+            secret=settings.auth_secret,
+            cookie_secure=settings.is_production,
+            cookie_samesite="lax",
+            exclude=["/admin"],
+        ),
+        debug=False,
+    )
+    app.state.settings = settings
+    return app
+
+
+def asgi() -> Litestar:
+    """ASGI factory for servers (granian, uvicorn): settings from the environment."""
+    settings = Settings.from_env()
+    configure_logging(settings)
+    return create_app(settings)
+
+
+if __name__ == "__main__":
+    from cli import main
+
+    raise SystemExit(main())

@@ -1,0 +1,192 @@
+"""The `python app.py ...` command line: run the app, migrate, inspect routes."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import time
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
+
+from actors.embedded import EmbeddedRedis, EmbeddedRedisError
+from domain import db
+from domain.migrations import MigrationError, applied_migrations, migrate, pending_migrations
+from settings import Settings, SettingsError
+
+
+class CommandError(Exception):
+    """A command failed in a way the operator can fix; printed as one line, exit code 2."""
+
+
+def step(message: str) -> None:
+    print(f"==> {message}", flush=True)
+
+
+@contextmanager
+def embedded_redis_for(settings: Settings) -> Iterator[Settings]:
+    """Start the embedded Redis when REDIS_URL is unset; child processes inherit its URL."""
+    if settings.redis_url is not None:
+        step(f"using Redis at {settings.redis_url}")
+        yield settings
+        return
+    server = EmbeddedRedis(settings.data_dir)
+    step(f"starting embedded Redis (data in {server.directory})")
+    started = time.monotonic()
+    url = server.start()
+    step(f"embedded Redis ready in {time.monotonic() - started:.2f}s at {url}")
+    os.environ["REDIS_URL"] = url
+    try:
+        yield settings.with_overrides(redis_url=url)
+    finally:
+        server.stop()
+        step("embedded Redis stopped")
+
+
+@asynccontextmanager
+async def open_database(settings: Settings) -> AsyncIterator[None]:
+    """Bind the tables to the settings' database for one CLI command."""
+    engine = db.make_engine(settings.resolved_database_url)
+    db.bind_engine(engine)
+    await db.prepare(engine, pool_size=2)
+    try:
+        yield
+    finally:
+        await db.close(engine)
+
+
+def run_migrations(settings: Settings) -> None:
+    async def go() -> list[tuple[str, str]]:
+        async with open_database(settings):
+            return await migrate(db.current_engine(), settings.data_dir)
+
+    step(f"migrating {redact(settings.resolved_database_url)}")
+    applied = asyncio.run(go())
+    if applied:
+        for app_name, migration_id in applied:
+            step(f"applied {app_name}:{migration_id}")
+    else:
+        step("database is up to date")
+
+
+def redact(url: str) -> str:
+    """The URL without its password, for printing."""
+    if "@" not in url or "://" not in url:
+        return url
+    scheme, rest = url.split("://", 1)
+    creds, host = rest.rsplit("@", 1)
+    user = creds.split(":", 1)[0]
+    return f"{scheme}://{user}:***@{host}" if ":" in creds else f"{scheme}://{user}@{host}"
+
+
+def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
+    run_migrations(settings)
+    return 0
+
+
+def cmd_migrations_status(settings: Settings, args: argparse.Namespace) -> int:
+    async def go() -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+        async with open_database(settings):
+            return await applied_migrations(), await pending_migrations()
+
+    applied, pending = asyncio.run(go())
+    for app_name, migration_id in applied:
+        print(f"[x] {app_name}:{migration_id}")
+    for app_name, migration_id in pending:
+        print(f"[ ] {app_name}:{migration_id}")
+    print(f"{len(applied)} applied, {len(pending)} pending")
+    return 0
+
+
+def cmd_routes(settings: Settings, args: argparse.Namespace) -> int:
+    from app import create_app
+
+    app = create_app(settings)
+    rows: list[tuple[str, str, str]] = []
+    for route in app.routes:
+        for handler in getattr(route, "route_handlers", []):
+            methods = ",".join(sorted(getattr(handler, "http_methods", None) or ["*"]))
+            rows.append((route.path, methods, handler.handler_name))
+    width = max(len(path) for path, _, _ in rows)
+    for path, methods, name in sorted(rows):
+        print(f"{path:<{width}}  {methods:<18} {name}")
+    return 0
+
+
+def cmd_dev(settings: Settings, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    with embedded_redis_for(settings) as ready:
+        run_migrations(ready)
+        step(f"serving on http://{args.host}:{args.port} (auto-reload on; Ctrl-C to stop)")
+        uvicorn.run(
+            "app:asgi",
+            factory=True,
+            host=args.host,
+            port=args.port,
+            reload=True,
+            reload_dirs=["web", "domain", "actors"],
+            reload_includes=["*.py", "*.html", "*.lua", "*.css", "*.js"],
+            log_level="info",
+        )
+    return 0
+
+
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    from granian import Granian
+    from granian.constants import Interfaces
+
+    workers = args.workers or int(os.environ.get("WEB_CONCURRENCY") or os.cpu_count() or 1)
+    with embedded_redis_for(settings) as ready:
+        run_migrations(ready)
+        step(f"serving on http://{args.host}:{args.port} with {workers} worker(s) (granian)")
+        Granian(
+            "app:asgi",
+            factory=True,
+            address=args.host,
+            port=args.port,
+            interface=Interfaces.ASGI,
+            workers=workers,
+            backlog=2048,
+            log_access=False,
+            respawn_failed_workers=True,
+        ).serve()
+    return 0
+
+
+COMMANDS: dict[str, tuple[Callable[[Settings, argparse.Namespace], int], str]] = {
+    "dev": (cmd_dev, "development server: embedded Redis, migrations, auto-reload"),
+    "serve": (cmd_serve, "production server (granian, several worker processes)"),
+    "migrate": (cmd_migrate, "apply pending database migrations (safe to run twice)"),
+    "migrations-status": (cmd_migrations_status, "list applied and pending migrations"),
+    "routes": (cmd_routes, "list every route, remote functions included"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python app.py", description="Remote Stack operator commands.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, (_, help_text) in COMMANDS.items():
+        cmd = sub.add_parser(name, help=help_text, description=help_text)
+        if name in {"dev", "serve"}:
+            cmd.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
+            cmd.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+        if name == "serve":
+            cmd.add_argument(
+                "--workers", type=int, default=0, help="worker processes (default: WEB_CONCURRENCY or CPUs)"
+            )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = Settings.from_env()
+        handler, _ = COMMANDS[args.command]
+        return handler(settings, args)
+    except (SettingsError, EmbeddedRedisError, MigrationError, CommandError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,99 @@
+"""Shared fixtures: a private embedded Redis for the session, per-test data dirs and apps."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+import redis as redis_sync
+from litestar import Litestar
+from litestar.testing import TestClient
+
+from actors.embedded import EmbeddedRedis
+from settings import Settings
+
+os.environ.setdefault("PICCOLO_CONF", "piccolo_conf")
+
+TEST_SECRET = "t" * 16 + "0123456789abcdefghijklmnopqrstuv"
+TEST_BASE_URL = "http://testserver.local"
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedRedis]:
+    """One embedded redis-server for the whole run (ours alone, so flushing it is fine)."""
+    server = EmbeddedRedis(tmp_path_factory.mktemp("redis"))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def redis_url(redis_server: EmbeddedRedis) -> Iterator[str]:
+    """The embedded server's URL, emptied before each test."""
+    client = redis_sync.Redis(unix_socket_path=str(redis_server.socket_path))
+    client.flushall()
+    client.close()
+    yield redis_server.url
+
+
+@pytest.fixture
+def settings(tmp_path: Path, redis_url: str) -> Settings:
+    """Development settings on a fresh SQLite file and the shared embedded Redis."""
+    return Settings(
+        app_env="development",
+        data_dir=tmp_path / "data",
+        redis_url=redis_url,
+        auth_secret=TEST_SECRET,
+        base_url=TEST_BASE_URL,
+    )
+
+
+@pytest.fixture
+def app(settings: Settings) -> Litestar:
+    from app import create_app
+
+    return create_app(settings)
+
+
+@pytest.fixture
+def client(app: Litestar) -> Iterator[TestClient[Litestar]]:
+    """A sync test client with the app's lifespan running (migrations applied)."""
+    with TestClient(app=app, base_url=TEST_BASE_URL) as test_client:
+        yield test_client
+
+
+def external_redis_url() -> str:
+    url = os.environ.get("TEST_REDIS_URL")
+    if not url:
+        pytest.skip("TEST_REDIS_URL is not set: no external Redis to test against")
+    return url
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A throwaway PostgreSQL database (rstack_test_<random>) created and dropped around a test."""
+    base = os.environ.get("TEST_DATABASE_URL")
+    if not base:
+        pytest.skip("TEST_DATABASE_URL is not set: no PostgreSQL to test against")
+    import asyncpg
+
+    name = f"rstack_test_{uuid.uuid4().hex[:12]}"
+
+    async def admin(sql: str) -> None:
+        conn = await asyncpg.connect(base)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    parts = urlsplit(base)
+    try:
+        yield urlunsplit(parts._replace(path=f"/{name}"))
+    finally:
+        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

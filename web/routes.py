@@ -1,0 +1,15 @@
+"""Every route handler the app serves, gathered in one list for app.py."""
+
+from __future__ import annotations
+
+from litestar.types import ControllerRouterHandler
+
+from web import health, pages
+
+
+def route_handlers() -> list[ControllerRouterHandler]:
+    return [
+        health.healthz,
+        health.readyz,
+        pages.home,
+    ]
