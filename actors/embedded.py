@@ -128,7 +128,7 @@ class EmbeddedRedis:
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
-            preexec_fn=preexec,  # noqa: PLW1509 - prctl must run in the child before exec
+            preexec_fn=preexec,  # prctl must run in the child before exec
             start_new_session=True,  # Ctrl-C in the terminal goes to us; we stop redis in order
         )
         deadline = time.monotonic() + START_TIMEOUT_S
@@ -136,7 +136,9 @@ class EmbeddedRedis:
             if self.process.poll() is not None:
                 err = self.process.stderr.read().decode(errors="replace") if self.process.stderr else ""
                 logfile = self.directory / "redis.log"
-                tail = logfile.read_text(errors="replace").strip().splitlines()[-3:] if logfile.exists() else []
+                tail = (
+                    logfile.read_text(errors="replace").strip().splitlines()[-3:] if logfile.exists() else []
+                )
                 raise EmbeddedRedisError(
                     f"redis-server exited with code {self.process.returncode}: "
                     + (err.strip() or " | ".join(tail) or "no output")

@@ -1,0 +1,46 @@
+"""CounterActor: the original's CounterDO, a per-id counter with atomic increments."""
+
+from __future__ import annotations
+
+import msgspec
+
+from actors.events import ActorEvent
+from actors.runtime import Actor, Operation
+
+
+class CounterState(msgspec.Struct, frozen=True):
+    """What GET/POST /counter/{id} return ({count, id, timestamp}); `version` counts changes."""
+
+    count: int
+    id: str
+    timestamp: str
+    version: int = 0
+
+
+_decode = msgspec.json.Decoder(CounterState).decode
+
+
+class CounterActor(Actor):
+    """`get` and `increment` on counters named by id; each increment is published on its channel."""
+
+    kind = "counter"
+    _get = Operation("counter_get.lua", mutating=False)
+    _increment = Operation("counter_increment.lua")
+
+    async def get(self, counter_id: str) -> CounterState:
+        """The current count (0 for a new id) and the Redis server time."""
+        return _decode(await self.call(self._get, counter_id))
+
+    async def increment(self, counter_id: str, *, by: int = 1, request_id: str | None = None) -> CounterState:
+        """Add `by` atomically; a repeated `request_id` returns the first result without adding again."""
+        return _decode(await self.call(self._increment, counter_id, (by,), request_id=request_id))
+
+    @staticmethod
+    def state_from_event(event: ActorEvent) -> CounterState:
+        """The CounterState carried by a change event from `actor_channel("counter", id)`."""
+        return CounterState(
+            count=int(event.state["count"]),
+            id=event.id,
+            timestamp=str(event.state["timestamp"]),
+            version=event.version,
+        )

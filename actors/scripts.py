@@ -1,0 +1,228 @@
+"""Lua scripts: read from package files, run with EVALSHA, reloaded on NOSCRIPT, coalesced per loop turn."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import weakref
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+
+from redis.asyncio.cluster import RedisCluster
+from redis.exceptions import NoScriptError, RedisError, ResponseError
+
+from actors.connection import RedisClient
+
+_PRELUDE_FILE = "_prelude.lua"
+MAX_NOSCRIPT_RELOADS = 3
+
+
+class InvalidActorArgument(ValueError):
+    """A script refused its arguments (its `EINVAL` reply) before writing anything."""
+
+
+class DurabilityError(RedisError):
+    """WAITAOF did not confirm the write in time: it was applied but may not be on disk yet.
+
+    Retrying with the same request_id is safe: the script returns the stored result.
+    """
+
+
+@dataclass(frozen=True)
+class Script:
+    """One operation's Lua source (shared prelude + `<actor>_<op>.lua`) and its SHA1."""
+
+    name: str
+    source: bytes
+    sha: str
+
+    @classmethod
+    def from_package(cls, package: str, filename: str) -> Script:
+        prelude = resources.files(__package__ or "actors").joinpath(_PRELUDE_FILE).read_text("utf-8")
+        body = resources.files(package).joinpath(filename).read_text("utf-8")
+        source = f"{prelude}\n{body}".encode()
+        return cls(
+            filename.removesuffix(".lua"), source, hashlib.sha1(source, usedforsecurity=False).hexdigest()
+        )
+
+
+@dataclass(frozen=True)
+class WaitAof:
+    """Ask Redis 7.2+ to confirm each write is fsynced locally (and on replicas) before answering."""
+
+    numlocal: int = 1
+    numreplicas: int = 0
+    timeout_ms: int = 1000
+
+
+@dataclass(eq=False)
+class _Call:
+    script: Script
+    keys: Sequence[str]
+    args: Sequence[str | int | float]
+    mutating: bool
+    future: asyncio.Future[bytes] | None = None
+
+
+def _as_error(reply: ResponseError) -> Exception:
+    message = str(reply)
+    if message.startswith("EINVAL "):
+        return InvalidActorArgument(message.removeprefix("EINVAL "))
+    return reply
+
+
+@dataclass(eq=False)
+class ScriptRunner:
+    """Runs scripts for every actor sharing one client.
+
+    With `coalesce`, calls made in the same event-loop turn go out as one pipeline
+    (per node on a cluster): one round trip and, with `appendfsync always`, one fsync
+    for all of them. Each script is still atomic on its keys, and a caller's next call
+    is queued only after its previous one answered, so per-caller order is unchanged.
+    """
+
+    redis: RedisClient
+    coalesce: bool = True
+    wait_aof: WaitAof | None = None
+    max_batch: int = 256
+    max_inflight: int = 4
+    _queue: list[_Call] = field(default_factory=list, init=False)
+    _flush_scheduled: bool = field(default=False, init=False)
+    _inflight: int = field(default=0, init=False)
+    _tasks: set[asyncio.Task[None]] = field(default_factory=set, init=False)
+    _waitaof_checked: bool = field(default=False, init=False)
+
+    async def run(
+        self,
+        script: Script,
+        keys: Sequence[str],
+        args: Sequence[str | int | float],
+        *,
+        mutating: bool = True,
+    ) -> bytes:
+        """EVALSHA `script`; reload it and retry on NOSCRIPT; return its (bytes) reply."""
+        if self.wait_aof is not None and not self._waitaof_checked:
+            await self._check_waitaof()
+        call = _Call(script, keys, args, mutating)
+        if not self.coalesce:
+            (reply,) = await self._execute([call])
+            if isinstance(reply, Exception):
+                raise reply
+            return reply
+        loop = asyncio.get_running_loop()
+        call.future = loop.create_future()
+        self._queue.append(call)
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            loop.call_soon(self._flush)
+        return await call.future
+
+    def _flush(self) -> None:
+        self._flush_scheduled = False
+        while self._queue and self._inflight < self.max_inflight:
+            batch = self._queue[: self.max_batch]
+            del self._queue[: self.max_batch]
+            self._inflight += 1
+            task = asyncio.get_running_loop().create_task(self._send(batch))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _send(self, batch: list[_Call]) -> None:
+        try:
+            replies = await self._execute(batch)
+        except BaseException as exc:  # every waiter must hear of the failure
+            replies = [exc if isinstance(exc, Exception) else RedisError(repr(exc))] * len(batch)
+            if not isinstance(exc, Exception):
+                raise
+        finally:
+            self._inflight -= 1
+            if self._queue and not self._flush_scheduled:
+                self._flush_scheduled = True
+                asyncio.get_running_loop().call_soon(self._flush)
+        for call, reply in zip(batch, replies, strict=True):
+            fut = call.future
+            if fut is None or fut.done():
+                continue
+            if isinstance(reply, BaseException):
+                fut.set_exception(reply)
+            else:
+                fut.set_result(reply)
+
+    async def _execute(self, calls: list[_Call]) -> list[bytes | Exception]:
+        replies: list[bytes | Exception] = [b""] * len(calls)
+        pending = list(range(len(calls)))
+        for _ in range(MAX_NOSCRIPT_RELOADS + 1):
+            pipe = self.redis.pipeline(transaction=False)
+            for i in pending:
+                call = calls[i]
+                pipe.execute_command("EVALSHA", call.script.sha, len(call.keys), *call.keys, *call.args)
+            wait = self.wait_aof is not None and any(calls[i].mutating for i in pending)
+            if wait and self.wait_aof is not None:
+                w = self.wait_aof
+                pipe.execute_command("WAITAOF", w.numlocal, w.numreplicas, w.timeout_ms)
+            answers = await pipe.execute(raise_on_error=False)
+            durability_failure = self._waitaof_failure(answers.pop()) if wait else None
+            missing: list[int] = []
+            for i, answer in zip(pending, answers, strict=True):
+                if isinstance(answer, NoScriptError):
+                    missing.append(i)
+                elif isinstance(answer, ResponseError):
+                    replies[i] = _as_error(answer)
+                elif isinstance(answer, Exception):
+                    replies[i] = answer
+                elif durability_failure is not None and calls[i].mutating:
+                    replies[i] = durability_failure
+                else:
+                    replies[i] = answer
+            if not missing:
+                return replies
+            # Redis restarted, failed over or ran SCRIPT FLUSH: load once, rerun only the
+            # calls that did not run (a NOSCRIPT reply means nothing was executed).
+            for script in {calls[i].script.sha: calls[i].script for i in missing}.values():
+                await self.redis.script_load(script.source)
+            pending = missing
+        for i in pending:
+            replies[i] = NoScriptError(f"script {calls[i].script.name} kept disappearing from Redis")
+        return replies
+
+    def _waitaof_failure(self, answer: object) -> DurabilityError | None:
+        w = self.wait_aof
+        if w is None:
+            return None
+        if isinstance(answer, Exception):
+            return DurabilityError(f"WAITAOF failed: {answer}")
+        local, replicas = (int(x) for x in answer)  # type: ignore[attr-defined]
+        if local < w.numlocal or replicas < w.numreplicas:
+            return DurabilityError(
+                f"write applied but fsync confirmed by {local} local / {replicas} replica(s) "
+                f"within {w.timeout_ms} ms (wanted {w.numlocal}/{w.numreplicas}); "
+                "retry with the same request_id"
+            )
+        return None
+
+    async def _check_waitaof(self) -> None:
+        from actors.durability import supports_waitaof
+
+        if isinstance(self.redis, RedisCluster):
+            raise DurabilityError("WAITAOF mode is not supported on Redis Cluster clients yet")
+        if not await supports_waitaof(self.redis):
+            raise DurabilityError(
+                "this Redis has no WAITAOF (needs Redis 7.2+): use appendfsync always on the server "
+                "or run without wait_aof"
+            )
+        self._waitaof_checked = True
+
+
+_runners: weakref.WeakKeyDictionary[RedisClient, ScriptRunner] = weakref.WeakKeyDictionary()
+
+
+def runner_for(redis: RedisClient, **options: object) -> ScriptRunner:
+    """The shared runner of `redis` (created on first use with `options`), so all actors coalesce together."""
+    runner = _runners.get(redis)
+    if runner is None:
+        runner = ScriptRunner(redis, **options)  # type: ignore[arg-type]
+        _runners[redis] = runner
+    elif options:
+        raise ValueError("runner_for(): this client already has a runner; pass options on first use only")
+    return runner
