@@ -47,8 +47,8 @@ class RateLimitActor(Actor):
             raise ValueError("limit must be from 1 to 1000000")
         if not 1 <= cost <= limit:
             raise ValueError("cost must be from 1 to limit")
-        window_ms = math.ceil(window_seconds * 1000)
-        if not (math.isfinite(window_seconds) and 1 <= window_ms <= 31_536_000_000):
+        window_ms = math.ceil(window_seconds * 1000) if math.isfinite(window_seconds) else 0
+        if not 1 <= window_ms <= 31_536_000_000:
             raise ValueError("window_seconds must be from 0.001 to one year")
         raw = await self.call(self._hit, hashed_id(key), (limit, window_ms, cost), request_id=request_id)
         return _decode(raw)

@@ -1,0 +1,103 @@
+"""Actor test fixtures: a private embedded Redis, the external one when TEST_REDIS_URL is set."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from actors.connection import RedisClient, create_redis
+from actors.embedded import EmbeddedRedis
+
+
+def short_tmpdir() -> Path:
+    # Unix socket paths must stay under ~100 bytes; pytest's tmp_path can be longer.
+    return Path(tempfile.mkdtemp(prefix="ra-", dir="/tmp"))
+
+
+def free_port() -> int:
+    """A free loopback port whose cluster bus port (+10000) is free too."""
+    for _ in range(50):
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port: int = sock.getsockname()[1]
+        if port + 10000 > 65535:
+            continue
+        with socket.socket() as bus:
+            try:
+                bus.bind(("127.0.0.1", port + 10000))
+            except OSError:
+                continue
+        return port
+    raise RuntimeError("no free port pair found")
+
+
+def wait_until(condition: Callable[[], bool], timeout: float, message: str) -> None:
+    """Poll `condition()` until true; fail with `message` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s: {message}")
+        time.sleep(0.02)
+
+
+@pytest.fixture(scope="session")
+def actor_server() -> Iterator[EmbeddedRedis]:
+    """One embedded redis-server for the actor tests (AOF, appendfsync always)."""
+    directory = short_tmpdir()
+    server = EmbeddedRedis(directory)
+    server.start()
+    yield server
+    server.stop()
+    shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.fixture
+def fresh_server() -> Iterator[EmbeddedRedis]:
+    """An embedded redis-server of this test's own, on a TCP port too (for kill/restart tests)."""
+    directory = short_tmpdir()
+    server = EmbeddedRedis(directory, port=free_port())
+    server.start()
+    yield server
+    server.stop()
+    shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.fixture(params=["embedded", "external"])
+def backend_url(request: pytest.FixtureRequest, actor_server: EmbeddedRedis) -> str:
+    if request.param == "embedded":
+        return actor_server.url
+    url = os.environ.get("TEST_REDIS_URL")
+    if not url:
+        pytest.skip("TEST_REDIS_URL is not set: no external Redis to run this against")
+    return url
+
+
+@pytest.fixture
+def uid() -> str:
+    """A unique id prefix: tests on the shared external Redis touch only keys with it."""
+    return f"t{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+async def redis(backend_url: str, uid: str) -> AsyncIterator[RedisClient]:
+    client = create_redis(backend_url)
+    yield client
+    await delete_test_keys(client, uid)
+    await client.aclose()
+
+
+async def delete_test_keys(client: RedisClient, uid: str) -> None:
+    """Delete only the keys this test created (their ids start with `uid`, inside the hash tag)."""
+    batch: list[bytes] = []
+    async for key in client.scan_iter(match=f"actor:*{{{uid}*", count=1000):
+        batch.append(key)
+    for key in batch:
+        await client.delete(key)
