@@ -73,7 +73,7 @@ async def test_supports_waitaof_is_false_on_redis_6_2(client_of: RedisClient) ->
 @pytest.mark.parametrize("client_of", ["actor_server"], indirect=True)
 async def test_wait_aof_mode_refuses_a_server_without_waitaof(client_of: RedisClient) -> None:
     actor = CounterActor(client_of, runner=ScriptRunner(client_of, wait_aof=WaitAof()))
-    with pytest.raises(DurabilityError, match="needs Redis 7.2"):
+    with pytest.raises(DurabilityError, match=r"needs Redis 7\.2"):
         await actor.increment("waitaof-refused")
 
 

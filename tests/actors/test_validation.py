@@ -17,7 +17,7 @@ from actors.keys import actor_channel, actor_key
 from actors.preferences import PreferencesActor
 from actors.ratelimit import RateLimitActor
 from actors.runtime import Actor, Operation
-from actors.scripts import InvalidActorArgument, Script
+from actors.scripts import InvalidActorArgument
 
 
 @pytest.fixture
