@@ -1,0 +1,123 @@
+"""The same actors on a real 3-node Redis Cluster started from the bundled redis-server."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import subprocess
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+import redis as sync_redis
+from redis.asyncio.cluster import RedisCluster
+
+from actors.connection import RedisClient, create_redis
+from actors.counter import CounterActor
+from actors.durability import check_durability
+from actors.embedded import EmbeddedRedis, find_redis_server
+from actors.keys import actor_key, hashed_id
+from actors.ratelimit import RateLimitActor
+
+from .conftest import free_port, short_tmpdir, wait_until
+
+
+def cluster_ok(ports: list[int]) -> bool:
+    for port in ports:
+        client = sync_redis.Redis(port=port, socket_timeout=1)
+        try:
+            info = client.execute_command("CLUSTER", "INFO")
+            text = info.decode() if isinstance(info, bytes) else str(info)
+            if "cluster_state:ok" not in text or "cluster_known_nodes:3" not in text:
+                return False
+        finally:
+            client.close()
+    return True
+
+
+@pytest.fixture(scope="module")
+def cluster_ports() -> Iterator[list[int]]:
+    directory = short_tmpdir()
+    nodes = [
+        EmbeddedRedis(
+            directory / f"n{n}",
+            port=free_port(),
+            extra_args=("--cluster-enabled", "yes", "--cluster-node-timeout", "5000"),
+        )
+        for n in range(3)
+    ]
+    try:
+        for node in nodes:
+            node.start()
+        ports = [node.port for node in nodes]
+        redis_cli = find_redis_server().with_name("redis-cli")
+        subprocess.run(
+            [str(redis_cli), "--cluster", "create", *(f"127.0.0.1:{p}" for p in ports), "--cluster-yes"],
+            check=True,
+            capture_output=True,
+            timeout=30,
+        )
+        wait_until(lambda: cluster_ok(ports), 20, "cluster_state:ok on all 3 nodes")
+        yield ports
+    finally:
+        for node in nodes:
+            node.stop()
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.fixture
+async def cluster(cluster_ports: list[int]) -> AsyncIterator[RedisClient]:
+    client = create_redis(f"redis+cluster://127.0.0.1:{cluster_ports[0]},127.0.0.1:{cluster_ports[1]}")
+    await client.initialize()  # type: ignore[union-attr]
+    yield client
+    await client.aclose()
+
+
+def ids_on_every_node(client: RedisCluster, kind: str, make_id: object = str) -> list[str]:
+    """Ids (`c0`, `c1`, ...) until there are two on each of the three primaries."""
+    by_node: dict[str, list[str]] = {}
+    n = 0
+    while len(by_node) < 3 or any(len(v) < 2 for v in by_node.values()):
+        actor_id = f"c{n}"
+        raw = hashed_id(actor_id) if kind == "ratelimit" else actor_id
+        node = client.get_node_from_key(actor_key(kind, raw))
+        by_node.setdefault(node.name, []).append(actor_id)
+        n += 1
+    return [i for ids in by_node.values() for i in ids[:2]]
+
+
+async def test_cluster_counter_increments_exact_across_nodes(cluster: RedisCluster) -> None:
+    counter = CounterActor(cluster)
+    ids = ids_on_every_node(cluster, "counter")
+
+    async def worker(offset: int) -> None:
+        for step in range(60):
+            await counter.increment(ids[(offset + step) % len(ids)])
+
+    await asyncio.gather(*(worker(o) for o in range(len(ids) * 5)))
+    states = await asyncio.gather(*(counter.get(i) for i in ids))
+    assert [s.count for s in states] == [300] * len(ids)
+
+
+async def test_cluster_ratelimit_bursts_exact_on_every_node(cluster: RedisCluster) -> None:
+    limiter = RateLimitActor(cluster)
+    keys = ids_on_every_node(cluster, "ratelimit")
+    decisions = await asyncio.gather(
+        *(limiter.hit(key, limit=7, window_seconds=30) for key in keys for _ in range(40))
+    )
+    allowed_per_key = [sum(d.allowed for d in decisions[i * 40 : (i + 1) * 40]) for i in range(len(keys))]
+    assert allowed_per_key == [7] * len(keys)
+
+
+async def test_cluster_scripts_reload_after_script_flush_on_all_nodes(cluster: RedisCluster) -> None:
+    counter = CounterActor(cluster)
+    ids = ids_on_every_node(cluster, "counter")
+    before = await asyncio.gather(*(counter.get(i) for i in ids))
+    await cluster.script_flush()  # redis-py sends SCRIPT FLUSH to every node
+    assert CounterActor._increment.script is not None
+    assert await cluster.script_exists(CounterActor._increment.script.sha) == [False]
+    after = await asyncio.gather(*(counter.increment(i, request_id="after-flush") for i in ids))
+    assert [a.count for a in after] == [b.count + 1 for b in before]
+
+
+async def test_cluster_check_durability_reads_every_primary(cluster: RedisCluster) -> None:
+    assert await check_durability(cluster) == []
