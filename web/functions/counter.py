@@ -1,0 +1,44 @@
+"""The original's counter remote functions: read any counter, increment it when signed in."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import msgspec
+
+from actors.counter import CounterState
+from actors.keys import InvalidActorId
+from domain.errors import ValidationFailed
+from web.remote import Context, command, query
+
+# The actor id rule, checked at the edge so a bad id is a 422 naming `counter_id`.
+CounterId = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_.:-]{1,64}$", max_length=64)]
+
+
+@query(
+    path="/counter/{counter_id}",
+    partial="partials/counter.html",
+    page="pages/counter.html",
+    result_as="counter",
+)
+async def get_counter(ctx: Context, counter_id: CounterId = "default") -> CounterState:
+    """The counter's current value: {count, id, timestamp}."""
+    try:
+        return await ctx.services.counter.get(counter_id)
+    except InvalidActorId as exc:
+        raise ValidationFailed("Invalid counter id", field_errors={"counter_id": str(exc)}) from None
+
+
+@command(
+    path="/counter/{counter_id}",
+    signed_in="Please sign in to increment the counter",
+    partial="partials/counter.html",
+    page="pages/counter.html",
+    result_as="counter",
+)
+async def increment_counter(ctx: Context, counter_id: CounterId = "default") -> CounterState:
+    """Add one to the counter and return its new state."""
+    try:
+        return await ctx.services.counter.increment(counter_id)
+    except InvalidActorId as exc:
+        raise ValidationFailed("Invalid counter id", field_errors={"counter_id": str(exc)}) from None
