@@ -1,0 +1,118 @@
+"""Run the real app (`python app.py ...`) as a child process on a free loopback port."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def wait_until(condition: object, timeout: float, message: str) -> None:
+    """Poll `condition()` every 50 ms until it is truthy; fail with `message` after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():  # type: ignore[operator]
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout}s: {message}")
+
+
+def redis_pids_for(data_dir: Path) -> list[int]:
+    """PIDs of redis-server processes serving the socket inside `data_dir`."""
+    needle = str((data_dir / "redis" / "redis.sock").resolve()).encode()
+    pids: list[int] = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes()
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        # A zombie (state Z) has exited; it only waits for its parent to reap it.
+        if b"redis-server" in cmdline and needle in cmdline and ") Z " not in stat:
+            pids.append(int(entry.name))
+    return pids
+
+
+@dataclass
+class RunningApp:
+    process: subprocess.Popen[str]
+    base_url: str
+    data_dir: Path
+
+    def get(self, path: str, **kwargs: object) -> httpx.Response:
+        return httpx.get(self.base_url + path, timeout=5, **kwargs)  # type: ignore[arg-type]
+
+    def output(self) -> str:
+        if self.process.poll() is None:
+            return "(still running)"
+        out, _ = self.process.communicate(timeout=5)
+        return out
+
+
+def start_app(
+    data_dir: Path, *args: str, env: dict[str, str] | None = None, command: str = "serve"
+) -> RunningApp:
+    port = free_port()
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith(("TEST_", "REDIS_URL", "DATABASE_URL"))}
+    full_env.update({"DATA_DIR": str(data_dir), "APP_ENV": "development", "PYTHONUNBUFFERED": "1"})
+    full_env.update(env or {})
+    cmd = [sys.executable, "app.py", command, "--port", str(port), *args]
+    if command == "serve" and "--workers" not in args:
+        cmd += ["--workers", "1"]
+    process = subprocess.Popen(
+        cmd, cwd=ROOT, env=full_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    app = RunningApp(process, f"http://127.0.0.1:{port}", data_dir)
+
+    def ready() -> bool:
+        if process.poll() is not None:
+            raise AssertionError(f"app exited with {process.returncode}:\n{app.output()}")
+        try:
+            return app.get("/healthz").status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    wait_until(ready, 60, "app answered /healthz")
+    return app
+
+
+def stop_app(app: RunningApp, sig: signal.Signals = signal.SIGTERM) -> int:
+    if app.process.poll() is None:
+        app.process.send_signal(sig)
+        try:
+            app.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            app.process.kill()
+            app.process.wait()
+    if app.process.stdout:
+        app.process.stdout.close()
+    return app.process.returncode
+
+
+@contextmanager
+def running_app(data_dir: Path, *args: str, env: dict[str, str] | None = None, command: str = "serve") -> Iterator[RunningApp]:
+    app = start_app(data_dir, *args, env=env, command=command)
+    try:
+        yield app
+    finally:
+        stop_app(app)

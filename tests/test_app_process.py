@@ -1,0 +1,104 @@
+"""The real app as a process: boots on the embedded stack, refuses unsafe production, no orphans."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import redis
+
+from tests.support.server import ROOT, redis_pids_for, running_app, start_app, stop_app, wait_until
+
+
+def test_serve_boots_embedded_stack_and_answers_probes(tmp_path: Path) -> None:
+    with running_app(tmp_path / "data") as app:
+        health = app.get("/healthz")
+        assert health.status_code == 200
+        assert health.text == "ok"
+        ready = app.get("/readyz")
+        assert ready.status_code == 200
+        assert ready.json() == {"database": "ok", "redis": "ok"}
+        assert (tmp_path / "data" / "app.sqlite3").exists()
+        assert (tmp_path / "data" / "redis" / "appendonly.aof").exists()
+
+
+def test_dev_command_serves_with_reload(tmp_path: Path) -> None:
+    with running_app(tmp_path / "data", command="dev") as app:
+        assert app.get("/healthz").status_code == 200
+        assert app.get("/readyz").json() == {"database": "ok", "redis": "ok"}
+    wait_until(lambda: not redis_pids_for(tmp_path / "data"), 20, "embedded redis stopped with dev server")
+
+
+def test_sigkill_leaves_no_redis_and_restart_keeps_data(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    app = start_app(data_dir)
+    pids = redis_pids_for(data_dir)
+    assert len(pids) == 1
+    client = redis.Redis(unix_socket_path=str(data_dir / "redis" / "redis.sock"))
+    client.set("foundation:survives", "yes")
+    client.close()
+
+    stop_app(app, signal.SIGKILL)
+    wait_until(lambda: not redis_pids_for(data_dir), 20, "redis-server died with the app")
+
+    with running_app(data_dir) as again:
+        assert again.get("/readyz").status_code == 200
+        client = redis.Redis(unix_socket_path=str(data_dir / "redis" / "redis.sock"))
+        assert client.get("foundation:survives") == b"yes"
+        client.close()
+
+
+def test_two_apps_with_different_data_dirs_run_side_by_side(tmp_path: Path) -> None:
+    with running_app(tmp_path / "one") as one, running_app(tmp_path / "two") as two:
+        assert one.get("/readyz").status_code == 200
+        assert two.get("/readyz").status_code == 200
+        assert redis_pids_for(tmp_path / "one") != redis_pids_for(tmp_path / "two")
+
+
+def run_cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("TEST_", "REDIS_URL", "DATABASE_URL"))}
+    return subprocess.run(
+        [sys.executable, "app.py", *args],
+        cwd=ROOT,
+        env={**base, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_production_without_secret_exits_with_one_line_reason(tmp_path: Path) -> None:
+    result = run_cli(
+        {"APP_ENV": "production", "DATA_DIR": str(tmp_path), "BASE_URL": "https://app.example"}, "serve"
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "error: AUTH_SECRET is required in production (generate one: openssl rand -hex 32)"
+    ]
+    assert not redis_pids_for(tmp_path)
+
+
+def test_production_with_placeholder_secret_exits(tmp_path: Path) -> None:
+    result = run_cli(
+        {
+            "APP_ENV": "production",
+            "DATA_DIR": str(tmp_path),
+            "AUTH_SECRET": "your-secret-key",
+            "BASE_URL": "https://app.example",
+        },
+        "serve",
+    )
+    assert result.returncode == 2
+    assert "placeholder" in result.stderr
+
+
+def test_migrate_twice_is_a_no_op(tmp_path: Path) -> None:
+    env = {"DATA_DIR": str(tmp_path)}
+    first = run_cli(env, "migrate")
+    assert first.returncode == 0, first.stderr
+    second = run_cli(env, "migrate")
+    assert second.returncode == 0, second.stderr
+    assert "database is up to date" in second.stdout
