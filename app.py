@@ -22,6 +22,9 @@ from actors.ratelimit import RateLimitActor
 from domain import db
 from domain.migrations import migrate
 from settings import Settings
+from web import flash, request_id
+from web.errors import exception_handlers
+from web.remote import register_template_helpers
 from web.routes import route_handlers
 from web.services import Services
 
@@ -79,7 +82,11 @@ def create_app(settings: Settings) -> Litestar:
         ],
         lifespan=[lifespan],
         plugins=[HTMXPlugin()],
-        template_config=TemplateConfig(directory=TEMPLATES, engine=JinjaTemplateEngine),
+        template_config=TemplateConfig(
+            directory=TEMPLATES, engine=JinjaTemplateEngine, engine_callback=register_template_helpers
+        ),
+        exception_handlers=exception_handlers(),
+        before_send=[request_id.before_send, flash.before_send],
         csrf_config=CSRFConfig(
             secret=settings.auth_secret,
             cookie_secure=settings.is_production,

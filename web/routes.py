@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from litestar.types import ControllerRouterHandler
 
-from web import health, pages
+from web import health, pages, remote
 
 
 def route_handlers() -> list[ControllerRouterHandler]:
@@ -12,4 +12,5 @@ def route_handlers() -> list[ControllerRouterHandler]:
         health.healthz,
         health.readyz,
         pages.home,
+        *remote.route_handlers(),
     ]
