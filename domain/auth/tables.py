@@ -1,0 +1,62 @@
+"""Piccolo tables for auth: users, sessions, accounts (credentials and OAuth) and verifications."""
+
+from __future__ import annotations
+
+from piccolo.columns import Boolean, ForeignKey, OnDelete, Text, Timestamptz, Varchar
+from piccolo.table import Table
+
+
+class User(Table, tablename="users"):
+    """A person who can sign in; `email` is stored lowercased so uniqueness ignores case."""
+
+    email = Varchar(length=320, unique=True, index=True)
+    name = Varchar(length=100)
+    avatar = Varchar(length=2048, null=True, default=None)
+    email_verified = Boolean(default=False)
+    is_admin = Boolean(default=False)
+    created_at = Timestamptz()
+    updated_at = Timestamptz()
+
+
+class Session(Table, tablename="sessions"):
+    """A signed-in browser; only the sha256 of its cookie token is stored."""
+
+    user = ForeignKey(references=User, on_delete=OnDelete.cascade, index=True)
+    token_hash = Varchar(length=64, unique=True, index=True)
+    expires_at = Timestamptz()
+    created_at = Timestamptz()
+    last_seen = Timestamptz()
+    ip = Varchar(length=64, default="")
+    user_agent = Varchar(length=512, default="")
+
+
+class Account(Table, tablename="accounts"):
+    """A way to sign in: provider `credentials` holds the password hash, OAuth providers their tokens."""
+
+    user = ForeignKey(references=User, on_delete=OnDelete.cascade, index=True)
+    provider = Varchar(length=32)
+    provider_account_id = Varchar(length=255)
+    password_hash = Text(null=True, default=None)
+    access_token = Text(null=True, default=None)
+    refresh_token = Text(null=True, default=None)
+    id_token = Text(null=True, default=None)
+    access_token_expires_at = Timestamptz(null=True, default=None)
+    scope = Text(null=True, default=None)
+    created_at = Timestamptz()
+    updated_at = Timestamptz()
+
+# (provider, provider_account_id) is unique through an index the first migration creates with raw
+# SQL: Piccolo's Unique constraint becomes ALTER TABLE ... ADD CONSTRAINT, which SQLite lacks.
+ACCOUNT_UNIQUE_INDEX = "accounts_provider_account_unique"
+
+
+class Verification(Table, tablename="verifications"):
+    """A single-use emailed token (hash only) for verifying an email, changing it or resetting a password."""
+
+    user = ForeignKey(references=User, on_delete=OnDelete.cascade, index=True)
+    purpose = Varchar(length=32)
+    token_hash = Varchar(length=64, unique=True, index=True)
+    # The new address for an email change; empty otherwise.
+    new_email = Varchar(length=320, default="")
+    expires_at = Timestamptz()
+    created_at = Timestamptz()
