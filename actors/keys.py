@@ -6,6 +6,7 @@ import hashlib
 import re
 
 _ID = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
+_ID_MATCH = _ID.fullmatch
 _KIND = re.compile(r"[a-z][a-z0-9_]{0,31}")
 ID_RULE = "1-64 characters from A-Z a-z 0-9 _ . : -"
 
@@ -16,7 +17,7 @@ class InvalidActorId(ValueError):
 
 def validate_id(actor_id: str, *, what: str = "actor id") -> str:
     """Return `actor_id` unchanged if it is a valid id, else raise InvalidActorId."""
-    if not isinstance(actor_id, str) or _ID.fullmatch(actor_id) is None:
+    if not isinstance(actor_id, str) or _ID_MATCH(actor_id) is None:
         shown = repr(actor_id) if len(repr(actor_id)) <= 80 else repr(actor_id)[:77] + "..."
         raise InvalidActorId(f"invalid {what} {shown}: use {ID_RULE}")
     return actor_id

@@ -14,7 +14,6 @@ from actors.events import ActorEvent, parse_event
 from actors.keys import (
     InvalidActorId,
     actor_channel,
-    actor_key,
     hashed_id,
     validate_id,
     validate_kind,
@@ -53,10 +52,11 @@ class Operation:
     filename: str
     mutating: bool = True
     script: Script | None = field(default=None, compare=False)
+    name: str = field(init=False, compare=False)
 
-    @property
-    def name(self) -> str:
-        return self.filename.removesuffix(".lua").partition("_")[2]
+    def __post_init__(self) -> None:
+        # `counter_increment.lua` -> `increment`: the op's part of its request-result keys.
+        object.__setattr__(self, "name", self.filename.removesuffix(".lua").partition("_")[2])
 
 
 class Actor:
@@ -101,7 +101,9 @@ class Actor:
         """Run `operation` on one actor; returns the script's JSON reply as bytes."""
         if operation.script is None:
             raise TypeError(f"{operation.filename} is not declared on an Actor subclass")
-        state_key = actor_key(self.kind, actor_id)
+        state_key = (
+            f"actor:{self.kind}:{{{validate_id(actor_id)}}}"  # == actor_key(); kind checked at class creation
+        )
         keys = [state_key]
         ttl = REQUEST_TTL_MS
         if operation.mutating:
@@ -110,5 +112,5 @@ class Actor:
             else:
                 validate_id(request_id, what="request id")
             keys.append(f"{state_key}:rq:{operation.name}:{request_id}")
-        argv = [self.kind, actor_id, actor_channel(self.kind, actor_id), ttl, *args]
+        argv = [self.kind, actor_id, state_key + ":events", ttl, *args]
         return await self.runner.run(operation.script, keys, argv, mutating=operation.mutating)

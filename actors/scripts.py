@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import math
 import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import resources
+from typing import cast
 
+from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
+from redis.asyncio.connection import Connection
 from redis.exceptions import NoScriptError, RedisError, ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from actors.connection import RedisClient
 
@@ -36,6 +41,11 @@ class Script:
     name: str
     source: bytes
     sha: str
+    # RESP bytes of `EVALSHA <sha>`, packed once; the runner appends numkeys, keys and args.
+    evalsha_prefix: bytes = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "evalsha_prefix", b"$7\r\nEVALSHA\r\n$40\r\n" + self.sha.encode() + b"\r\n")
 
     @classmethod
     def from_package(cls, package: str, filename: str) -> Script:
@@ -65,6 +75,19 @@ class _Call:
     future: asyncio.Future[bytes] | None = None
 
 
+def _pack(call: _Call) -> bytes:
+    # Hand-packed RESP: redis-py's generic encoder costs more than the script call itself.
+    items = [x.encode() if type(x) is str else repr(x).encode() for x in (*call.keys, *call.args)]
+    numkeys = len(call.keys)
+    head = b"*%d\r\n%s$%d\r\n%d\r\n" % (
+        3 + len(items),
+        call.script.evalsha_prefix,
+        len(str(numkeys)),
+        numkeys,
+    )
+    return head + b"".join([b"$%d\r\n%s\r\n" % (len(item), item) for item in items])
+
+
 def _as_error(reply: ResponseError) -> Exception:
     message = str(reply)
     if message.startswith("EINVAL "):
@@ -85,7 +108,7 @@ class ScriptRunner:
     redis: RedisClient
     coalesce: bool = True
     wait_aof: WaitAof | None = None
-    max_batch: int = 256
+    max_batch: int = 32
     max_inflight: int = 4
     _queue: list[_Call] = field(default_factory=list, init=False)
     _flush_scheduled: bool = field(default=False, init=False)
@@ -113,7 +136,10 @@ class ScriptRunner:
         loop = asyncio.get_running_loop()
         call.future = loop.create_future()
         self._queue.append(call)
-        if not self._flush_scheduled:
+        if len(self._queue) >= self.max_batch:
+            # A full batch goes now, so Redis works on it while we queue the rest of this turn.
+            self._flush()
+        elif not self._flush_scheduled:
             self._flush_scheduled = True
             loop.call_soon(self._flush)
         return await call.future
@@ -150,18 +176,15 @@ class ScriptRunner:
                 fut.set_result(reply)
 
     async def _execute(self, calls: list[_Call]) -> list[bytes | Exception]:
+        """Run the calls (one round trip per attempt); each reply or error lands at its index."""
         replies: list[bytes | Exception] = [b""] * len(calls)
         pending = list(range(len(calls)))
         for _ in range(MAX_NOSCRIPT_RELOADS + 1):
-            pipe = self.redis.pipeline(transaction=False)
-            for i in pending:
-                call = calls[i]
-                pipe.execute_command("EVALSHA", call.script.sha, len(call.keys), *call.keys, *call.args)
             wait = self.wait_aof is not None and any(calls[i].mutating for i in pending)
-            if wait and self.wait_aof is not None:
-                w = self.wait_aof
-                pipe.execute_command("WAITAOF", w.numlocal, w.numreplicas, w.timeout_ms)
-            answers = await pipe.execute(raise_on_error=False)
+            if isinstance(self.redis, RedisCluster):
+                answers = await self._cluster_roundtrip([calls[i] for i in pending])
+            else:
+                answers = await self._roundtrip([calls[i] for i in pending], wait)
             durability_failure = self._waitaof_failure(answers.pop()) if wait else None
             missing: list[int] = []
             for i, answer in zip(pending, answers, strict=True):
@@ -174,7 +197,7 @@ class ScriptRunner:
                 elif durability_failure is not None and calls[i].mutating:
                     replies[i] = durability_failure
                 else:
-                    replies[i] = answer
+                    replies[i] = cast(bytes, answer)
             if not missing:
                 return replies
             # Redis restarted, failed over or ran SCRIPT FLUSH: load once, rerun only the
@@ -185,6 +208,43 @@ class ScriptRunner:
         for i in pending:
             replies[i] = NoScriptError(f"script {calls[i].script.name} kept disappearing from Redis")
         return replies
+
+    async def _roundtrip(self, calls: list[_Call], wait: bool) -> list[object]:
+        """Send the batch on one pooled connection and read every reply (errors as values).
+
+        Retries the whole batch on connection errors and timeouts like redis-py's pipeline
+        does; request ids in the scripts make a repeat of an already applied call harmless.
+        """
+        assert isinstance(self.redis, Redis)
+        packed = [_pack(call) for call in calls]
+        if wait and self.wait_aof is not None:
+            w = self.wait_aof
+            args = [b"WAITAOF", *(str(n).encode() for n in (w.numlocal, w.numreplicas, w.timeout_ms))]
+            packed.append(b"*4\r\n" + b"".join(b"$%d\r\n%s\r\n" % (len(a), a) for a in args))
+        payload = b"".join(packed)
+        pool = self.redis.connection_pool
+        conn: Connection = await pool.get_connection()  # type: ignore[no-untyped-call]
+        try:
+
+            async def attempt() -> list[object]:
+                await conn.send_packed_command(payload)
+                return await _read_replies(conn, len(packed))
+
+            async def failed(error: Exception) -> None:
+                await conn.disconnect(error=error)
+
+            replies: list[object] = await conn.retry.call_with_retry(attempt, failed)
+            return replies
+        finally:
+            await pool.release(conn)
+
+    async def _cluster_roundtrip(self, calls: list[_Call]) -> list[object]:
+        # redis-py's cluster pipeline splits the batch per node and follows MOVED/ASK.
+        pipe = self.redis.pipeline(transaction=False)
+        for call in calls:
+            pipe.execute_command("EVALSHA", call.script.sha, len(call.keys), *call.keys, *call.args)
+        answers: list[object] = await pipe.execute(raise_on_error=False)
+        return answers
 
     def _waitaof_failure(self, answer: object) -> DurabilityError | None:
         w = self.wait_aof
@@ -212,6 +272,22 @@ class ScriptRunner:
                 "or run without wait_aof"
             )
         self._waitaof_checked = True
+
+
+async def _read_replies(conn: Connection, count: int) -> list[object]:
+    """`count` replies; one deadline for the whole batch instead of one timer per reply."""
+    replies: list[object] = []
+    try:
+        async with asyncio.timeout(conn.socket_timeout):
+            for _ in range(count):
+                try:
+                    replies.append(await conn.read_response(timeout=math.inf))
+                except ResponseError as error:  # the reply was consumed: the stream stays in step
+                    replies.append(error)
+    except TimeoutError:
+        await conn.disconnect(nowait=True)
+        raise RedisTimeoutError(f"no reply from Redis within {conn.socket_timeout}s") from None
+    return replies
 
 
 _runners: weakref.WeakKeyDictionary[RedisClient, ScriptRunner] = weakref.WeakKeyDictionary()
