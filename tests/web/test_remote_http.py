@@ -384,3 +384,18 @@ def test_every_remote_function_is_in_the_openapi_schema(client: Client) -> None:
     body = schema["components"]["schemas"][body_ref.rsplit("/", 1)[-1]]
     assert set(body["properties"]) == {"count", "tags"}
     assert "401" in add_note["responses"] and "422" in add_note["responses"]
+
+
+@pytest.mark.parametrize(
+    "content_type", ["multipart/form-data", "application/x-www-form-urlencoded; charset=bogus"]
+)
+def test_malformed_body_is_a_client_error_not_500(client: Client, token: str, content_type: str) -> None:
+    headers = {**JSON, **SIGNED_IN, "x-csrftoken": token, "content-type": content_type}
+    response = client.post("/_remote/note_form", content=b'{"title": "x"}', headers=headers)
+    assert 400 <= response.status_code < 500
+
+
+def test_command_with_only_optional_inputs_documents_an_optional_body(client: Client) -> None:
+    schema = client.get("/schema/openapi.json").json()
+    assert schema["paths"]["/notes/{title}"]["post"]["requestBody"]["required"] is False
+    assert schema["paths"]["/_remote/note_form"]["post"]["requestBody"]["required"] is True

@@ -126,8 +126,8 @@ def test_lax_optional_empty_is_none() -> None:
     assert lax(name="a", nickname="", limit="") == {"name": "a", "nickname": None, "limit": None}
 
 
-def test_lax_empty_non_text_field_falls_back_to_default() -> None:
-    assert lax(name="a", age="") == {"name": "a"}
+def test_lax_empty_non_text_field_is_an_error_not_the_default() -> None:
+    assert lax_errors(name="a", age="") == {"age": "Must be a whole number"}
 
 
 def test_lax_nested_struct_and_dataclass_from_dotted_fields() -> None:

@@ -10,15 +10,18 @@ import math
 import re
 from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Generic, Literal, ParamSpec, TypeVar
+from typing import Annotated, Any, Generic, Literal, ParamSpec, TypeVar, get_args, get_origin
 from urllib.parse import quote, urlencode
 
 import msgspec
 from litestar import HttpMethod, MediaType, Request, Response
 from litestar._kwargs import KwargsModel
 from litestar._signature import SignatureModel
+from litestar.exceptions import HTTPException
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import Operation, RequestBody
+from litestar.params import ParameterKwarg
 from litestar.types import Empty
 from litestar.types.internal_types import PathParameterDefinition
 from litestar.utils.signature import ParsedSignature
@@ -150,6 +153,15 @@ class RemoteRouteHandler(HTTPRouteHandler):
             layered_parameters=self.resolve_layered_parameters(),
             ctx=self,
         )
+
+
+@dataclass
+class OptionalBodyOperation(Operation):
+    """The OpenAPI operation of a command whose every input has a default: an empty body is fine."""
+
+    def __post_init__(self) -> None:
+        if isinstance(self.request_body, RequestBody):
+            self.request_body.required = False
 
 
 def _camel(name: str) -> str:
@@ -328,6 +340,8 @@ class RemoteFunction(Generic[P, R]):
             return responses.invalid(self, request, caller, exc.errors, raw.echo)
         except DomainError as exc:
             return responses.failed(self, request, caller, exc, raw.echo, raw.next)
+        except HTTPException:
+            raise  # malformed or oversized bodies: the app's handlers answer 400/413 in the caller's form
         except Exception:
             log.exception(
                 "remote function %s failed request_id=%s", self.name, context_from(request).request_id
@@ -337,16 +351,14 @@ class RemoteFunction(Generic[P, R]):
 
     def _doc_signature(self) -> ParsedSignature:
         kw = inspect.Parameter.KEYWORD_ONLY
-        parameters = [
-            inspect.Parameter(f.name, kw, annotation=f.annotation, default=f.default)
-            for f in self.path_fields
-        ]
-        hints: dict[str, Any] = {f.name: f.annotation for f in self.path_fields}
-        if self.kind == "query":
-            for f in self.input_fields:
-                parameters.append(inspect.Parameter(f.name, kw, annotation=f.annotation, default=f.default))
-                hints[f.name] = f.annotation
-        else:
+        parameters = []
+        hints: dict[str, Any] = {}
+        query_fields = self.input_fields if self.kind == "query" else ()
+        for f in (*self.path_fields, *query_fields):
+            annotation = _parameter_annotation(f.annotation)
+            parameters.append(inspect.Parameter(f.name, kw, annotation=annotation, default=f.default))
+            hints[f.name] = annotation
+        if self.kind != "query":
             body: Any = self.record_type
             if body is None:
                 body = msgspec.defstruct(
@@ -388,9 +400,35 @@ class RemoteFunction(Generic[P, R]):
             tags=["remote"],
             responses=error_specs,
             request_max_body_size=self.max_body,
+            operation_class=(
+                OptionalBodyOperation
+                if self.kind != "query" and not any(f.required for f in self.input_fields)
+                else Operation
+            ),
             cache=False,
         )
         return handler(endpoint)
+
+
+META_TO_KWARGS = ("gt", "ge", "lt", "le", "multiple_of", "pattern", "title", "description")
+
+
+def _parameter_annotation(annotation: Any) -> Any:
+    """msgspec.Meta constraints restated for Litestar's OpenAPI parameters (it reads only its own)."""
+    if get_origin(annotation) is not Annotated:
+        return annotation
+    base, *metadata = get_args(annotation)
+    kwargs: dict[str, Any] = {}
+    sequence = params.is_sequence(base)
+    for meta in metadata:
+        if not isinstance(meta, msgspec.Meta):
+            continue
+        kwargs.update({k: getattr(meta, k) for k in META_TO_KWARGS if getattr(meta, k) is not None})
+        if meta.min_length is not None:
+            kwargs["min_items" if sequence else "min_length"] = meta.min_length
+        if meta.max_length is not None:
+            kwargs["max_items" if sequence else "max_length"] = meta.max_length
+    return Annotated[base, ParameterKwarg(**kwargs)] if kwargs else base
 
 
 def _form_value(value: object) -> object:

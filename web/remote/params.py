@@ -176,11 +176,10 @@ BOOL_WORDS = {"on": "true", "off": "false", "yes": "true", "no": "false"}
 
 
 def _lax_scalar(value: str, annotation: Any) -> object:
-    """Form strings as msgspec's lax mode expects them; MISSING for an empty non-text field."""
+    """Form strings as msgspec's lax mode expects them."""
+    # An empty non-text value is an error (not the default): the OpenAPI schema says so too.
     if value == "" and is_optional(annotation):
         return None
-    if value == "" and not accepts_str(annotation):
-        return MISSING
     if accepts_bool(annotation) and value.lower() in BOOL_WORDS:
         return BOOL_WORDS[value.lower()]
     return value
