@@ -116,6 +116,26 @@ def test_increment_without_javascript_redirects_back(client: Client) -> None:
     assert response.headers["location"] == "/"
 
 
+def test_same_idempotency_key_increments_once(client: Client) -> None:
+    token = csrf_token(client)
+    headers = {**JSON, **SIGNED_IN, "x-csrftoken": token, "Idempotency-Key": "key-0001"}
+    first = client.post("/counter/once", headers=headers).json()
+    again = client.post("/counter/once", headers=headers).json()
+    assert first == again and first["count"] == 1
+    form = {"_csrf_token": token, "_idempotency_key": "form-key-1"}
+    for _ in range(2):
+        client.post("/counter/once", data=form, headers=SIGNED_IN, follow_redirects=False)
+    assert client.get("/counter/once", headers=JSON).json()["count"] == 2
+
+
+def test_bad_idempotency_key_is_422(client: Client) -> None:
+    token = csrf_token(client)
+    headers = {**JSON, **SIGNED_IN, "x-csrftoken": token, "Idempotency-Key": "no spaces allowed"}
+    response = client.post("/counter/once", headers=headers)
+    assert response.status_code == 422
+    assert set(response.json()["errors"]) == {"idempotency_key"}
+
+
 def test_real_app_serves_the_counter_json_contract(app: Litestar) -> None:
     pytest.importorskip("domain.auth.tables", reason="the real app needs the auth tables")
     with TestClient(app=app, base_url=BASE_URL) as real:

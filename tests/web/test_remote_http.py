@@ -352,6 +352,7 @@ def test_button_renders_htmx_attributes_and_a_real_form(client: Client) -> None:
     ) in page
     assert f'<input type="hidden" name="_csrf_token" value="{token}">' in page
     assert '<input type="hidden" name="next" value="/page/button">' in page
+    assert '<input type="hidden" name="_idempotency_key" value="' in page
     assert '<a href="/_remote/get_note?title=x"' in page and 'hx-get="/_remote/get_note?title=x"' in page
 
 

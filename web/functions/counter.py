@@ -39,6 +39,6 @@ async def get_counter(ctx: Context, counter_id: CounterId = "default") -> Counte
 async def increment_counter(ctx: Context, counter_id: CounterId = "default") -> CounterState:
     """Add one to the counter and return its new state."""
     try:
-        return await ctx.services.counter.increment(counter_id)
+        return await ctx.services.counter.increment(counter_id, request_id=ctx.idempotency_key)
     except InvalidActorId as exc:
         raise ValidationFailed("Invalid counter id", field_errors={"counter_id": str(exc)}) from None

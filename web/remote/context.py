@@ -25,6 +25,9 @@ class Context:
     request_id: str = ""
     client_ip: str | None = None
     maybe_services: Services | None = None
+    # Sent by the caller (`Idempotency-Key` header or the `_idempotency_key` field the button helper
+    # adds): a command repeated with the same key must apply once (pass it to actors as request_id).
+    idempotency_key: str | None = None
 
     @property
     def services(self) -> Services:
@@ -48,4 +51,5 @@ def context_from(request: Request[Any, Any, Any]) -> Context:
         request_id=request_id_of(request.scope),
         client_ip=client.host if client else None,
         maybe_services=getattr(request.app.state, "services", None),
+        idempotency_key=request.headers.get("idempotency-key") or None,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import functools
 import inspect
 import logging
@@ -40,6 +41,7 @@ R = TypeVar("R")
 Kind = Literal["query", "command", "form"]
 AnyRequest = Request[Any, Any, Any]
 PATH_PARAM = re.compile(r"{(\w+)(?::\w+)?}")
+IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9_.:-]{8,64}")
 DEFAULT_MAX_BODY = 64 * 1024
 
 
@@ -116,6 +118,7 @@ class RawInput:
     error: str | None = None
     echo: dict[str, str] = field(default_factory=dict)
     next: str | None = None
+    idempotency_key: str | None = None
 
 
 class RemoteRouteHandler(HTTPRouteHandler):
@@ -294,8 +297,12 @@ class RemoteFunction(Generic[P, R]):
             if isinstance(value, str):
                 values.setdefault(key, []).append(value)
         next_values = values.get("next")
+        keys = values.get("_idempotency_key")
         return RawInput(
-            values=values, echo=params.echo(values), next=next_values[-1] if next_values else None
+            values=values,
+            echo=params.echo(values),
+            next=next_values[-1] if next_values else None,
+            idempotency_key=keys[-1] if keys else None,
         )
 
     def _parse(self, path_params: dict[str, Any], raw: RawInput) -> dict[str, object]:
@@ -330,6 +337,13 @@ class RemoteFunction(Generic[P, R]):
         try:
             raw = await self._read_raw(request)
             ctx = context_from(request)
+            key = raw.idempotency_key or ctx.idempotency_key
+            if key is not None:
+                if IDEMPOTENCY_KEY.fullmatch(key) is None:
+                    raise InvalidInput(
+                        {"idempotency_key": "Must be 8-64 characters from A-Z a-z 0-9 _ . : -"}
+                    )
+                ctx = dataclasses.replace(ctx, idempotency_key=key)
             if self.sign_in_message is not None:
                 ctx.require_user(self.sign_in_message)
             if self.rate_limit is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping
 from typing import Any
 
@@ -114,6 +115,8 @@ class RemoteHelpers:
                 hidden.append(_hidden("_csrf_token", token))
             if next_path := _current_path(context):
                 hidden.append(_hidden("next", next_path))
+            # One key per rendered button: a double submit or a retried request applies once.
+            hidden.append(_hidden("_idempotency_key", uuid.uuid4().hex))
             form_attrs["hx-disabled-elt"] = "find button"
         hidden.extend(_hidden(key, value) for key, value in args.items())
         button = Markup('<button type="submit" class="{}">{}</button>').format(button_class, label)
