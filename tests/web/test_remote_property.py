@@ -40,6 +40,19 @@ json_bodies = (
     | json_values
 )
 titles = st.text(min_size=1, max_size=30)
+content_types = st.sampled_from(
+    [
+        None,
+        "application/json",
+        "application/json; charset=latin-1",
+        "application/merge-patch+json",
+        "application/x-www-form-urlencoded",
+        "multipart/form-data",
+        "multipart/form-data; boundary=xyz",
+        "text/plain",
+        "garbage/;;",
+    ]
+)
 callers = st.sampled_from([{"HX-Request": "true"}, {"Accept": "application/json"}, {"Accept": "text/html"}])
 
 
@@ -108,6 +121,17 @@ def test_arbitrary_inputs_never_500_and_never_reach_functions_invalid(tmp_path: 
             assert response.status_code < 500, response.text
             assert_valid_calls(calls)
 
+        @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+        @given(body=st.binary(max_size=200), content_type=content_types, caller=callers)
+        def post_raw_bytes(body: bytes, content_type: str | None, caller: dict[str, str]) -> None:
+            headers = {**caller, **auth, **({"content-type": content_type} if content_type else {})}
+            response = client.post(
+                "/_remote/note_form", content=body, headers=headers, follow_redirects=False
+            )
+            assert response.status_code < 500, response.text
+            assert_valid_calls(calls)
+
         post_anything()
         get_anything()
+        post_raw_bytes()
     assert calls.seen, "some generated inputs should have been valid"

@@ -5,9 +5,11 @@ from __future__ import annotations
 from litestar.handlers import HTTPRouteHandler
 
 from web.remote.context import Context, context_from
-from web.remote.declare import REGISTRY, RateLimit, Registry, RemoteFunction, command, form, query
+from web.remote.declare import REGISTRY, Registry, command, form, query
+from web.remote.function import RemoteFunction
 from web.remote.helpers import RemoteHelpers, register_template_helpers
 from web.remote.params import InvalidInput
+from web.remote.ratelimit import RateLimit
 
 __all__ = [
     "REGISTRY",

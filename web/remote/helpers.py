@@ -14,7 +14,8 @@ from litestar.template.base import csrf_token
 from markupsafe import Markup, escape
 
 from web import flash
-from web.remote.declare import REGISTRY, Registry, RemoteFunction
+from web.remote.declare import REGISTRY, Registry
+from web.remote.function import RemoteFunction
 from web.remote.responses import safe_path
 
 BUTTON_CLASS = (

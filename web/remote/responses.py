@@ -14,7 +14,7 @@ from web import flash
 from web.errors import VARY, Caller, domain_error_response, error_response
 
 if TYPE_CHECKING:
-    from web.remote.declare import RemoteFunction
+    from web.remote.function import RemoteFunction
 
 AnyRequest = Request[Any, Any, Any]
 SIGN_IN_PATH = "/auth/sign-in"

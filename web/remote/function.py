@@ -1,0 +1,291 @@
+"""A declared remote function: parse the request, call the function, answer in the caller's form."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import inspect
+import logging
+import re
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import Any, Generic, Literal, ParamSpec, TypeVar
+from urllib.parse import quote, urlencode
+
+import msgspec
+from litestar import HttpMethod, MediaType, Request, Response
+from litestar.exceptions import HTTPException
+from litestar.handlers import HTTPRouteHandler
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import Operation
+
+from domain.errors import DomainError
+from web.errors import GENERIC_500, caller_of, error_response
+from web.remote import params, responses
+from web.remote.context import DEFAULT_SIGN_IN_MESSAGE, Context, context_from
+from web.remote.openapi import (
+    ErrorBody,
+    FieldErrorsBody,
+    OptionalBodyOperation,
+    RemoteRouteHandler,
+    doc_signature,
+)
+from web.remote.params import InvalidInput
+from web.remote.ratelimit import RateLimit
+
+log = logging.getLogger(__name__)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+Kind = Literal["query", "command", "form"]
+AnyRequest = Request[Any, Any, Any]
+PATH_PARAM = re.compile(r"{(\w+)(?::\w+)?}")
+IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9_.:-]{8,64}")
+DEFAULT_MAX_BODY = 64 * 1024
+
+
+@dataclass
+class RawInput:
+    """A request's input before validation: strings (query/form) or a decoded JSON body."""
+
+    values: dict[str, list[str]] | None = None
+    json: object = None
+    error: str | None = None
+    echo: dict[str, str] = field(default_factory=dict)
+    next: str | None = None
+    idempotency_key: str | None = None
+
+
+class RemoteFunction(Generic[P, R]):
+    """A declared remote function: call it like the original, or mount `route_handler()`."""
+
+    def __init__(
+        self,
+        fn: Callable[P, Awaitable[R]],
+        *,
+        kind: Kind,
+        path: str | None,
+        signed_in: bool | str,
+        partial: str | None,
+        page: str | None,
+        result_as: str,
+        rate_limit: RateLimit | None,
+        redirect: str,
+        flash: str | None,
+        max_body: int,
+    ) -> None:
+        self.fn = fn
+        self.name: str = fn.__name__
+        self.kind = kind
+        self.path_template = path or f"/_remote/{self.name}"
+        self.sign_in_message: str | None = (
+            (signed_in if isinstance(signed_in, str) else DEFAULT_SIGN_IN_MESSAGE) if signed_in else None
+        )
+        self.partial = partial
+        self.page = page
+        self.result_as = result_as
+        self.rate_limit = rate_limit
+        self.redirect = redirect
+        self.flash = flash
+        self.max_body = max_body
+        functools.update_wrapper(self, fn)
+
+        all_fields, self.result_annotation = params.function_fields(fn)
+        path_names = PATH_PARAM.findall(self.path_template)
+        by_name = {f.name: f for f in all_fields}
+        missing = [n for n in path_names if n not in by_name]
+        if missing:
+            raise TypeError(f"{self.name}: path parameters {missing} are not parameters of the function")
+        self.path_fields = tuple(by_name[n] for n in path_names)
+        self.input_fields = tuple(f for f in all_fields if f.name not in path_names)
+        self.record_param: str | None = None
+        self.record_type: type | None = None
+        if kind == "form":
+            if len(self.input_fields) != 1 or not params.is_record(self.input_fields[0].annotation):
+                raise TypeError(
+                    f"{self.name}: a form function takes one Struct or dataclass (after path params)"
+                )
+            self.record_param = self.input_fields[0].name
+            self.record_type = self.input_fields[0].annotation
+            self.input_fields = params.record_fields(self.input_fields[0].annotation)
+        self.litestar_path = PATH_PARAM.sub(lambda m: "{" + m.group(1) + ":str}", self.path_template)
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> Coroutine[Any, Any, R]:
+        return self._call(*args, **kwargs)
+
+    async def _call(self, *args: Any, **kwargs: Any) -> R:
+        if self.sign_in_message is not None:
+            ctx = args[0] if args else kwargs.get("ctx")
+            if isinstance(ctx, Context):
+                ctx.require_user(self.sign_in_message)
+        return await self.fn(*args, **kwargs)
+
+    # --- URLs and templates --------------------------------------------------------------
+
+    @property
+    def method(self) -> Literal["GET", "POST"]:
+        return "GET" if self.kind == "query" else "POST"
+
+    def url(self, **args: object) -> str:
+        """The URL with path parameters filled in (and, for a query, the rest as a query string)."""
+        path = self.path_template
+        rest = dict(args)
+        for f in self.path_fields:
+            if f.name not in rest:
+                raise TypeError(f"{self.name}: url() needs {f.name}")
+            path = re.sub(r"{" + f.name + r"(?::\w+)?}", quote(str(rest.pop(f.name)), safe=""), path)
+        if self.kind == "query" and rest:
+            path += "?" + urlencode({k: form_value(v) for k, v in rest.items()}, doseq=True)
+        return path
+
+    @property
+    def partial_id(self) -> str | None:
+        """The partial's root element id, which by convention is its file name."""
+        if not self.partial:
+            return None
+        return self.partial.rsplit("/", 1)[-1].split(".", 1)[0]
+
+    def template_context(
+        self,
+        result: object,
+        *,
+        errors: dict[str, str] | None = None,
+        values: dict[str, str] | None = None,
+        message: str | None = None,
+    ) -> dict[str, object]:
+        return {
+            self.result_as: result,
+            "result": result,
+            "errors": errors or {},
+            "values": values or {},
+            "message": message,
+        }
+
+    # --- HTTP ----------------------------------------------------------------------------
+
+    async def _read_raw(self, request: AnyRequest) -> RawInput:
+        if self.kind == "query":
+            values = {k: list(v) for k, v in request.query_params.dict().items()}
+            return RawInput(values=values, echo=params.echo(values))
+        content_type = request.content_type[0]
+        if content_type == "application/json" or content_type.endswith("+json"):
+            body = await request.body()
+            if not body.strip():
+                return RawInput(json={})
+            try:
+                return RawInput(json=msgspec.json.decode(body))
+            except msgspec.DecodeError:
+                return RawInput(error="Is not valid JSON")
+        form = await request.form()
+        values = {}
+        for key, value in form.multi_items():
+            if isinstance(value, str):
+                values.setdefault(key, []).append(value)
+        next_values = values.get("next")
+        keys = values.get("_idempotency_key")
+        return RawInput(
+            values=values,
+            echo=params.echo(values),
+            next=next_values[-1] if next_values else None,
+            idempotency_key=keys[-1] if keys else None,
+        )
+
+    def _parse(self, path_params: dict[str, Any], raw: RawInput) -> dict[str, object]:
+        errors: dict[str, str] = {}
+        args: dict[str, object] = {}
+        try:
+            args.update(params.parse_lax(self.path_fields, {k: [str(v)] for k, v in path_params.items()}))
+        except InvalidInput as exc:
+            errors.update(exc.errors)
+        try:
+            if raw.error is not None:
+                raise InvalidInput({params.BODY_KEY: raw.error})
+            if raw.values is not None:
+                values = {k: v for k, v in raw.values.items() if k not in params.RESERVED_FORM_FIELDS}
+                inputs = params.parse_lax(self.input_fields, values)
+            else:
+                inputs = params.parse_json(self.input_fields, raw.json)
+        except InvalidInput as exc:
+            errors.update(exc.errors)
+            inputs = {}
+        if errors:
+            raise InvalidInput(errors)
+        if self.record_param is not None and self.record_type is not None:
+            args[self.record_param] = params.build_record(self.record_type, inputs)
+        else:
+            args.update(inputs)
+        return args
+
+    async def handle(self, request: AnyRequest) -> Response[Any]:
+        caller = caller_of(request)
+        raw = RawInput()
+        try:
+            raw = await self._read_raw(request)
+            ctx = context_from(request)
+            key = raw.idempotency_key or ctx.idempotency_key
+            if key is not None:
+                if IDEMPOTENCY_KEY.fullmatch(key) is None:
+                    raise InvalidInput(
+                        {"idempotency_key": "Must be 8-64 characters from A-Z a-z 0-9 _ . : -"}
+                    )
+                ctx = dataclasses.replace(ctx, idempotency_key=key)
+            if self.sign_in_message is not None:
+                ctx.require_user(self.sign_in_message)
+            if self.rate_limit is not None:
+                await self.rate_limit.check(self.name, ctx)
+            args = self._parse(request.path_params, raw)
+            result = await self.fn(ctx, **args)  # type: ignore[arg-type]
+        except InvalidInput as exc:
+            return responses.invalid(self, request, caller, exc.errors, raw.echo)
+        except DomainError as exc:
+            return responses.failed(self, request, caller, exc, raw.echo, raw.next)
+        except HTTPException:
+            raise  # malformed or oversized bodies: the app's handlers answer 400/413 in the caller's form
+        except Exception:
+            log.exception(
+                "remote function %s failed request_id=%s", self.name, context_from(request).request_id
+            )
+            return error_response(request, 500, GENERIC_500)
+        return responses.success(self, request, caller, result, raw.next)
+
+    def route_handler(self) -> HTTPRouteHandler:
+        """A fresh Litestar route handler for this function (one per app)."""
+
+        async def endpoint(request: Request) -> Response:  # type: ignore[type-arg]
+            return await self.handle(request)
+
+        endpoint.__name__ = endpoint.__qualname__ = self.name
+        endpoint.__module__ = self.fn.__module__
+        error_specs = {
+            422: ResponseSpec(FieldErrorsBody, description="Invalid input: each bad field named"),
+            429: ResponseSpec(ErrorBody, description="Rate limited; see Retry-After"),
+        }
+        if self.sign_in_message is not None:
+            error_specs[401] = ResponseSpec(ErrorBody, description="Not signed in")
+        handler = RemoteRouteHandler(
+            doc_signature=doc_signature(self),
+            path=self.litestar_path,
+            http_method=HttpMethod.GET if self.kind == "query" else HttpMethod.POST,
+            name=self.name,
+            operation_id=self.name,
+            status_code=200,
+            media_type=MediaType.JSON,
+            description=inspect.getdoc(self.fn),
+            summary=self.name.replace("_", " ").capitalize(),
+            tags=["remote"],
+            responses=error_specs,
+            request_max_body_size=self.max_body,
+            operation_class=(
+                OptionalBodyOperation
+                if self.kind != "query" and not any(f.required for f in self.input_fields)
+                else Operation
+            ),
+            cache=False,
+        )
+        return handler(endpoint)
+
+
+def form_value(value: object) -> object:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value
