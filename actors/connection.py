@@ -36,6 +36,19 @@ def _common_options() -> dict[str, Any]:
     }
 
 
+_TLS_OPTIONS = ("ssl_ca_certs", "ssl_certfile", "ssl_keyfile", "ssl_cert_reqs")
+
+
+def _tls_options(query: dict[str, str], tls: bool) -> dict[str, Any]:
+    """TLS query parameters (as redis-py takes them on rediss:// URLs) for cluster and sentinel URLs."""
+    if not tls:
+        return {}
+    options: dict[str, Any] = {"ssl": True, **{k: query[k] for k in _TLS_OPTIONS if k in query}}
+    if "ssl_check_hostname" in query:
+        options["ssl_check_hostname"] = query["ssl_check_hostname"].lower() in ("1", "true", "yes")
+    return options
+
+
 def _hosts(netloc: str, default_port: int) -> list[tuple[str, int]]:
     hosts = []
     for part in netloc.rpartition("@")[2].split(","):
@@ -56,9 +69,12 @@ def create_redis(url: str) -> RedisClient:
     """A client for `url`; responses are bytes (decode_responses=False) for every scheme.
 
     Schemes: redis://, rediss:// (TLS), unix:///path, redis+cluster://h:p[,h:p...]
-    (rediss+cluster:// for TLS) and redis+sentinel://h:p[,h:p]/service[/db].
+    (rediss+cluster:// for TLS) and redis+sentinel://h:p[,h:p]/service[/db] (rediss+sentinel://).
+    TLS URLs take redis-py's query options (`?ssl_ca_certs=/path/ca.pem`, `ssl_cert_reqs=none`, ...).
     """
-    scheme, _, _ = url.partition("://")
+    scheme, separator, _ = url.partition("://")
+    if not separator:
+        raise ValueError(f"not a Redis URL (no scheme://): {url!r}")
     scheme = scheme.lower()
     if scheme in ("redis", "rediss", "unix"):
         return aioredis.Redis.from_url(url, **_common_options())
@@ -71,7 +87,7 @@ def create_redis(url: str) -> RedisClient:
             startup_nodes=nodes,
             username=user,
             password=password,
-            ssl=scheme == "rediss+cluster",
+            **_tls_options(query, scheme == "rediss+cluster"),
             **_common_options(),
         )
     if scheme in ("redis+sentinel", "rediss+sentinel"):
@@ -93,7 +109,7 @@ def create_redis(url: str) -> RedisClient:
             db=db,
             username=user,
             password=password,
-            ssl=scheme == "rediss+sentinel",
+            **_tls_options(query, scheme == "rediss+sentinel"),
             **_common_options(),
         )
         return client
