@@ -42,6 +42,12 @@ def _secret(app: Litestar) -> bytes:
     return f"flash:{secret}".encode()
 
 
+def _secure(request: Request[Any, Any, Any]) -> bool:
+    # Behind a TLS-terminating proxy the request looks like http; production is always https.
+    settings = getattr(request.app.state, "settings", None)
+    return request.url.scheme == "https" or bool(getattr(settings, "is_production", False))
+
+
 def _sign(payload: bytes, secret: bytes) -> str:
     mac = hmac.new(secret, payload, hashlib.sha256).digest()[:16]
     return base64.urlsafe_b64encode(mac + payload).decode().rstrip("=")
@@ -86,7 +92,7 @@ def flash(request: Request[Any, Any, Any], response: Response[Any], text: str, l
             path="/",
             httponly=True,
             samesite="lax",
-            secure=request.url.scheme == "https",
+            secure=_secure(request),
         )
     )
 

@@ -92,3 +92,13 @@ def test_flash_expires(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_forged_flash_cookie_is_not_shown(client: Client) -> None:
     client.cookies.set("flash", "eyJtZXNzYWdlcyI6W3sidGV4dCI6ImV2aWwifV19")
     assert "evil" not in client.get("/page/flashes").text
+
+
+def test_real_app_answers_errors_in_the_callers_form(app: Litestar) -> None:
+    with TestClient(app=app, base_url=BASE_URL) as real:
+        as_json = real.get("/no/such/page", headers=JSON)
+        assert as_json.status_code == 404
+        assert as_json.json() == {"error": "There is nothing here."}
+        assert as_json.headers["x-request-id"]
+        as_page = real.get("/no/such/page", headers=BROWSER)
+        assert as_page.status_code == 404 and "<html" in as_page.text

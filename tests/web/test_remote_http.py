@@ -340,6 +340,15 @@ def test_rate_limit_is_429_with_retry_after(client: Client, token: str, headers:
     assert "Too many requests" in limited.text
 
 
+def test_rate_limit_fails_closed_when_redis_is_down(tmp_path: Path, calls: Calls) -> None:
+    app = make_app(build_registry(calls), tmp_path, "redis://127.0.0.1:1/0")
+    with TestClient(app=app, base_url=BASE_URL) as down:
+        response = down.post("/_remote/limited", json={}, headers={**JSON, "x-csrftoken": csrf(down)})
+    assert response.status_code == 503
+    assert "unavailable" in response.json()["error"]
+    assert calls.seen == []
+
+
 # --- template helper --------------------------------------------------------------------------
 
 
