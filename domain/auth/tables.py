@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from piccolo.columns import Boolean, ForeignKey, OnDelete, Text, Timestamptz, Varchar
+from piccolo.columns import Boolean, ForeignKey, OnDelete, Serial, Text, Timestamptz, Varchar
 from piccolo.table import Table
 
 
 class User(Table, tablename="users"):
     """A person who can sign in; `email` is stored lowercased so uniqueness ignores case."""
 
+    id: Serial  # added by Piccolo; declared for type checkers
     email = Varchar(length=320, unique=True, index=True)
     name = Varchar(length=100)
     avatar = Varchar(length=2048, null=True, default=None)
@@ -21,6 +22,7 @@ class User(Table, tablename="users"):
 class Session(Table, tablename="sessions"):
     """A signed-in browser; only the sha256 of its cookie token is stored."""
 
+    id: Serial  # added by Piccolo; declared for type checkers
     user = ForeignKey(references=User, on_delete=OnDelete.cascade, index=True)
     token_hash = Varchar(length=64, unique=True, index=True)
     expires_at = Timestamptz()
@@ -33,6 +35,7 @@ class Session(Table, tablename="sessions"):
 class Account(Table, tablename="accounts"):
     """A way to sign in: provider `credentials` holds the password hash, OAuth providers their tokens."""
 
+    id: Serial  # added by Piccolo; declared for type checkers
     user = ForeignKey(references=User, on_delete=OnDelete.cascade, index=True)
     provider = Varchar(length=32)
     provider_account_id = Varchar(length=255)
@@ -45,6 +48,7 @@ class Account(Table, tablename="accounts"):
     created_at = Timestamptz()
     updated_at = Timestamptz()
 
+
 # (provider, provider_account_id) is unique through an index the first migration creates with raw
 # SQL: Piccolo's Unique constraint becomes ALTER TABLE ... ADD CONSTRAINT, which SQLite lacks.
 ACCOUNT_UNIQUE_INDEX = "accounts_provider_account_unique"
@@ -53,6 +57,7 @@ ACCOUNT_UNIQUE_INDEX = "accounts_provider_account_unique"
 class Verification(Table, tablename="verifications"):
     """A single-use emailed token (hash only) for verifying an email, changing it or resetting a password."""
 
+    id: Serial  # added by Piccolo; declared for type checkers
     user = ForeignKey(references=User, on_delete=OnDelete.cascade, index=True)
     purpose = Varchar(length=32)
     token_hash = Varchar(length=64, unique=True, index=True)

@@ -1,0 +1,221 @@
+"""Outgoing mail: `.eml` files + console in development, SMTP (smtp://, smtps://, starttls) in production."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import smtplib
+import ssl
+import sys
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
+from email.utils import format_datetime, make_msgid, parseaddr
+from pathlib import Path
+from typing import Protocol
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from domain.errors import Unavailable
+
+log = logging.getLogger(__name__)
+
+SMTP_TIMEOUT_S = 20
+SAFE_NAME = re.compile(r"^[0-9A-Za-z_.-]{1,120}\.eml$")
+
+
+@dataclass(frozen=True, slots=True)
+class Mail:
+    """One plain-text message; `link` is the action in it (printed to the console in development)."""
+
+    to: str
+    subject: str
+    text: str
+    link: str | None = None
+
+
+class Mailer(Protocol):
+    """Hands mail over for delivery without making the caller wait on the network."""
+
+    def dispatch(self, mail: Mail) -> None: ...
+
+    async def aclose(self) -> None: ...
+
+
+def build_message(mail: Mail, sender: str) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = mail.to
+    message["Subject"] = mail.subject
+    message["Date"] = format_datetime(datetime.now(UTC))
+    message["Message-ID"] = make_msgid(domain=parseaddr(sender)[1].rpartition("@")[2] or "localhost")
+    message.set_content(mail.text)
+    return message
+
+
+class FileMailer:
+    """Development: each message becomes `<dir>/<time>-<n>.eml` and its link is printed to the console."""
+
+    def __init__(self, directory: Path, sender: str) -> None:
+        self.directory = directory
+        self.sender = sender
+        self._counter = 0
+
+    def dispatch(self, mail: Mail) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self._counter += 1
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
+        path = self.directory / f"{stamp}-{self._counter:04d}.eml"
+        path.write_bytes(build_message(mail, self.sender).as_bytes(policy=policy.SMTP))
+        line = f"[mail] to {mail.to}: {mail.subject}" + (f"\n[mail]   {mail.link}" if mail.link else "")
+        print(line, file=sys.stdout, flush=True)
+
+    async def aclose(self) -> None:
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class SmtpTarget:
+    """Where and how to send, parsed from SMTP_URL."""
+
+    host: str
+    port: int
+    mode: str  # "plain", "starttls" or "tls"
+    username: str | None = None
+    password: str | None = None
+
+
+def parse_smtp_url(url: str) -> SmtpTarget:
+    """`smtp://[user:pass@]host[:25]`, `smtp://...?starttls=true` or `smtp+starttls://...:587`, `smtps://...:465`."""
+    parts = urlsplit(url)
+    query = parse_qs(parts.query)
+    if parts.scheme == "smtps":
+        mode, default_port = "tls", 465
+    elif parts.scheme == "smtp+starttls" or (
+        parts.scheme == "smtp" and query.get("starttls", ["false"])[-1].lower() in {"1", "true", "yes"}
+    ):
+        mode, default_port = "starttls", 587
+    elif parts.scheme == "smtp":
+        mode, default_port = "plain", 25
+    else:
+        raise ValueError(
+            f"SMTP_URL must start with smtp://, smtp+starttls:// or smtps://, got {parts.scheme!r}"
+        )
+    if not parts.hostname:
+        raise ValueError("SMTP_URL needs a host")
+    return SmtpTarget(
+        host=parts.hostname,
+        port=parts.port or default_port,
+        mode=mode,
+        username=unquote(parts.username) if parts.username else None,
+        password=unquote(parts.password) if parts.password else None,
+    )
+
+
+class SmtpMailer:
+    """Production: send with stdlib smtplib in a worker thread, in the background of the request."""
+
+    def __init__(self, target: SmtpTarget, sender: str, *, tls_context: ssl.SSLContext | None = None) -> None:
+        self.target = target
+        self.sender = sender
+        self.tls_context = tls_context or ssl.create_default_context()
+        self._pending: set[asyncio.Task[None]] = set()
+
+    def send_sync(self, mail: Mail) -> None:
+        message = build_message(mail, self.sender)
+        target = self.target
+        client: smtplib.SMTP
+        if target.mode == "tls":
+            client = smtplib.SMTP_SSL(
+                target.host, target.port, timeout=SMTP_TIMEOUT_S, context=self.tls_context
+            )
+        else:
+            client = smtplib.SMTP(target.host, target.port, timeout=SMTP_TIMEOUT_S)
+        with client:
+            if target.mode == "starttls":
+                client.starttls(context=self.tls_context)
+            if target.username:
+                client.login(target.username, target.password or "")
+            client.send_message(message)
+
+    async def send(self, mail: Mail) -> None:
+        await asyncio.to_thread(self.send_sync, mail)
+
+    def dispatch(self, mail: Mail) -> None:
+        # Sending in the background keeps the answer time the same whether or not a mail goes out.
+        task = asyncio.get_running_loop().create_task(self._send_logged(mail))
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
+    async def _send_logged(self, mail: Mail) -> None:
+        try:
+            await self.send(mail)
+        except (OSError, smtplib.SMTPException) as exc:
+            log.error("mail to a recipient failed (%s): %s", mail.subject, exc)
+
+    async def aclose(self) -> None:
+        if self._pending:
+            await asyncio.gather(*self._pending, return_exceptions=True)
+
+
+class DisabledMailer:
+    """Production without SMTP_URL: refuse loudly instead of writing mail nobody will read."""
+
+    def dispatch(self, mail: Mail) -> None:
+        log.error("mail not sent: SMTP_URL is not configured (%s)", mail.subject)
+        raise Unavailable("Email is not configured on this server. Please contact the operator.")
+
+    async def aclose(self) -> None:
+        return None
+
+
+def dev_mail_dir(data_dir: Path) -> Path:
+    return data_dir / "mail"
+
+
+def make_mailer(*, smtp_url: str | None, mail_from: str, data_dir: Path, is_production: bool) -> Mailer:
+    if smtp_url:
+        return SmtpMailer(parse_smtp_url(smtp_url), mail_from)
+    if is_production:
+        return DisabledMailer()
+    return FileMailer(dev_mail_dir(data_dir), mail_from)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredMail:
+    """A development `.eml` file, read back for `/dev/mail` and tests."""
+
+    name: str
+    to: str
+    subject: str
+    date: str
+    text: str
+
+
+def read_stored(path: Path) -> StoredMail:
+    message = BytesParser(policy=policy.default).parsebytes(path.read_bytes())
+    body = message.get_body(preferencelist=("plain",)) if isinstance(message, EmailMessage) else None
+    text = body.get_content() if body is not None else ""
+    return StoredMail(
+        name=path.name,
+        to=str(message["To"] or ""),
+        subject=str(message["Subject"] or ""),
+        date=str(message["Date"] or ""),
+        text=str(text),
+    )
+
+
+def list_stored(directory: Path) -> list[StoredMail]:
+    """Newest first."""
+    if not directory.is_dir():
+        return []
+    return [read_stored(p) for p in sorted(directory.glob("*.eml"), reverse=True)]
+
+
+def find_stored(directory: Path, name: str) -> StoredMail | None:
+    if not SAFE_NAME.match(name):
+        return None
+    path = directory / name
+    return read_stored(path) if path.is_file() else None
