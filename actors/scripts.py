@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import math
-import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import resources
@@ -156,11 +155,14 @@ class ScriptRunner:
 
     async def _send(self, batch: list[_Call]) -> None:
         try:
-            replies = await self._execute(batch)
-        except BaseException as exc:  # every waiter must hear of the failure
-            replies = [exc if isinstance(exc, Exception) else RedisError(repr(exc))] * len(batch)
-            if not isinstance(exc, Exception):
-                raise
+            replies: list[bytes | Exception] = await self._execute(batch)
+        except Exception as exc:  # every waiter must hear of the failure
+            replies = [exc] * len(batch)
+        except BaseException:  # cancelled (loop shutting down): so are the waiters
+            for call in batch:
+                if call.future is not None:
+                    call.future.cancel()
+            raise
         finally:
             self._inflight -= 1
             if self._queue and not self._flush_scheduled:
@@ -290,15 +292,16 @@ async def _read_replies(conn: Connection, count: int) -> list[object]:
     return replies
 
 
-_runners: weakref.WeakKeyDictionary[RedisClient, ScriptRunner] = weakref.WeakKeyDictionary()
+_RUNNER_ATTRIBUTE = "_actors_script_runner"
 
 
 def runner_for(redis: RedisClient, **options: object) -> ScriptRunner:
     """The shared runner of `redis` (created on first use with `options`), so all actors coalesce together."""
-    runner = _runners.get(redis)
+    # Kept on the client itself: a WeakKeyDictionary would never drop it (the runner refers to the client).
+    runner: ScriptRunner | None = getattr(redis, _RUNNER_ATTRIBUTE, None)
     if runner is None:
         runner = ScriptRunner(redis, **options)  # type: ignore[arg-type]
-        _runners[redis] = runner
+        setattr(redis, _RUNNER_ATTRIBUTE, runner)
     elif options:
         raise ValueError("runner_for(): this client already has a runner; pass options on first use only")
     return runner
