@@ -47,6 +47,7 @@ TEST_TEMPLATES = {
     "pages/button.html": (
         '{% extends "base.html" %}{% block content %}'
         '{{ remote.button("add_note", "Add", title="hi") }}{{ remote.link("get_note", "Show", title="x") }}'
+        '<div {{ remote.attrs("get_note", title="y", trigger="every 2s") }}></div>'
         "{% endblock %}"
     ),
     "pages/flashes_only.html": '{% include "partials/flashes.html" %}',

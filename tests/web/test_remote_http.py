@@ -363,6 +363,10 @@ def test_button_renders_htmx_attributes_and_a_real_form(client: Client) -> None:
     assert '<input type="hidden" name="next" value="/page/button">' in page
     assert '<input type="hidden" name="_idempotency_key" value="' in page
     assert '<a href="/_remote/get_note?title=x"' in page and 'hx-get="/_remote/get_note?title=x"' in page
+    assert (
+        '<div hx-get="/_remote/get_note" hx-target="#note" hx-swap="outerHTML" '
+        'hx-vals="{&#34;title&#34;:&#34;y&#34;}" hx-trigger="every 2s"></div>'
+    ) in page
 
 
 def test_button_form_works_without_javascript(client: Client) -> None:
