@@ -21,6 +21,12 @@ async def healthz() -> str:
     return "ok"
 
 
+@get("/ping", media_type="text/plain", include_in_schema=False, cache=False)
+async def ping() -> str:
+    """A route doing no work: the baseline the benchmarks compare real routes against."""
+    return "pong"
+
+
 @get("/readyz", include_in_schema=False, cache=False)
 async def readyz(request: Request) -> Response[dict[str, str]]:  # type: ignore[type-arg]
     """200 when the database and Redis both answer, else 503 naming what is down."""

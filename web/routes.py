@@ -11,6 +11,7 @@ def route_handlers() -> list[ControllerRouterHandler]:
     return [
         health.healthz,
         health.readyz,
+        health.ping,
         pages.home,
         *remote.route_handlers(),
     ]

@@ -1,0 +1,216 @@
+"""Shared benchmark plumbing: start the real app, drive it with wrk, parse and print figures."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class Row:
+    """One line of the benchmark table: a measured figure, its baseline, and the ratio."""
+
+    name: str
+    measured: str
+    baseline: str
+    ratio: float | None
+    target: str
+    ok: bool | None
+    note: str = ""
+
+
+@dataclass
+class WrkResult:
+    requests_per_s: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def progress(message: str) -> None:
+    print(f"  .. {message}", file=sys.stderr, flush=True)
+
+
+@dataclass
+class Server:
+    process: subprocess.Popen[bytes]
+    base_url: str
+    data_dir: Path
+    started_in_s: float
+
+    def worker_pids(self) -> list[int]:
+        """The server's process tree (supervisor and workers), for RSS readings."""
+        pids = [self.process.pid]
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    stat = (entry / "stat").read_text()
+                except OSError:
+                    continue
+                ppid = int(stat.rsplit(")", 1)[1].split()[1])
+                if ppid in pids and "redis-server" not in (entry / "cmdline").read_bytes().decode(
+                    errors="replace"
+                ):
+                    pids.append(int(entry.name))
+        return pids
+
+    def rss_mb(self) -> float:
+        """Resident memory of the app processes (embedded redis-server excluded)."""
+        total_kb = 0
+        for pid in self.worker_pids():
+            try:
+                for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                    if line.startswith("VmRSS:"):
+                        total_kb += int(line.split()[1])
+            except OSError:
+                continue
+        return total_kb / 1024
+
+
+def raise_fd_limit(wanted: int = 65536) -> None:
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(wanted, hard), hard))
+
+
+@contextmanager
+def app_server(workers: int = 1, env: dict[str, str] | None = None) -> Iterator[Server]:
+    """`python app.py serve` on a free port with a throwaway DATA_DIR, stopped afterwards."""
+    raise_fd_limit()
+    data_dir = Path(tempfile.mkdtemp(prefix="rstack-bench-"))
+    port = free_port()
+    full_env = {k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "DATABASE_URL"}}
+    full_env.update({"DATA_DIR": str(data_dir), "APP_ENV": "development", "LOG_LEVEL": "WARNING"})
+    full_env.update(env or {})
+    started = time.monotonic()
+    process = subprocess.Popen(
+        [sys.executable, "app.py", "serve", "--port", str(port), "--workers", str(workers)],
+        cwd=ROOT,
+        env=full_env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    base_url = f"http://127.0.0.1:{port}"
+    deadline = started + 60
+    while True:
+        if process.poll() is not None:
+            err = process.stderr.read().decode(errors="replace") if process.stderr else ""
+            raise RuntimeError(f"app exited with {process.returncode}: {err[-2000:]}")
+        try:
+            if httpx.get(base_url + "/healthz", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError("app did not answer /healthz within 60 s")
+        time.sleep(0.01)
+    server = Server(process, base_url, data_dir, time.monotonic() - started)
+    try:
+        yield server
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        if process.stderr:
+            process.stderr.close()
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def require_wrk() -> str:
+    path = shutil.which("wrk")
+    if path is None:
+        raise SystemExit("wrk is needed for the HTTP benchmarks: apt-get install -y wrk")
+    return path
+
+
+_UNIT_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}
+
+
+def _ms(text: str) -> float:
+    match = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text.strip())
+    if not match:
+        raise ValueError(f"unparsable wrk latency {text!r}")
+    return float(match.group(1)) * _UNIT_MS[match.group(2)]
+
+
+def wrk(
+    url: str,
+    *,
+    connections: int = 50,
+    duration_s: int = 5,
+    threads: int = 1,
+    script: Path | None = None,
+    env: dict[str, str] | None = None,
+) -> WrkResult:
+    """Run wrk against a loopback URL for a bounded time and parse throughput and latency."""
+    assert url.startswith("http://127.0.0.1"), "benchmarks only load loopback"
+    cmd = [require_wrk(), "-t", str(threads), "-c", str(connections), "-d", f"{duration_s}s", "--latency"]
+    if script is not None:
+        cmd += ["-s", str(script)]
+    cmd.append(url)
+    out = subprocess.run(
+        cmd, capture_output=True, text=True, timeout=duration_s + 30, env={**os.environ, **(env or {})}
+    ).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    p50 = _ms(re.search(r"\s50%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
+    p99 = _ms(re.search(r"\s99%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
+    errors = 0
+    non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    if non2xx:
+        errors += int(non2xx.group(1))
+    sock_err = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    if sock_err:
+        errors += sum(int(x) for x in sock_err.groups())
+    return WrkResult(rps, p50, p99, errors)
+
+
+def print_table(rows: list[Row]) -> None:
+    headers = ["#", "benchmark", "measured", "baseline", "ratio", "target", "ok"]
+    body = [
+        [
+            str(i),
+            row.name,
+            row.measured,
+            row.baseline,
+            "-" if row.ratio is None else f"{row.ratio:.2f}",
+            row.target,
+            "-" if row.ok is None else ("yes" if row.ok else "NO"),
+        ]
+        for i, row in enumerate(rows, 1)
+    ]
+    widths = [max(len(h), *(len(r[i]) for r in body)) for i, h in enumerate(headers)]
+    line = "| " + " | ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)) + " |"
+    print(line)
+    print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    for r in body:
+        print("| " + " | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) + " |")
+    for i, row in enumerate(rows, 1):
+        if row.note:
+            print(f"  {i}. {row.note}")

@@ -1,0 +1,193 @@
+"""HTTP benchmarks on the real server: hot routes against a bare /ping, start-up time, sign-in load."""
+
+from __future__ import annotations
+
+import multiprocessing
+import re
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass
+from email import message_from_bytes
+from email.message import Message
+from pathlib import Path
+
+import httpx
+
+from bench.common import Row, Server, WrkResult, app_server, progress, wrk
+
+PASSWORD = "bench-Password-4711!"
+
+
+@dataclass
+class SignedIn:
+    cookie_header: str
+    csrf_token: str
+
+
+def _mail_body(message: Message) -> str:
+    if message.is_multipart():
+        return "".join(_mail_body(part) for part in message.get_payload())  # type: ignore[union-attr]
+    payload = message.get_payload(decode=True)
+    return payload.decode(errors="replace") if isinstance(payload, bytes) else str(payload)
+
+
+def _find_link(data_dir: Path, email: str, path: str) -> str:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        for eml in sorted((data_dir / "mail").glob("*.eml")):
+            message = message_from_bytes(eml.read_bytes())
+            if email in str(message["To"]):
+                match = re.search(
+                    rf"https?://[^\s\"<>]+{re.escape(path)}\?token=[\w\-.~%]+", _mail_body(message)
+                )
+                if match:
+                    return match.group(0)
+        time.sleep(0.05)
+    raise RuntimeError(f"no {path} link mailed to {email}")
+
+
+def _csrf(client: httpx.Client, path: str) -> str:
+    client.get(path)
+    return client.cookies.get("csrftoken") or ""
+
+
+def sign_up_and_in(server: Server, email: str | None = None) -> SignedIn:
+    """A verified, signed-in user over real HTTP, as a browser without JavaScript would do it."""
+    email = email or f"bench-{uuid.uuid4().hex[:10]}@example.com"
+    headers = {"Origin": server.base_url, "Sec-Fetch-Site": "same-origin"}
+    with httpx.Client(
+        base_url=server.base_url, headers=headers, follow_redirects=False, timeout=10
+    ) as client:
+        token = _csrf(client, "/auth/sign-up")
+        form = {"name": "Bench", "email": email, "password": PASSWORD, "_csrf_token": token}
+        response = client.post("/auth/sign-up", data=form)
+        assert response.status_code in (200, 303), response.text[:500]
+        link = _find_link(server.data_dir, email, "/auth/verify")
+        client.get(link.replace(link.split("/auth/")[0], server.base_url))
+        token = _csrf(client, "/auth/sign-in")
+        response = client.post(
+            "/auth/sign-in", data={"email": email, "password": PASSWORD, "_csrf_token": token}
+        )
+        assert response.status_code == 303, f"sign-in failed: {response.status_code} {response.text[:300]}"
+        cookie_header = "; ".join(f"{name}={value}" for name, value in client.cookies.items())
+        return SignedIn(cookie_header, client.cookies.get("csrftoken") or token)
+
+
+WRK_POST = """
+wrk.method = "POST"
+wrk.headers["Cookie"] = os.getenv("BENCH_COOKIE")
+wrk.headers["X-CSRFToken"] = os.getenv("BENCH_CSRF")
+wrk.headers["HX-Request"] = "true"
+wrk.headers["Origin"] = os.getenv("BENCH_ORIGIN")
+wrk.headers["Sec-Fetch-Site"] = "same-origin"
+wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
+wrk.body = ""
+"""
+
+
+def _ratio_row(name: str, measured: WrkResult, baseline: WrkResult, target: float, note: str = "") -> Row:
+    ratio = measured.requests_per_s / baseline.requests_per_s if baseline.requests_per_s else 0.0
+    return Row(
+        name=name,
+        measured=f"{measured.requests_per_s:,.0f} req/s p50 {measured.p50_ms:.1f} ms p99 {measured.p99_ms:.1f} ms",
+        baseline=f"/ping {baseline.requests_per_s:,.0f} req/s p99 {baseline.p99_ms:.1f} ms",
+        ratio=ratio,
+        target=f">= {target}",
+        ok=ratio >= target and measured.errors == 0,
+        note=note + (f" ({measured.errors} errors)" if measured.errors else ""),
+    )
+
+
+def _sign_in_loop(base_url: str, email: str, rate: float, duration_s: float) -> None:
+    """Run in its own process: `rate` sign-ins per second (right password) for `duration_s`."""
+    headers = {"Origin": base_url, "Sec-Fetch-Site": "same-origin"}
+    with httpx.Client(base_url=base_url, headers=headers, timeout=10) as client:
+        token = _csrf(client, "/auth/sign-in")
+        start = time.monotonic()
+        sent = 0
+        while time.monotonic() - start < duration_s:
+            due = start + sent / rate
+            pause = due - time.monotonic()
+            if pause > 0:
+                time.sleep(pause)
+            client.post(
+                "/auth/sign-in",
+                data={"email": email, "password": PASSWORD, "_csrf_token": token},
+                follow_redirects=False,
+            )
+            sent += 1
+
+
+def run(duration_s: int = 5) -> list[Row]:
+    rows: list[Row] = []
+    progress("starting app (granian, 1 worker) for HTTP benchmarks")
+    with app_server(workers=1, env={"BENCH_RELAX_AUTH_LIMITS": "1"}) as server:
+        ping = wrk(server.base_url + "/ping", connections=50, duration_s=duration_s)
+        progress(f"/ping: {ping.requests_per_s:,.0f} req/s")
+
+        user = sign_up_and_in(server)
+        with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+            script.write(WRK_POST)
+        env = {
+            "BENCH_COOKIE": user.cookie_header,
+            "BENCH_CSRF": user.csrf_token,
+            "BENCH_ORIGIN": server.base_url,
+        }
+        post = wrk(
+            server.base_url + f"/counter/bench-{uuid.uuid4().hex[:8]}",
+            connections=50,
+            duration_s=duration_s,
+            script=Path(script.name),
+            env=env,
+        )
+        Path(script.name).unlink()
+        row = _ratio_row("signed-in POST /counter/{id} (htmx, CSRF, session)", post, ping, 0.5)
+        row.target += ", p99 <= 25 ms"
+        row.ok = bool(row.ok) and post.p99_ms <= 25
+        rows.append(row)
+        progress(f"POST /counter: {post.requests_per_s:,.0f} req/s")
+
+        home = wrk(server.base_url + "/", connections=50, duration_s=duration_s)
+        rows.append(_ratio_row("GET / page render", home, ping, 0.6))
+        progress(f"GET /: {home.requests_per_s:,.0f} req/s")
+
+        idle = wrk(server.base_url + "/ping", connections=10, duration_s=duration_s)
+        email = f"load-{uuid.uuid4().hex[:8]}@example.com"
+        sign_up_and_in(server, email)
+        loader = multiprocessing.get_context("spawn").Process(
+            target=_sign_in_loop, args=(server.base_url, email, 20.0, duration_s + 2)
+        )
+        loader.start()
+        time.sleep(1)  # let the sign-in stream reach its steady rate before measuring
+        busy = wrk(server.base_url + "/ping", connections=10, duration_s=duration_s)
+        loader.join(timeout=duration_s + 30)
+        ratio = busy.p99_ms / idle.p99_ms if idle.p99_ms else 0.0
+        rows.append(
+            Row(
+                name="/ping p99 during 20 sign-ins/s",
+                measured=f"p99 {busy.p99_ms:.1f} ms",
+                baseline=f"idle p99 {idle.p99_ms:.1f} ms",
+                ratio=ratio,
+                target="<= 2.0",
+                ok=ratio <= 2.0,
+            )
+        )
+        progress(f"/ping p99 idle {idle.p99_ms:.1f} ms, during sign-ins {busy.p99_ms:.1f} ms")
+
+    starts = []
+    for _ in range(3):
+        with app_server(workers=1) as fresh:
+            starts.append(fresh.started_in_s)
+    best = min(starts)
+    rows.append(
+        Row(
+            name="start to first /healthz 200 (embedded stack)",
+            measured=f"{best:.2f} s (of {', '.join(f'{s:.2f}' for s in starts)})",
+            baseline="-",
+            ratio=None,
+            target="<= 2 s",
+            ok=best <= 2.0,
+        )
+    )
+    return rows

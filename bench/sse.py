@@ -1,0 +1,135 @@
+"""SSE fan-out benchmark: N concurrent streams on one counter, every change to every stream."""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import time
+import uuid
+from dataclasses import dataclass, field
+
+import httpx
+
+from bench.common import Row, Server, app_server, progress, raise_fd_limit
+from bench.http import sign_up_and_in
+
+
+@dataclass
+class Stream:
+    received: dict[int, float] = field(default_factory=dict)
+    order_ok: bool = True
+    last_id: int = -1
+    connected: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+async def _open_stream(host: str, port: int, path: str, stream: Stream, stop: asyncio.Event) -> None:
+    reader, writer = await asyncio.open_connection(host, port)
+    writer.write(
+        f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nAccept: text/event-stream\r\n"
+        "Cache-Control: no-cache\r\n\r\n".encode()
+    )
+    await writer.drain()
+    try:
+        status = await reader.readline()
+        if b" 200 " not in status:
+            raise RuntimeError(f"stream refused: {status!r}")
+        while (await reader.readline()) not in (b"\r\n", b""):
+            pass  # response headers
+        stream.connected.set()
+        while not stop.is_set():
+            line = await reader.readline()
+            if not line:
+                return
+            # Chunked framing lines and data lines are skipped; `id:` carries the actor version.
+            text = line.strip()
+            if text.startswith(b"id:"):
+                try:
+                    version = int(text[3:].strip())
+                except ValueError:
+                    continue
+                now = time.perf_counter()
+                if version <= stream.last_id:
+                    stream.order_ok = False
+                stream.last_id = version
+                stream.received.setdefault(version, now)
+    finally:
+        writer.close()
+
+
+async def _measure(server: Server, streams_n: int, changes: int) -> tuple[list[float], int, bool, float]:
+    host, port = "127.0.0.1", int(server.base_url.rsplit(":", 1)[1])
+    counter_id = f"sse-{uuid.uuid4().hex[:8]}"
+    user = sign_up_and_in(server)
+    stop = asyncio.Event()
+    streams = [Stream() for _ in range(streams_n)]
+    tasks = []
+    for i, stream in enumerate(streams):
+        tasks.append(
+            asyncio.create_task(_open_stream(host, port, f"/counter/{counter_id}/events", stream, stop))
+        )
+        if i % 100 == 99:
+            await asyncio.sleep(0)  # let the server accept in batches rather than a SYN flood
+    await asyncio.wait_for(asyncio.gather(*(s.connected.wait() for s in streams)), timeout=60)
+    progress(f"{streams_n} SSE streams open")
+    sent_at: dict[int, float] = {}
+    headers = {
+        "Cookie": user.cookie_header,
+        "X-CSRFToken": user.csrf_token,
+        "HX-Request": "true",
+        "Origin": server.base_url,
+        "Sec-Fetch-Site": "same-origin",
+    }
+    async with httpx.AsyncClient(base_url=server.base_url, headers=headers, timeout=10) as client:
+        for _ in range(changes):
+            t0 = time.perf_counter()
+            response = await client.post(f"/counter/{counter_id}", headers={"Accept": "application/json"})
+            response.raise_for_status()
+            sent_at[int(response.json()["count"])] = t0
+            # Wait until every stream has this change before the next, so each is timed alone.
+            deadline = time.monotonic() + 10
+            count = int(response.json()["count"])
+            while time.monotonic() < deadline and not all(count in s.received for s in streams):
+                await asyncio.sleep(0.002)
+    rss = server.rss_mb()
+    stop.set()
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    delays: list[float] = []
+    missing = 0
+    for stream in streams:
+        for version, t0 in sent_at.items():
+            got = stream.received.get(version)
+            if got is None:
+                missing += 1
+            else:
+                delays.append((got - t0) * 1000)
+    return delays, missing, all(s.order_ok for s in streams), rss
+
+
+def run(streams_n: int = 1000, changes: int = 20) -> list[Row]:
+    raise_fd_limit()
+    progress(f"starting app for SSE benchmark ({streams_n} streams, {changes} changes)")
+    with app_server(workers=1) as server:
+        delays, missing, ordered, rss = asyncio.run(_measure(server, streams_n, changes))
+    delays.sort()
+    p50 = statistics.median(delays) if delays else float("nan")
+    p99 = delays[int(len(delays) * 0.99) - 1] if delays else float("nan")
+    ok = missing == 0 and ordered and p99 <= 100 and rss <= 250
+    return [
+        Row(
+            name=f"SSE: {streams_n} streams x {changes} changes on one process",
+            measured=f"delivery p50 {p50:.1f} ms p99 {p99:.1f} ms, RSS {rss:.0f} MB",
+            baseline="-",
+            ratio=None,
+            target="p99 <= 100 ms, RSS <= 250 MB",
+            ok=ok,
+            note=f"{missing} deliveries missing, order {'kept' if ordered else 'BROKEN'}",
+        )
+    ]
+
+
+if __name__ == "__main__":
+    from bench.common import print_table
+
+    print_table(run())
