@@ -103,12 +103,16 @@ async def test_faults_sigkill_mid_stream_loses_no_acknowledged_increment(fresh_s
 
 
 async def test_faults_restart_mid_load_needs_no_app_restart(fresh_server: EmbeddedRedis) -> None:
+    load_ref: list[Load] = []
+
     async def restart() -> float:
-        fresh_server.stop()
-        fresh_server.start()
+        await asyncio.to_thread(fresh_server.stop)  # SIGTERM: Redis finishes its AOF and exits
+        await poll(lambda: bool(load_ref[0].failures), 10, "a failed call while down")
+        fresh_server.start()  # from the main thread: the child's PDEATHSIG follows the forking thread
         return time.monotonic()
 
-    await run_with_fault(fresh_server, restart)
+    load = await run_with_fault(fresh_server, restart, started=load_ref.append)
+    assert load.failures
 
 
 async def test_faults_script_flush_mid_load_fails_no_call(fresh_server: EmbeddedRedis) -> None:

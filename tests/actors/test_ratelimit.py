@@ -4,18 +4,40 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 
 from actors.connection import RedisClient
-from actors.ratelimit import RateLimitActor
-
-# Limiter keys are hashed, so the uid cleanup cannot find them: every window here is short
-# enough that the keys expire on their own soon after the test.
+from actors.keys import actor_key, hashed_id
+from actors.ratelimit import RateLimitActor, RateLimitDecision
 
 
-async def test_ratelimit_concurrent_burst_lets_exactly_limit_through(redis: RedisClient, uid: str) -> None:
-    limiter = RateLimitActor(redis)
+class TrackedLimiter(RateLimitActor):
+    """Remembers the keys it was given: their hashed ids escape the uid-based cleanup."""
+
+    def __init__(self, redis: RedisClient) -> None:
+        super().__init__(redis)
+        self.raw_keys: set[str] = set()
+
+    async def hit(self, key: str, **kwargs: Any) -> RateLimitDecision:
+        self.raw_keys.add(key)
+        return await super().hit(key, **kwargs)
+
+
+@pytest.fixture
+async def limiter(redis: RedisClient) -> AsyncIterator[TrackedLimiter]:
+    tracked = TrackedLimiter(redis)
+    yield tracked
+    for raw in tracked.raw_keys:
+        state_key = actor_key("ratelimit", hashed_id(raw))
+        await redis.delete(state_key, *[k async for k in redis.scan_iter(match=f"{state_key}:*")])
+
+
+async def test_ratelimit_concurrent_burst_lets_exactly_limit_through(
+    limiter: TrackedLimiter, uid: str
+) -> None:
     decisions = await asyncio.gather(
         *(limiter.hit(f"signin:ip:{uid}", limit=10, window_seconds=30) for _ in range(200))
     )
@@ -25,8 +47,9 @@ async def test_ratelimit_concurrent_burst_lets_exactly_limit_through(redis: Redi
     assert all(0 < d.retry_after <= 3.0 and d.remaining == 0 and d.limit == 10 for d in denied)
 
 
-async def test_ratelimit_keys_are_independent_and_may_be_any_string(redis: RedisClient, uid: str) -> None:
-    limiter = RateLimitActor(redis)
+async def test_ratelimit_keys_are_independent_and_may_be_any_string(
+    limiter: TrackedLimiter, uid: str
+) -> None:
     keys = [f"signin:email:{uid}+{n}@Exämple.com" for n in range(5)] + [f"route:/a b/{uid}", f"[::1]{uid}"]
     for key in keys:
         assert [(await limiter.hit(key, limit=2, window_seconds=10)).allowed for _ in range(3)] == [
@@ -36,8 +59,7 @@ async def test_ratelimit_keys_are_independent_and_may_be_any_string(redis: Redis
         ]
 
 
-async def test_ratelimit_cost_spends_several_units(redis: RedisClient, uid: str) -> None:
-    limiter = RateLimitActor(redis)
+async def test_ratelimit_cost_spends_several_units(limiter: TrackedLimiter, uid: str) -> None:
     first = await limiter.hit(uid, limit=10, window_seconds=10, cost=7)
     second = await limiter.hit(uid, limit=10, window_seconds=10, cost=4)
     assert (first.allowed, first.remaining) == (True, 3)
@@ -45,8 +67,7 @@ async def test_ratelimit_cost_spends_several_units(redis: RedisClient, uid: str)
     assert 0.0 < second.retry_after <= 1.0
 
 
-async def test_ratelimit_refills_after_retry_after(redis: RedisClient, uid: str) -> None:
-    limiter = RateLimitActor(redis)
+async def test_ratelimit_refills_after_retry_after(limiter: TrackedLimiter, uid: str) -> None:
     for _ in range(5):
         await limiter.hit(uid, limit=5, window_seconds=0.5)
     denied = await limiter.hit(uid, limit=5, window_seconds=0.5)
@@ -57,8 +78,7 @@ async def test_ratelimit_refills_after_retry_after(redis: RedisClient, uid: str)
         await asyncio.sleep(denied.retry_after / 4)
 
 
-async def test_ratelimit_repeated_request_id_counts_once(redis: RedisClient, uid: str) -> None:
-    limiter = RateLimitActor(redis)
+async def test_ratelimit_repeated_request_id_counts_once(limiter: TrackedLimiter, uid: str) -> None:
     first = await limiter.hit(uid, limit=3, window_seconds=10, request_id="req-1")
     again = await limiter.hit(uid, limit=3, window_seconds=10, request_id="req-1")
     third = await limiter.hit(uid, limit=3, window_seconds=10)
@@ -71,7 +91,7 @@ async def test_ratelimit_repeated_request_id_counts_once(redis: RedisClient, uid
     [(0, 1, 1), (2_000_000, 1, 1), (5, 0, 1), (5, float("inf"), 1), (5, 1, 0), (5, 1, 6)],
 )
 async def test_ratelimit_rejects_bad_arguments(
-    redis: RedisClient, uid: str, limit: int, window: float, cost: int
+    limiter: TrackedLimiter, uid: str, limit: int, window: float, cost: int
 ) -> None:
     with pytest.raises(ValueError):
-        await RateLimitActor(redis).hit(uid, limit=limit, window_seconds=window, cost=cost)
+        await limiter.hit(uid, limit=limit, window_seconds=window, cost=cost)
