@@ -20,11 +20,14 @@ from actors.counter import CounterActor
 from actors.embedded import EmbeddedRedis
 from actors.ratelimit import RateLimitActor
 from domain import db
+from domain.auth.setup import close_auth, create_auth
+from domain.errors import NotSignedIn
 from domain.migrations import migrate
 from settings import Settings
 from web import flash, request_id
 from web.errors import exception_handlers
 from web.remote import register_template_helpers
+from web.auth import handle_not_signed_in, session_middleware
 from web.routes import route_handlers
 from web.services import Services
 
@@ -63,9 +66,11 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
             engine=engine,
             counter=CounterActor(redis),
             ratelimit=RateLimitActor(redis),
+            auth=create_auth(settings, redis),
         )
         yield
     finally:
+        await close_auth(getattr(getattr(app.state, "services", None), "auth", None))
         await db.close(engine)
         await redis.aclose()
         if embedded is not None:
@@ -85,7 +90,8 @@ def create_app(settings: Settings) -> Litestar:
         template_config=TemplateConfig(
             directory=TEMPLATES, engine=JinjaTemplateEngine, engine_callback=register_template_helpers
         ),
-        exception_handlers=exception_handlers(),
+        exception_handlers={**exception_handlers(), NotSignedIn: handle_not_signed_in},
+        middleware=[session_middleware],
         before_send=[request_id.before_send, flash.before_send],
         csrf_config=CSRFConfig(
             secret=settings.auth_secret,

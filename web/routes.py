@@ -5,6 +5,7 @@ from __future__ import annotations
 from litestar.types import ControllerRouterHandler
 
 from web import health, pages, remote
+from web.auth import auth_routes
 
 
 def route_handlers() -> list[ControllerRouterHandler]:
@@ -14,4 +15,5 @@ def route_handlers() -> list[ControllerRouterHandler]:
         health.ping,
         pages.home,
         *remote.route_handlers(),
+        *auth_routes(),
     ]

@@ -11,6 +11,7 @@ from piccolo.engine.base import Engine
 from actors.connection import RedisClient
 from actors.counter import CounterActor
 from actors.ratelimit import RateLimitActor
+from domain.auth.core import Auth
 from settings import Settings
 
 if TYPE_CHECKING:
@@ -26,6 +27,8 @@ class Services:
     engine: Engine  # type: ignore[type-arg]
     counter: CounterActor
     ratelimit: RateLimitActor
+    # Sign-in, sessions and mail (domain/auth); None only in apps built without it (tests of other parts).
+    auth: Auth | None = None
 
 
 def services_from_state(state: State) -> Services:

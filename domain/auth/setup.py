@@ -1,0 +1,32 @@
+"""Build the process's Auth from settings (called by app.py's lifespan)."""
+
+from __future__ import annotations
+
+from actors.connection import RedisClient
+from actors.ratelimit import RateLimitActor
+from domain.auth.core import Auth
+from domain.auth.passwords import PasswordHasher
+from domain.auth.sessions import SessionStore
+from domain.mail import make_mailer
+from settings import Settings
+
+
+def create_auth(settings: Settings, redis: RedisClient) -> Auth:
+    return Auth(
+        hasher=PasswordHasher(),
+        sessions=SessionStore(redis),
+        mailer=make_mailer(
+            smtp_url=settings.smtp_url,
+            mail_from=settings.mail_from,
+            data_dir=settings.data_dir,
+            is_production=settings.is_production,
+        ),
+        ratelimit=RateLimitActor(redis),
+        base_url=settings.base_url,
+    )
+
+
+async def close_auth(auth: Auth | None) -> None:
+    """Let mail already handed over finish sending."""
+    if auth is not None:
+        await auth.mailer.aclose()

@@ -1,0 +1,94 @@
+"""ASGI middleware: resolve the session cookie; set `scope["user"]` and `scope["auth"]` on every request."""
+
+from __future__ import annotations
+
+import logging
+from http.cookies import CookieError, SimpleCookie
+from typing import Any, cast
+
+from litestar.datastructures import Cookie, MutableScopeHeaders
+from litestar.enums import ScopeType
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from redis.exceptions import RedisError
+
+from domain.auth.core import Auth
+from domain.auth.sessions import Resolved
+from web.auth.cookies import cleared_cookie, cookie_name, session_cookie
+
+log = logging.getLogger(__name__)
+
+
+def _cookie_value(scope: Scope, name: str) -> str | None:
+    for key, value in scope.get("headers", ()):
+        if key == b"cookie":
+            jar: SimpleCookie = SimpleCookie()
+            try:
+                jar.load(value.decode("latin-1"))
+            except CookieError:
+                return None
+            if name in jar:
+                return jar[name].value
+    return None
+
+
+def auth_of(scope: Scope) -> Auth | None:
+    app = scope.get("app")
+    services = getattr(getattr(app, "state", None), "services", None)
+    auth = getattr(services, "auth", None)
+    return auth if isinstance(auth, Auth) else None
+
+
+class SessionMiddleware:
+    """Looks the session up (Redis first, then the database); re-sends the cookie when extended."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in (ScopeType.HTTP, ScopeType.WEBSOCKET):
+            await self.app(scope, receive, send)
+            return
+        raw = cast(dict[str, Any], scope)
+        raw["user"] = None
+        raw["auth"] = None
+        auth = auth_of(scope)
+        settings = getattr(getattr(scope.get("app"), "state", None), "settings", None)
+        name = cookie_name(settings) if settings is not None else "session"
+        token = _cookie_value(scope, name)
+        set_cookie: Cookie | None = None
+        if token and auth is not None and settings is not None:
+            resolved: Resolved | None = None
+            try:
+                resolved = await auth.sessions.resolve(token)
+            except (RedisError, OSError, RuntimeError) as exc:
+                # The database is unreachable: serve the page signed out rather than fail it.
+                log.error("session lookup failed: %s", exc)
+                token = None
+            else:
+                if resolved is None:
+                    set_cookie = cleared_cookie(settings)
+                else:
+                    raw["user"] = resolved.user
+                    raw["auth"] = resolved.session
+                    raw["session_token"] = token
+                    if resolved.extended:
+                        set_cookie = session_cookie(settings, token, resolved.session.expires_at)
+        if set_cookie is None or scope["type"] == ScopeType.WEBSOCKET:
+            await self.app(scope, receive, send)
+            return
+        header = set_cookie.to_header(header="")
+
+        async def send_with_cookie(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableScopeHeaders.from_message(message)
+                # A handler that set the session cookie itself (sign-in, sign-out) wins.
+                if not any(v.startswith(f"{name}=") for v in headers.getall("set-cookie", [])):
+                    headers.add("set-cookie", header)
+            await send(message)
+
+        await self.app(scope, receive, send_with_cookie)
+
+
+def session_middleware(app: ASGIApp) -> ASGIApp:
+    """For `Litestar(middleware=[...])`."""
+    return SessionMiddleware(app)

@@ -1,0 +1,196 @@
+"""Signed-out pages: sign up, sign in, sign out, verify email, resend, forgot and reset password."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, Response, get, post
+from litestar.response import Template
+
+from domain.auth import flows
+from domain.errors import DomainError, ValidationFailed
+from web.auth.cookies import cleared_cookie, session_cookie
+from web.auth.forms import (
+    Templates,
+    auth_service,
+    client_ip,
+    echo,
+    next_path,
+    read_form,
+    redirect,
+    render,
+    render_error,
+    user_agent,
+)
+from web.auth.guards import current_user
+from web.services import get_services
+
+AnyRequest = Request[Any, Any, Any]
+CSRF_COOKIE = "csrftoken"
+SENT_NOTICE = "Check your inbox: if that address can receive mail from us, a link is on its way."
+
+
+def _pages(name: str) -> Templates:
+    return Templates(f"pages/auth/{name}.html", f"partials/auth_{name}.html")
+
+
+SIGN_UP = _pages("sign_up")
+SIGN_IN = _pages("sign_in")
+FORGOT = _pages("forgot_password")
+RESET = _pages("reset_password")
+RESEND = _pages("resend_verification")
+VERIFY = Templates("pages/auth/verify.html", "pages/auth/verify.html")
+
+
+@get("/auth/sign-up", include_in_schema=False)
+async def sign_up_page(request: AnyRequest) -> Response[Any]:
+    if current_user(request):
+        return redirect(request, "/")
+    return render(request, SIGN_UP, {})
+
+
+@post("/auth/sign-up", status_code=200, include_in_schema=False)
+async def sign_up(request: AnyRequest) -> Response[Any]:
+    values = await read_form(request)
+    auth = auth_service(request)
+    try:
+        email = await flows.sign_up(
+            auth,
+            name=values.get("name", ""),
+            email=values.get("email", ""),
+            password=values.get("password", ""),
+            ip=client_ip(request),
+        )
+    except DomainError as exc:
+        return render_error(request, exc, SIGN_UP, {"values": echo(values)})
+    return render(request, SIGN_UP, {"sent_to": email})
+
+
+@get("/auth/sign-in", include_in_schema=False)
+async def sign_in_page(request: AnyRequest, next: str | None = None) -> Response[Any]:
+    if current_user(request):
+        return redirect(request, next_path(request, next))
+    return render(request, SIGN_IN, {"next": next_path(request, next, "")})
+
+
+@post("/auth/sign-in", status_code=200, include_in_schema=False)
+async def sign_in(request: AnyRequest) -> Response[Any]:
+    values = await read_form(request)
+    auth = auth_service(request)
+    target = next_path(request, values.get("next"))
+    context: dict[str, Any] = {"values": echo(values), "next": next_path(request, values.get("next"), "")}
+    try:
+        signed = await flows.sign_in(
+            auth,
+            email=values.get("email", ""),
+            password=values.get("password", ""),
+            ip=client_ip(request),
+            user_agent=user_agent(request),
+        )
+    except flows.EmailNotVerified as exc:
+        return render_error(request, exc, SIGN_IN, {**context, "unverified": True})
+    except DomainError as exc:
+        return render_error(request, exc, SIGN_IN, context)
+    # A signed-in request that signs in again gets a new session; the old one ends.
+    old_token = request.scope.get("session_token")
+    if isinstance(old_token, str):
+        await flows.sign_out(auth, old_token)
+    response = redirect(request, target, notice=f"Welcome back, {signed.user.name}.")
+    settings = get_services(request).settings
+    response.set_cookie(session_cookie(settings, signed.token, signed.session.expires_at))
+    # A new CSRF token for the new session: the next page load mints one.
+    response.delete_cookie(CSRF_COOKIE, path="/")
+    return response
+
+
+@post("/auth/sign-out", status_code=200, include_in_schema=False)
+async def sign_out(request: AnyRequest) -> Response[Any]:
+    token = request.scope.get("session_token")
+    user = current_user(request)
+    if isinstance(token, str):
+        await flows.sign_out(auth_service(request), token, user.id if user else None)
+    response = redirect(request, "/", notice="You have been signed out." if user else None)
+    response.set_cookie(cleared_cookie(get_services(request).settings))
+    response.delete_cookie(CSRF_COOKIE, path="/")
+    return response
+
+
+@get("/auth/verify", include_in_schema=False)
+async def verify(request: AnyRequest, token: str = "") -> Template:
+    """Follow an emailed confirmation link (sign-up or email change); the link works once."""
+    auth = auth_service(request)
+    try:
+        user = await flows.verify_email(auth, token)
+    except DomainError as exc:
+        return render(
+            request,
+            VERIFY,
+            {"ok": False, "message": exc.message},
+            status=exc.status_code if not isinstance(exc, ValidationFailed) else 400,
+        )
+    signed_in_as = current_user(request)
+    return render(
+        request,
+        VERIFY,
+        {"ok": True, "email": user.email, "signed_in": signed_in_as is not None},
+    )
+
+
+@get("/auth/resend-verification", include_in_schema=False)
+async def resend_page(request: AnyRequest, email: str = "") -> Template:
+    return render(request, RESEND, {"values": {"email": email}})
+
+
+@post("/auth/resend-verification", status_code=200, include_in_schema=False)
+async def resend(request: AnyRequest) -> Response[Any]:
+    values = await read_form(request)
+    try:
+        await flows.resend_verification(
+            auth_service(request), email=values.get("email", ""), ip=client_ip(request)
+        )
+    except DomainError as exc:
+        return render_error(request, exc, RESEND, {"values": echo(values)})
+    return render(request, RESEND, {"sent": True})
+
+
+@get("/auth/forgot-password", include_in_schema=False)
+async def forgot_page(request: AnyRequest) -> Template:
+    return render(request, FORGOT, {})
+
+
+@post("/auth/forgot-password", status_code=200, include_in_schema=False)
+async def forgot(request: AnyRequest) -> Response[Any]:
+    values = await read_form(request)
+    try:
+        await flows.request_password_reset(
+            auth_service(request), email=values.get("email", ""), ip=client_ip(request)
+        )
+    except DomainError as exc:
+        return render_error(request, exc, FORGOT, {"values": echo(values)})
+    return render(request, FORGOT, {"sent": True})
+
+
+@get("/auth/reset-password", include_in_schema=False)
+async def reset_page(request: AnyRequest, token: str = "") -> Template:
+    valid = await flows.reset_token_valid(auth_service(request), token)
+    return render(
+        request,
+        RESET,
+        {"token": token if valid else "", "invalid": not valid},
+        status=200 if valid else 400,
+    )
+
+
+@post("/auth/reset-password", status_code=200, include_in_schema=False)
+async def reset(request: AnyRequest) -> Response[Any]:
+    values = await read_form(request)
+    token = values.get("token", "")
+    try:
+        await flows.reset_password(auth_service(request), token=token, password=values.get("password", ""))
+    except DomainError as exc:
+        invalid = "token" in exc.field_errors
+        return render_error(request, exc, RESET, {"token": "" if invalid else token, "invalid": invalid})
+    response = redirect(request, "/auth/sign-in", notice="Your password has been changed. Please sign in.")
+    # Every session ended, this browser's included.
+    response.set_cookie(cleared_cookie(get_services(request).settings))
+    return response
