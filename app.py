@@ -25,9 +25,9 @@ from domain.errors import NotSignedIn
 from domain.migrations import migrate
 from settings import Settings
 from web import flash, request_id
+from web.auth import handle_not_signed_in, session_middleware
 from web.errors import exception_handlers
 from web.remote import register_template_helpers
-from web.auth import handle_not_signed_in, session_middleware
 from web.routes import route_handlers
 from web.services import Services
 
