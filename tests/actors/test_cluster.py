@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import shutil
 import subprocess
+import time
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
@@ -15,7 +16,8 @@ from actors.connection import RedisClient, create_redis
 from actors.counter import CounterActor
 from actors.durability import check_durability
 from actors.embedded import EmbeddedRedis, find_redis_server
-from actors.keys import actor_key, hashed_id
+from actors.events import ActorEvent, parse_event
+from actors.keys import actor_channel, actor_key, hashed_id
 from actors.ratelimit import RateLimitActor
 
 from .conftest import free_port, short_tmpdir, wait_until
@@ -121,3 +123,25 @@ async def test_cluster_scripts_reload_after_script_flush_on_all_nodes(cluster: R
 
 async def test_cluster_check_durability_reads_every_primary(cluster: RedisCluster) -> None:
     assert await check_durability(cluster) == []
+
+
+async def test_cluster_events_from_every_node_reach_one_subscriber(cluster: RedisCluster) -> None:
+    counter = CounterActor(cluster)
+    ids = ids_on_every_node(cluster, "counter")
+    pubsub = cluster.pubsub(node=cluster.get_primaries()[0])
+    await pubsub.subscribe(*(actor_channel("counter", i) for i in ids))
+    deadline = time.monotonic() + 10
+    confirmed = 0
+    while confirmed < len(ids):  # PUBLISH reaches every node's subscribers once subscribed
+        assert time.monotonic() < deadline, "subscriptions not confirmed"
+        message = await pubsub.get_message(timeout=0.5)
+        confirmed += message is not None and message["type"] == "subscribe"
+    results = [await counter.increment(counter_id) for counter_id in ids]
+    events: list[ActorEvent] = []
+    while len(events) < len(ids):
+        assert time.monotonic() < deadline, f"only {len(events)} of {len(ids)} events arrived"
+        message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=0.5)
+        if message is not None:
+            events.append(parse_event(message["data"]))
+    await pubsub.aclose()
+    assert sorted((e.id, e.version) for e in events) == sorted((r.id, r.version) for r in results)
