@@ -117,18 +117,21 @@ async def test_faults_restart_mid_load_needs_no_app_restart(fresh_server: Embedd
 
 async def test_faults_script_flush_mid_load_fails_no_call(fresh_server: EmbeddedRedis) -> None:
     admin = create_redis(fresh_server.url)
-    flushed: list[int] = []
+    load_ref: list[Load] = []
 
     async def flush_repeatedly() -> float:
         started = time.monotonic()
         for _ in range(5):
             await admin.script_flush()
-            flushed.append(1)
+            acked = len(load_ref[0].acked)
+            await load_ref[0].until_acked(acked + 50)  # calls run (and reload) between flushes
         return started
 
-    load = await run_with_fault(fresh_server, flush_repeatedly)
+    load = await run_with_fault(fresh_server, flush_repeatedly, started=load_ref.append)
     assert not load.failures
-    assert len(flushed) == 5
+    stats = await admin.info("commandstats")
+    script_calls = sum(v["calls"] for k, v in stats.items() if k.startswith("cmdstat_script"))
+    assert script_calls >= 1 + 5 + 5  # first load, 5 flushes, and a reload after each flush
     await admin.aclose()
 
 
