@@ -42,9 +42,18 @@ def csrf_token(client: Client) -> str:
 
 
 def post_form(
-    client: Client, path: str, data: dict[str, str], headers: dict[str, str] | None = None
+    client: Client,
+    path: str,
+    data: dict[str, str],
+    headers: dict[str, str] | None = None,
+    follow_redirects: bool = True,
 ) -> Response:
-    return client.post(path, data={**data, "_csrf_token": csrf_token(client)}, headers=headers or {})
+    return client.post(
+        path,
+        data={**data, "_csrf_token": csrf_token(client)},
+        headers=headers or {},
+        follow_redirects=follow_redirects,
+    )
 
 
 def mails(client: Client) -> list[StoredMail]:
