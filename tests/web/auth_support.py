@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from httpx import Response
@@ -19,6 +20,7 @@ Client = TestClient[Litestar]
 PASSWORD = "correct horse battery"
 HTMX = {"HX-Request": "true"}
 LINK = re.compile(r"https?://\S+")
+T = TypeVar("T")
 
 
 def auth_of(client: Client) -> Auth:
@@ -102,3 +104,8 @@ def signed_in_user(client: Client, email: str, name: str = "Ada", password: str 
 
 def session_cookie(client: Client) -> str | None:
     return client.cookies.get("session")
+
+
+def run(client: Client, fn: Callable[..., Awaitable[T]], *args: Any) -> T:
+    """Run a coroutine function on the app's event loop (where its database engine lives)."""
+    return client.blocking_portal.call(fn, *args)
