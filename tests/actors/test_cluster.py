@@ -18,6 +18,7 @@ from actors.durability import check_durability
 from actors.embedded import EmbeddedRedis, find_redis_server
 from actors.events import ActorEvent, parse_event
 from actors.keys import actor_channel, actor_key, hashed_id
+from actors.listen import EventHub
 from actors.ratelimit import RateLimitActor
 
 from .conftest import free_port, short_tmpdir, wait_until
@@ -145,3 +146,20 @@ async def test_cluster_events_from_every_node_reach_one_subscriber(cluster: Redi
             events.append(parse_event(message["data"]))
     await pubsub.aclose()
     assert sorted((e.id, e.version) for e in events) == sorted((r.id, r.version) for r in results)
+
+
+async def test_cluster_event_hub_hears_actors_on_every_node(cluster: RedisCluster) -> None:
+    hub = EventHub(cluster)
+    counter = CounterActor(cluster)
+    ids = ids_on_every_node(cluster, "counter")
+    subs = [hub.subscribe("counter", i) for i in ids]
+    for sub in subs:
+        await sub.__aenter__()
+    results = [await counter.increment(i) for i in ids]
+    events = [await asyncio.wait_for(sub.__anext__(), 5) for sub in subs]
+    assert [(e.id, e.version) for e in events if isinstance(e, ActorEvent)] == [
+        (r.id, r.version) for r in results
+    ]
+    for sub in subs:
+        await sub.__aexit__(None, None, None)
+    await hub.aclose()

@@ -1,0 +1,184 @@
+"""EventHub: one Redis pub/sub connection per process fanning actor events out to many local listeners."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any
+
+import msgspec
+from redis.asyncio.client import PubSub
+from redis.asyncio.cluster import RedisCluster
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from actors.connection import RedisClient
+from actors.events import ActorEvent, parse_event
+from actors.keys import actor_channel
+
+log = logging.getLogger(__name__)
+
+SUBSCRIBE_TIMEOUT_S = 5.0
+RECONNECT_DELAY_S = (0.05, 2.0)
+
+
+class Gap(msgspec.Struct, frozen=True):
+    """Events of this actor may have been missed (reconnect, slow listener): read its state again."""
+
+    kind: str
+    id: str
+
+
+@dataclass(eq=False)
+class Subscription:
+    """Events of one actor, in order; `async with hub.subscribe(kind, id) as events: async for e in events`.
+
+    Entering returns once Redis confirmed the subscription, so state read after that point plus
+    the events that follow miss nothing. Items are ActorEvent or Gap.
+    """
+
+    hub: EventHub
+    kind: str
+    id: str
+    channel: bytes
+    queue: asyncio.Queue[ActorEvent | Gap]
+
+    async def __aenter__(self) -> Subscription:
+        await self.hub._add(self)
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.hub._remove(self)
+
+    def __aiter__(self) -> AsyncIterator[ActorEvent | Gap]:
+        return self
+
+    async def __anext__(self) -> ActorEvent | Gap:
+        return await self.queue.get()
+
+    def _deliver(self, item: ActorEvent | Gap) -> None:
+        if self.queue.full():
+            # A listener that cannot keep up gets its backlog replaced by one Gap instead of
+            # slowing every other listener or growing memory without bound.
+            while not self.queue.empty():
+                self.queue.get_nowait()
+            item = Gap(self.kind, self.id)
+        self.queue.put_nowait(item)
+
+
+@dataclass(eq=False)
+class EventHub:
+    """Shares one pub/sub connection among all listeners of a process (SSE streams, workers).
+
+    Channels are subscribed on the first listener and unsubscribed after the last. When the
+    connection drops, redis-py reconnects and resubscribes; every listener then gets a Gap.
+    """
+
+    redis: RedisClient
+    queue_size: int = 64
+    _listeners: dict[bytes, set[Subscription]] = field(default_factory=dict, init=False)
+    _confirmed: dict[bytes, asyncio.Event] = field(default_factory=dict, init=False)
+    _pubsub: PubSub | None = field(default=None, init=False)
+    _reader: asyncio.Task[None] | None = field(default=None, init=False)
+    _lock: asyncio.Lock = field(default_factory=asyncio.Lock, init=False)
+
+    def subscribe(self, kind: str, actor_id: str) -> Subscription:
+        channel = actor_channel(kind, actor_id).encode()
+        return Subscription(self, kind, actor_id, channel, asyncio.Queue(maxsize=self.queue_size))
+
+    @property
+    def listener_count(self) -> int:
+        return sum(len(subs) for subs in self._listeners.values())
+
+    async def aclose(self) -> None:
+        if self._reader is not None:
+            self._reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reader
+            self._reader = None
+        if self._pubsub is not None:
+            await self._pubsub.aclose()  # type: ignore[no-untyped-call]
+            self._pubsub = None
+        self._listeners.clear()
+        self._confirmed.clear()
+
+    async def _add(self, sub: Subscription) -> None:
+        async with self._lock:
+            subs = self._listeners.setdefault(sub.channel, set())
+            subs.add(sub)
+            confirmed = self._confirmed.setdefault(sub.channel, asyncio.Event())
+            if len(subs) == 1:
+                pubsub = self._ensure_pubsub()
+                await pubsub.subscribe(sub.channel)
+                if self._reader is None or self._reader.done():
+                    self._reader = asyncio.get_running_loop().create_task(self._read(pubsub))
+        try:
+            await asyncio.wait_for(confirmed.wait(), SUBSCRIBE_TIMEOUT_S)
+        except BaseException:
+            await self._remove(sub)
+            raise
+
+    async def _remove(self, sub: Subscription) -> None:
+        async with self._lock:
+            subs = self._listeners.get(sub.channel)
+            if subs is None or sub not in subs:
+                return
+            subs.discard(sub)
+            if subs:
+                return
+            del self._listeners[sub.channel]
+            self._confirmed.pop(sub.channel, None)
+            if self._pubsub is not None:
+                with contextlib.suppress(RedisConnectionError, RedisTimeoutError, OSError):
+                    await self._pubsub.unsubscribe(sub.channel)
+
+    def _ensure_pubsub(self) -> PubSub:
+        if self._pubsub is None:
+            if isinstance(self.redis, RedisCluster):
+                # Classic PUBLISH reaches every node's subscribers, so any one node will do.
+                self._pubsub = self.redis.pubsub(node=self.redis.get_primaries()[0])
+            else:
+                self._pubsub = self.redis.pubsub()
+        assert self._pubsub is not None
+        return self._pubsub
+
+    async def _read(self, pubsub: PubSub) -> None:
+        delay = RECONNECT_DELAY_S[0]
+        while True:
+            try:
+                message = await pubsub.get_message(timeout=1.0)
+                delay = RECONNECT_DELAY_S[0]
+            except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+                log.warning("actor events: pub/sub connection lost (%s); reconnecting", exc)
+                await asyncio.sleep(delay)  # back off before redis-py reconnects and resubscribes
+                delay = min(delay * 2, RECONNECT_DELAY_S[1])
+                continue
+            if message is not None:
+                self._dispatch(message)
+
+    def _dispatch(self, message: dict[str, Any]) -> None:
+        kind, channel = message["type"], message["channel"]
+        if kind == "message":
+            try:
+                event = parse_event(message["data"])
+            except (msgspec.DecodeError, msgspec.ValidationError):
+                log.warning("actor events: ignoring a malformed message on %r", channel)
+                return
+            for sub in tuple(self._listeners.get(channel, ())):
+                sub._deliver(event)
+        elif kind == "subscribe":
+            confirmed = self._confirmed.get(channel)
+            if confirmed is None:
+                return
+            if confirmed.is_set():
+                # A second confirmation means redis-py reconnected and resubscribed: anything
+                # published while we were away is lost, so listeners must re-read the state.
+                for sub in tuple(self._listeners.get(channel, ())):
+                    sub._deliver(Gap(sub.kind, sub.id))
+            confirmed.set()

@@ -1,0 +1,103 @@
+"""EventHub: one pub/sub connection fanning events out to many listeners, gaps when events are lost."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+
+from actors.connection import RedisClient, create_redis
+from actors.counter import CounterActor
+from actors.embedded import EmbeddedRedis
+from actors.events import ActorEvent
+from actors.keys import actor_channel
+from actors.listen import EventHub, Gap
+
+
+async def poll(condition: Callable[[], bool], timeout: float, message: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out after {timeout}s: {message}"
+        await asyncio.sleep(0.005)
+
+
+async def numsub(redis: RedisClient, channel: str) -> int:
+    ((_, count),) = await redis.pubsub_numsub(channel)
+    return int(count)
+
+
+async def test_event_hub_delivers_every_event_to_every_listener_in_order(
+    redis: RedisClient, uid: str
+) -> None:
+    hub = EventHub(redis)
+    counter = CounterActor(redis)
+    ids = {f"{uid}-a": 300, f"{uid}-b": 100}
+    ready: list[int] = []
+
+    async def listener(counter_id: str) -> list[int]:
+        versions: list[int] = []
+        async with hub.subscribe("counter", counter_id) as events:
+            ready.append(1)
+            async for event in events:
+                assert isinstance(event, ActorEvent) and event.id == counter_id
+                versions.append(event.version)
+                if len(versions) == 50:
+                    return versions
+        return versions
+
+    tasks = [asyncio.create_task(listener(i)) for i, n in ids.items() for _ in range(n)]
+    await poll(lambda: len(ready) == len(tasks), 10, "all listeners subscribed")
+    assert [await numsub(redis, actor_channel("counter", i)) for i in ids] == [1, 1]  # one connection
+
+    async def writer(counter_id: str) -> None:
+        for _ in range(50):
+            await counter.increment(counter_id)
+
+    await asyncio.gather(*(writer(i) for i in ids))
+    for versions in await asyncio.gather(*tasks):
+        assert versions == list(range(1, 51))
+    await poll(lambda: hub.listener_count == 0, 5, "listeners gone")
+    await hub.aclose()
+
+
+async def test_event_hub_unsubscribes_after_the_last_listener(redis: RedisClient, uid: str) -> None:
+    hub = EventHub(redis)
+    channel = actor_channel("counter", uid)
+    async with hub.subscribe("counter", uid), hub.subscribe("counter", uid):
+        assert await numsub(redis, channel) == 1
+    deadline = time.monotonic() + 5
+    while await numsub(redis, channel) != 0:
+        assert time.monotonic() < deadline, "channel still subscribed"
+        await asyncio.sleep(0.01)
+    await hub.aclose()
+
+
+async def test_event_hub_slow_listener_gets_a_gap_not_a_backlog(redis: RedisClient, uid: str) -> None:
+    hub = EventHub(redis, queue_size=4)
+    counter = CounterActor(redis)
+    async with hub.subscribe("counter", uid) as slow, hub.subscribe("counter", uid) as fast:
+        for _ in range(20):
+            await counter.increment(uid)
+            assert isinstance(await asyncio.wait_for(fast.__anext__(), 5), ActorEvent)  # fast keeps up
+        items = [slow.queue.get_nowait() for _ in range(slow.queue.qsize())]
+    assert 1 <= len(items) <= 4
+    assert any(isinstance(item, Gap) for item in items)
+    assert all(isinstance(item, Gap) or item.version > 16 for item in items)
+    await hub.aclose()
+
+
+async def test_event_hub_sends_a_gap_after_redis_restarts(fresh_server: EmbeddedRedis) -> None:
+    client = create_redis(fresh_server.url)
+    hub = EventHub(client)
+    counter = CounterActor(client)
+    await counter.increment("live")
+    async with hub.subscribe("counter", "live") as events:
+        fresh_server.kill()
+        fresh_server.start()  # same data dir: count 1 survives in the AOF
+        first = await asyncio.wait_for(events.__anext__(), 15)
+        assert first == Gap("counter", "live")
+        await counter.increment("live")
+        second = await asyncio.wait_for(events.__anext__(), 5)
+        assert isinstance(second, ActorEvent) and second.version == 2
+    await hub.aclose()
+    await client.aclose()
