@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
+import httpx
 from httpx import Response
 from litestar import Litestar
 from litestar.testing import TestClient
@@ -109,3 +111,21 @@ def session_cookie(client: Client) -> str | None:
 def run(client: Client, fn: Callable[..., Awaitable[T]], *args: Any) -> T:
     """Run a coroutine function on the app's event loop (where its database engine lives)."""
     return client.blocking_portal.call(fn, *args)
+
+
+class Browser:
+    """A second browser on the same client (and so the same running app): its own cookie jar, swapped in."""
+
+    def __init__(self, client: Client) -> None:
+        self.client = client
+        self.cookies = httpx.Cookies()
+
+    @contextmanager
+    def active(self) -> Iterator[Client]:
+        saved = httpx.Cookies(self.client.cookies)
+        self.client.cookies = self.cookies
+        try:
+            yield self.client
+        finally:
+            self.cookies = httpx.Cookies(self.client.cookies)
+            self.client.cookies = saved

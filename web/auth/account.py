@@ -55,7 +55,9 @@ async def _failed(
     request: AnyRequest, section: str, exc: DomainError, values: dict[str, str]
 ) -> Response[Any]:
     user, session = require_session(request)
-    context = await _context(request, user, session, section, values=echo(values))
+    context = await _context(
+        request, user, session, section, values=echo(values), errors=exc.field_errors, message=exc.message
+    )
     return render_error(request, exc, Templates(PAGE, f"partials/account_{section}.html"), context)
 
 
