@@ -1,8 +1,9 @@
-"""The account page over HTTP: profile, password, email change, sessions, deletion, profile remote functions."""
+"""The account page over HTTP: profile, password, email, sessions, deletion, profile remote functions."""
 
 from __future__ import annotations
 
 import pytest
+
 from tests.web.auth_support import (
     HTMX,
     PASSWORD,
