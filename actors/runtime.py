@@ -101,9 +101,8 @@ class Actor:
         """Run `operation` on one actor; returns the script's JSON reply as bytes."""
         if operation.script is None:
             raise TypeError(f"{operation.filename} is not declared on an Actor subclass")
-        state_key = (
-            f"actor:{self.kind}:{{{validate_id(actor_id)}}}"  # == actor_key(); kind checked at class creation
-        )
+        # Same as actor_key(); spelled out because the kind was already checked at class creation.
+        state_key = f"actor:{self.kind}:{{{validate_id(actor_id)}}}"
         keys = [state_key]
         ttl = REQUEST_TTL_MS
         if operation.mutating:
