@@ -1,0 +1,101 @@
+"""The mail module against the filesystem and a real SMTP server (plain, STARTTLS with auth, implicit TLS)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from domain.mail import FileMailer, Mail, SmtpMailer, dev_mail_dir, find_stored, list_stored, parse_smtp_url
+from tests.support.smtp_sink import SmtpSink
+
+MAIL = Mail(
+    to="ada@example.com",
+    subject="Confirm your email",
+    text="Open http://x/a?token=abc\n",
+    link="http://x/a?token=abc",
+)
+SENDER = "Remote Stack <no-reply@example.com>"
+
+
+@pytest.fixture
+def sink(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SmtpSink]:
+    server = SmtpSink(getattr(request, "param", "plain"), tmp_path).start()
+    yield server
+    server.stop()
+
+
+def test_file_mailer_writes_eml_and_prints_the_link(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    mailer = FileMailer(dev_mail_dir(tmp_path), SENDER)
+    mailer.dispatch(MAIL)
+    mailer.dispatch(Mail(to="b@example.com", subject="Second", text="hi"))
+    files = sorted(dev_mail_dir(tmp_path).glob("*.eml"))
+    assert len(files) == 2
+    stored = list_stored(dev_mail_dir(tmp_path))
+    assert [m.subject for m in stored] == ["Second", "Confirm your email"]
+    assert stored[1].to == "ada@example.com" and "token=abc" in stored[1].text
+    assert find_stored(dev_mail_dir(tmp_path), files[0].name) == stored[1]
+    assert find_stored(dev_mail_dir(tmp_path), "../secret.eml") is None
+    out = capsys.readouterr().out
+    assert "[mail] to ada@example.com: Confirm your email" in out and "http://x/a?token=abc" in out
+
+
+@pytest.mark.parametrize(
+    ("url", "host", "port", "mode", "user"),
+    [
+        ("smtp://mail.example.com", "mail.example.com", 25, "plain", None),
+        ("smtp://u:p%40ss@mail.example.com:2525?starttls=true", "mail.example.com", 2525, "starttls", "u"),
+        ("smtp+starttls://u:p@mail.example.com", "mail.example.com", 587, "starttls", "u"),
+        ("smtps://u:p@mail.example.com", "mail.example.com", 465, "tls", "u"),
+    ],
+)
+def test_parse_smtp_url(url: str, host: str, port: int, mode: str, user: str | None) -> None:
+    target = parse_smtp_url(url)
+    assert (target.host, target.port, target.mode, target.username) == (host, port, mode, user)
+
+
+def test_parse_smtp_url_decodes_password_and_rejects_other_schemes() -> None:
+    assert parse_smtp_url("smtp://u:p%40ss@h").password == "p@ss"
+    with pytest.raises(ValueError, match="SMTP_URL"):
+        parse_smtp_url("http://h")
+
+
+def test_smtp_plain_delivery(sink: SmtpSink) -> None:
+    mailer = SmtpMailer(parse_smtp_url(sink.url), SENDER)
+    asyncio.run(mailer.send(MAIL))
+    received = sink.next_message()
+    assert received.rcpt_tos == ["ada@example.com"] and received.mail_from == "no-reply@example.com"
+    assert received.message["Subject"] == "Confirm your email"
+    assert "token=abc" in received.message.get_content()
+
+
+@pytest.mark.parametrize("sink", ["starttls", "tls"], indirect=True)
+def test_smtp_tls_with_login(sink: SmtpSink) -> None:
+    mailer = SmtpMailer(parse_smtp_url(sink.url), SENDER, tls_context=sink.client_context)
+    asyncio.run(mailer.send(MAIL))
+    assert sink.next_message().message["To"] == "ada@example.com"
+
+
+def test_dispatch_sends_in_the_background_and_aclose_waits(sink: SmtpSink) -> None:
+    async def main() -> None:
+        mailer = SmtpMailer(parse_smtp_url(sink.url), SENDER)
+        mailer.dispatch(MAIL)
+        await mailer.aclose()
+
+    asyncio.run(main())
+    assert sink.next_message(timeout=1).message["Subject"] == "Confirm your email"
+
+
+def test_background_failure_is_logged_not_raised(caplog: pytest.LogCaptureFixture) -> None:
+    async def main() -> None:
+        mailer = SmtpMailer(parse_smtp_url("smtp://127.0.0.1:1"), SENDER)
+        mailer.dispatch(MAIL)
+        await mailer.aclose()
+
+    asyncio.run(main())
+    assert any("mail to a recipient failed" in r.getMessage() for r in caplog.records)
+    assert all("ada@example.com" not in r.getMessage() for r in caplog.records)
