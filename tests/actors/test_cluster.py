@@ -28,7 +28,7 @@ def cluster_ok(ports: list[int]) -> bool:
     for port in ports:
         client = sync_redis.Redis(port=port, socket_timeout=1)
         try:
-            info = client.execute_command("CLUSTER", "INFO")
+            info = client.execute_command("CLUSTER", "INFO")  # type: ignore[no-untyped-call]
             text = info.decode() if isinstance(info, bytes) else str(info)
             if "cluster_state:ok" not in text or "cluster_known_nodes:3" not in text:
                 return False
@@ -83,6 +83,7 @@ def ids_on_every_node(client: RedisCluster, kind: str, make_id: object = str) ->
         actor_id = f"c{n}"
         raw = hashed_id(actor_id) if kind == "ratelimit" else actor_id
         node = client.get_node_from_key(actor_key(kind, raw))
+        assert node is not None
         by_node.setdefault(node.name, []).append(actor_id)
         n += 1
     return [i for ids in by_node.values() for i in ids[:2]]

@@ -51,21 +51,14 @@ def tls_server() -> Iterator[tuple[int, Path]]:
         pytest.skip("needs redis-server with TLS and openssl on PATH")
     directory = short_tmpdir()
     ca_key, ca, key, csr, cert = (directory / n for n in ("ca.key", "ca.pem", "s.key", "s.csr", "s.pem"))
-    run = lambda *a: subprocess.run([openssl, *a], check=True, capture_output=True)  # noqa: E731
+
+    def run(*args: str) -> None:
+        subprocess.run([openssl, *args], check=True, capture_output=True)
+
     run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=test-ca",
         "-keyout", str(ca_key), "-out", str(ca))  # fmt: skip
-    run(
-        "req",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-subj",
-        "/CN=127.0.0.1",
-        "-keyout",
-        str(key),
-        "-out",
-        str(csr),
-    )
+    run("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1",
+        "-keyout", str(key), "-out", str(csr))  # fmt: skip
     ext = directory / "ext.cnf"
     ext.write_text("subjectAltName=IP:127.0.0.1\n")
     run("x509", "-req", "-in", str(csr), "-CA", str(ca), "-CAkey", str(ca_key), "-CAcreateserial",
@@ -123,7 +116,8 @@ def sentinel_port(fresh_server: EmbeddedRedis) -> Iterator[int]:
     def knows_master() -> bool:
         client = sync_redis.Redis(port=port, socket_timeout=1)
         try:
-            return client.execute_command("SENTINEL", "get-master-addr-by-name", "mymaster") is not None
+            reply = client.execute_command("SENTINEL", "get-master-addr-by-name", "mymaster")  # type: ignore[no-untyped-call]
+            return reply is not None
         except sync_redis.RedisError:
             return False
         finally:

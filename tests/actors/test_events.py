@@ -24,7 +24,7 @@ async def collect(redis: RedisClient, channel: str, n: int, started: asyncio.Eve
             if message is not None:
                 events.append(parse_event(message["data"]))
     finally:
-        await pubsub.aclose()
+        await pubsub.aclose()  # type: ignore[no-untyped-call]
     return events
 
 
