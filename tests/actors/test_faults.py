@@ -164,7 +164,9 @@ async def test_faults_lost_replies_double_apply_without_request_ids(fresh_server
         await client.eval("return redis.call('INCR', KEYS[1])", 1, "plain")
         acked += 1
     direct = create_redis(fresh_server.url)
-    assert int(await direct.get("plain") or 0) == acked + proxy.drops > acked
+    # Each dropped reply of an EVAL was retried by redis-py and applied twice (a drop during a
+    # connection handshake instead costs no duplicate, hence <=).
+    assert acked < int(await direct.get("plain") or 0) <= acked + proxy.drops
     await client.aclose()
     await direct.aclose()
     await proxy.close()
