@@ -159,6 +159,12 @@ class EventHub:
                 await asyncio.sleep(delay)  # back off before redis-py reconnects and resubscribes
                 delay = min(delay * 2, RECONNECT_DELAY_S[1])
                 continue
+            except Exception:
+                # Keep listening whatever happens: a dead reader would silence every stream.
+                log.exception("actor events: unexpected error reading pub/sub")
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, RECONNECT_DELAY_S[1])
+                continue
             if message is not None:
                 self._dispatch(message)
 
