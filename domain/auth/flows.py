@@ -202,10 +202,17 @@ async def sign_in(auth: Auth, *, email: str, password: str, ip: str, user_agent:
             Account.id == row["id"]
         )
         auth_event("password.rehashed", user_id=user_id)
+    return await start_session(auth, user_id, ip=ip, user_agent=user_agent, method=CREDENTIALS)
+
+
+async def start_session(auth: Auth, user_id: int, *, ip: str, user_agent: str, method: str) -> SignedIn:
+    """A new session for a user who has just proved who they are (password, OAuth provider, ...)."""
     token, session = await auth.sessions.create(user_id, ip=ip, user_agent=user_agent)
     user = await auth.sessions.user(user_id)
-    assert user is not None
-    auth_event("sign_in.success", user_id=user_id, session_id=session.id, ip=ip)
+    if user is None:
+        await auth.sessions.revoke_token(token)
+        raise ValidationFailed(INVALID_CREDENTIALS)
+    auth_event("sign_in.success", user_id=user_id, session_id=session.id, method=method, ip=ip)
     return SignedIn(token=token, session=session, user=user)
 
 

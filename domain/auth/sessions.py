@@ -12,6 +12,7 @@ from redis.exceptions import RedisError
 
 from actors.connection import RedisClient
 from domain.auth.clock import Clock, utc_now
+from domain.auth.devices import describe_device
 from domain.auth.events import auth_event
 from domain.auth.tables import Session, User
 from domain.auth.tokens import hash_token, new_token
@@ -44,6 +45,7 @@ class SessionView(msgspec.Struct, frozen=True):
     expires_at: datetime
     ip: str
     user_agent: str
+    device: str = ""
     current: bool = False
 
 
@@ -125,6 +127,8 @@ class SessionStore:
         token, token_hash = new_token()
         now = self.clock()
         expires = now + SESSION_TTL
+        # Housekeeping where it is cheap: this user's dead sessions go when a new one starts.
+        await Session.delete().where((Session.user == user_id) & (Session.expires_at <= now))
         rows = await Session.insert(
             Session(
                 user=user_id,
@@ -244,7 +248,10 @@ class SessionStore:
             .where((Session.user == user_id) & (Session.expires_at > now))
             .order_by(Session.last_seen, ascending=False)
         )
-        return [SessionView(**row, current=row["id"] == current_id) for row in rows]
+        return [
+            SessionView(**row, device=describe_device(row["user_agent"]), current=row["id"] == current_id)
+            for row in rows
+        ]
 
     async def purge_expired(self) -> None:
         await Session.delete().where(Session.expires_at <= self.clock())

@@ -9,7 +9,6 @@ from typing import Any, cast
 from litestar.datastructures import Cookie, MutableScopeHeaders
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
-from redis.exceptions import RedisError
 
 from domain.auth.core import Auth
 from domain.auth.sessions import Resolved
@@ -60,10 +59,8 @@ class SessionMiddleware:
             resolved: Resolved | None = None
             try:
                 resolved = await auth.sessions.resolve(token)
-            except (RedisError, OSError, RuntimeError) as exc:
-                # The database is unreachable: serve the page signed out rather than fail it.
-                log.error("session lookup failed: %s", exc)
-                token = None
+            except Exception:  # any database failure: serve the page signed out, not a 500
+                log.exception("session lookup failed; treating the request as signed out")
             else:
                 if resolved is None:
                     set_cookie = cleared_cookie(settings)

@@ -91,14 +91,21 @@ async def sign_in(request: AnyRequest) -> Response[Any]:
         return render_error(request, exc, SIGN_IN, {**context, "unverified": True})
     except DomainError as exc:
         return render_error(request, exc, SIGN_IN, context)
-    # A signed-in request that signs in again gets a new session; the old one ends.
+    return await complete_sign_in(request, signed, target)
+
+
+async def complete_sign_in(request: AnyRequest, signed: flows.SignedIn, target: str) -> Response[Any]:
+    """Send the browser to `target` with the new session's cookie (also for OAuth callbacks).
+
+    Any session the browser already had ends, and the CSRF cookie is dropped so the next page
+    mints a token for the new session.
+    """
     old_token = request.scope.get("session_token")
     if isinstance(old_token, str):
-        await flows.sign_out(auth, old_token)
+        await flows.sign_out(auth_service(request), old_token)
     response = redirect(request, target, notice=f"Welcome back, {signed.user.name}.")
     settings = get_services(request).settings
     response.set_cookie(session_cookie(settings, signed.token, signed.session.expires_at))
-    # A new CSRF token for the new session: the next page load mints one.
     response.delete_cookie(CSRF_COOKIE, path="/")
     return response
 
