@@ -70,10 +70,16 @@ class RunningApp:
 
 
 def start_app(
-    data_dir: Path, *args: str, env: dict[str, str] | None = None, command: str = "serve"
+    data_dir: Path,
+    *args: str,
+    env: dict[str, str] | None = None,
+    command: str = "serve",
+    port: int | None = None,
 ) -> RunningApp:
-    port = free_port()
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith(("TEST_", "REDIS_URL", "DATABASE_URL"))}
+    port = port or free_port()
+    full_env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("TEST_", "REDIS_URL", "DATABASE_URL"))
+    }
     full_env.update({"DATA_DIR": str(data_dir), "APP_ENV": "development", "PYTHONUNBUFFERED": "1"})
     full_env.update(env or {})
     cmd = [sys.executable, "app.py", command, "--port", str(port), *args]
@@ -110,8 +116,15 @@ def stop_app(app: RunningApp, sig: signal.Signals = signal.SIGTERM) -> int:
 
 
 @contextmanager
-def running_app(data_dir: Path, *args: str, env: dict[str, str] | None = None, command: str = "serve") -> Iterator[RunningApp]:
-    app = start_app(data_dir, *args, env=env, command=command)
+def running_app(
+    data_dir: Path,
+    *args: str,
+    env: dict[str, str] | None = None,
+    command: str = "serve",
+    port: int | None = None,
+) -> Iterator[RunningApp]:
+    """`start_app` as a context manager; pass `port` to know the URL beforehand (e.g. for BASE_URL)."""
+    app = start_app(data_dir, *args, env=env, command=command, port=port)
     try:
         yield app
     finally:
