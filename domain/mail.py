@@ -82,23 +82,26 @@ class SmtpTarget:
 
     host: str
     port: int
-    mode: str  # "plain", "starttls" or "tls"
+    mode: str  # "plain", "opportunistic" (STARTTLS if offered), "starttls" (required) or "tls"
     username: str | None = None
     password: str | None = None
 
 
 def parse_smtp_url(url: str) -> SmtpTarget:
-    """`smtp://[user:pass@]host[:25]`, `smtp://...?starttls=true` or `smtp+starttls://...:587`, `smtps://...:465`."""
+    """Read SMTP_URL.
+
+    `smtps://host[:465]` is TLS from the first byte. `smtp://host[:25]` upgrades with STARTTLS
+    whenever the server offers it; `smtp+starttls://` or `?starttls=true` insists on it, and
+    `?starttls=false` never tries (a local relay without TLS). Credentials go in the userinfo.
+    """
     parts = urlsplit(url)
-    query = parse_qs(parts.query)
+    starttls = parse_qs(parts.query).get("starttls", [""])[-1].lower()
     if parts.scheme == "smtps":
         mode, default_port = "tls", 465
-    elif parts.scheme == "smtp+starttls" or (
-        parts.scheme == "smtp" and query.get("starttls", ["false"])[-1].lower() in {"1", "true", "yes"}
-    ):
+    elif parts.scheme == "smtp+starttls" or (parts.scheme == "smtp" and starttls in {"1", "true", "yes"}):
         mode, default_port = "starttls", 587
     elif parts.scheme == "smtp":
-        mode, default_port = "plain", 25
+        mode, default_port = ("plain" if starttls in {"0", "false", "no"} else "opportunistic"), 25
     else:
         raise ValueError(
             f"SMTP_URL must start with smtp://, smtp+starttls:// or smtps://, got {parts.scheme!r}"
@@ -134,8 +137,10 @@ class SmtpMailer:
         else:
             client = smtplib.SMTP(target.host, target.port, timeout=SMTP_TIMEOUT_S)
         with client:
-            if target.mode == "starttls":
+            client.ehlo()
+            if target.mode == "starttls" or (target.mode == "opportunistic" and client.has_extn("starttls")):
                 client.starttls(context=self.tls_context)
+                client.ehlo()
             if target.username:
                 client.login(target.username, target.password or "")
             client.send_message(message)

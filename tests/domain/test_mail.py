@@ -47,7 +47,8 @@ def test_file_mailer_writes_eml_and_prints_the_link(
 @pytest.mark.parametrize(
     ("url", "host", "port", "mode", "user"),
     [
-        ("smtp://mail.example.com", "mail.example.com", 25, "plain", None),
+        ("smtp://mail.example.com", "mail.example.com", 25, "opportunistic", None),
+        ("smtp://relay:2525?starttls=false", "relay", 2525, "plain", None),
         ("smtp://u:p%40ss@mail.example.com:2525?starttls=true", "mail.example.com", 2525, "starttls", "u"),
         ("smtp+starttls://u:p@mail.example.com", "mail.example.com", 587, "starttls", "u"),
         ("smtps://u:p@mail.example.com", "mail.example.com", 465, "tls", "u"),
@@ -64,7 +65,7 @@ def test_parse_smtp_url_decodes_password_and_rejects_other_schemes() -> None:
         parse_smtp_url("http://h")
 
 
-def test_smtp_plain_delivery(sink: SmtpSink) -> None:
+def test_smtp_plain_delivery_when_the_server_offers_no_tls(sink: SmtpSink) -> None:
     mailer = SmtpMailer(parse_smtp_url(sink.url), SENDER)
     asyncio.run(mailer.send(MAIL))
     received = sink.next_message()
@@ -76,6 +77,15 @@ def test_smtp_plain_delivery(sink: SmtpSink) -> None:
 @pytest.mark.parametrize("sink", ["starttls", "tls"], indirect=True)
 def test_smtp_tls_with_login(sink: SmtpSink) -> None:
     mailer = SmtpMailer(parse_smtp_url(sink.url), SENDER, tls_context=sink.client_context)
+    asyncio.run(mailer.send(MAIL))
+    assert sink.next_message().message["To"] == "ada@example.com"
+
+
+@pytest.mark.parametrize("sink", ["starttls"], indirect=True)
+def test_plain_smtp_url_upgrades_when_starttls_is_offered(sink: SmtpSink) -> None:
+    # The sink requires STARTTLS before AUTH and mail, so delivery proves the upgrade happened.
+    url = sink.url.replace("smtp+starttls://", "smtp://")
+    mailer = SmtpMailer(parse_smtp_url(url), SENDER, tls_context=sink.client_context)
     asyncio.run(mailer.send(MAIL))
     assert sink.next_message().message["To"] == "ada@example.com"
 
