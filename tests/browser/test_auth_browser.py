@@ -1,0 +1,115 @@
+"""Auth in a real browser (Chromium): htmx-enhanced forms, and the same flows with JavaScript off."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from domain.mail import dev_mail_dir, list_stored
+from tests.support.server import RunningApp, free_port, running_app, wait_until
+
+pytest.importorskip("playwright")
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApp]:
+    port = free_port()
+    data_dir = tmp_path_factory.mktemp("browser-auth")
+    with running_app(data_dir, env={"BASE_URL": f"http://127.0.0.1:{port}"}, port=port) as app:
+        yield app
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.skip("chromium is not installed")
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield instance
+        instance.close()
+
+
+def verification_link(app: RunningApp, email: str) -> str:
+    found: list[str] = []
+
+    def arrived() -> bool:
+        for mail in list_stored(dev_mail_dir(app.data_dir)):
+            match = re.search(r"https?://\S+/auth/verify\?token=\S+", mail.text)
+            if mail.to == email and match:
+                found.append(match.group(0))
+                return True
+        return False
+
+    wait_until(arrived, 10, f"a verification mail to {email}")
+    return found[0]
+
+
+def sign_up_and_verify(page: Page, app: RunningApp, email: str, name: str) -> None:
+    page.goto(f"{app.base_url}/auth/sign-up")
+    page.get_by_label("Name").fill(name)
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Create account").click()
+    expect(page.get_by_text("Check your email")).to_be_visible()
+    page.goto(verification_link(app, email))
+    expect(page.get_by_text("is confirmed")).to_be_visible()
+
+
+def test_htmx_sign_up_sign_in_profile_and_sign_out(server: RunningApp, browser: Browser) -> None:
+    page = browser.new_page()
+    sign_up_and_verify(page, server, "ada@example.com", "Ada")
+
+    page.goto(f"{server.base_url}/auth/sign-in")
+    page.get_by_label("Email").fill("ada@example.com")
+    page.get_by_label("Password").fill("not the password")
+    page.get_by_role("button", name="Sign in").click()
+    # The 422 answer is swapped into the form in place; the address typed stays.
+    expect(page.get_by_role("alert")).to_contain_text("Incorrect email or password.")
+    expect(page.get_by_label("Email")).to_have_value("ada@example.com")
+
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("link", name="Ada")).to_be_visible()
+
+    page.goto(f"{server.base_url}/account")
+    page.get_by_label("Name").fill("")
+    page.get_by_label("Name").fill("Ada <b>Lovelace</b>")
+    page.get_by_role("button", name="Save profile").click()
+    expect(page.get_by_text("Profile saved.")).to_be_visible()
+    expect(page.locator("#account_profile")).to_contain_text("Ada <b>Lovelace</b>")
+
+    page.get_by_role("button", name="Sign out", exact=True).first.click()
+    expect(page.get_by_role("link", name="Sign in")).to_be_visible()
+    page.close()
+
+
+def test_forms_work_without_javascript(server: RunningApp, browser: Browser) -> None:
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    sign_up_and_verify(page, server, "grace@example.com", "Grace")
+    page.goto(f"{server.base_url}/account")
+    expect(page).to_have_url(re.compile(r"/auth/sign-in\?next=/account$"))
+    page.get_by_label("Email").fill("grace@example.com")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(f"{server.base_url}/account")
+    expect(page.get_by_role("heading", name="Your account")).to_be_visible()
+    context.close()
