@@ -226,3 +226,19 @@ def test_profile_remote_functions(ada: Client) -> None:
 def test_profile_remote_functions_need_sign_in(client: Client) -> None:
     response = client.get("/_remote/get_user_profile", headers=JSON)
     assert response.status_code == 401
+
+
+def test_email_change_link_refused_when_the_address_was_taken_meanwhile(ada: Client) -> None:
+    post_form(ada, "/account/email", {"new_email": "shared@example.com", "current_password": PASSWORD})
+    link = last_link(ada, "shared@example.com")
+    other = Browser(ada)
+    with other.active() as client:
+        signed_in_user(client, "shared@example.com", name="Other")
+    response = ada.get(link)
+    assert response.status_code == 409 and "belongs to another account" in response.text
+    assert "ada@example.com" in ada.get("/account").text
+
+
+def test_account_answers_vary_by_htmx(ada: Client) -> None:
+    response = post_form(ada, "/account/profile", {"name": "Ada", "avatar": ""}, headers=HTMX)
+    assert "HX-Request" in response.headers["vary"] and response.headers["cache-control"] == "no-store"

@@ -11,7 +11,7 @@ from domain.auth import account
 from domain.auth.types import AuthSession, AuthUser
 from domain.errors import DomainError
 from web.auth.cookies import cleared_cookie
-from web.auth.forms import Templates, auth_service, echo, read_form, redirect, render, render_error
+from web.auth.forms import NO_STORE, Templates, auth_service, echo, read_form, redirect, render, render_error
 from web.auth.guards import require_session, signed_in
 from web.errors import Caller, caller_of
 from web.services import get_services
@@ -46,9 +46,7 @@ async def _done(
         return redirect(request, "/account", notice=notice)
     current, session = require_session(request)
     context = await _context(request, user or current, session, section, notice=notice)
-    return Template(
-        f"partials/account_{section}.html", context=context, headers={"Cache-Control": "no-store"}
-    )
+    return Template(f"partials/account_{section}.html", context=context, headers=NO_STORE)
 
 
 async def _failed(
