@@ -334,3 +334,22 @@ def test_deleted_user_row_ends_its_sessions(client: Client) -> None:
     run(client, auth.sessions.invalidate_user, 1)
     # The cached session entry may outlive the row briefly; the user lookup refuses it.
     assert not _signed_in(client)
+
+
+def test_session_lookups_are_served_from_the_cache(client: Client) -> None:
+    signed_in_user(client, "ada@example.com")
+    assert _signed_in(client)
+
+    async def drop_rows_behind_the_cache() -> None:
+        await Session.delete(force=True)
+
+    run(client, drop_rows_behind_the_cache)
+    # No database query: the cached session still answers (a real revoke also clears the cache).
+    assert _signed_in(client)
+    run(client, auth_of(client).sessions.redis.flushdb)
+    assert not _signed_in(client)
+
+
+def test_oversized_form_is_refused(client: Client) -> None:
+    response = post_form(client, "/auth/sign-in", {"email": "a@example.com", "password": "x" * 20_000})
+    assert response.status_code == 413

@@ -10,6 +10,8 @@ from web.auth import account, dev_mail, pages, profile
 from web.auth.guards import admin_only, current_user, handle_not_signed_in, require_user, signed_in
 from web.auth.middleware import session_middleware
 
+MAX_FORM_BYTES = 16 * 1024
+
 __all__ = [
     "admin_only",
     "auth_routes",
@@ -51,5 +53,7 @@ def auth_routes() -> list[ControllerRouterHandler]:
             ],
             exception_handlers={NotSignedIn: handle_not_signed_in},
             include_in_schema=False,
+            # Auth forms are a few short fields; refuse anything bigger before parsing it.
+            request_max_body_size=MAX_FORM_BYTES,
         )
     ]
