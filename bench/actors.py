@@ -89,7 +89,7 @@ def _redis_benchmark(socket_path: Path, counter_id: str, sha: str, callers: int,
     }
 
 
-def run(duration: float = 2.5, callers: int = 50, repeats: int = 3) -> list[Row]:
+def run(duration: float = 1.5, callers: int = 50, repeats: int = 5) -> list[Row]:
     """Measure both sides in one run per fsync mode, interleaved; each figure is the median of `repeats`.
 
     Both talk to the same embedded redis-server over its unix socket.

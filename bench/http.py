@@ -27,7 +27,7 @@ class SignedIn:
 
 def _mail_body(message: Message) -> str:
     if message.is_multipart():
-        return "".join(_mail_body(part) for part in message.get_payload())  # type: ignore[union-attr]
+        return "".join(_mail_body(part) for part in message.get_payload() if isinstance(part, Message))
     payload = message.get_payload(decode=True)
     return payload.decode(errors="replace") if isinstance(payload, bytes) else str(payload)
 
@@ -90,7 +90,9 @@ def _ratio_row(name: str, measured: WrkResult, baseline: WrkResult, target: floa
     ratio = measured.requests_per_s / baseline.requests_per_s if baseline.requests_per_s else 0.0
     return Row(
         name=name,
-        measured=f"{measured.requests_per_s:,.0f} req/s p50 {measured.p50_ms:.1f} ms p99 {measured.p99_ms:.1f} ms",
+        measured=(
+            f"{measured.requests_per_s:,.0f} req/s p50 {measured.p50_ms:.1f} ms p99 {measured.p99_ms:.1f} ms"
+        ),
         baseline=f"/ping {baseline.requests_per_s:,.0f} req/s p99 {baseline.p99_ms:.1f} ms",
         ratio=ratio,
         target=f">= {target}",

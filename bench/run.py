@@ -9,8 +9,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import actors, http, sse  # noqa: E402
-from bench.common import Row, print_table  # noqa: E402
+from bench import actors, http, sse
+from bench.common import Row, print_table
 
 
 def machine() -> str:
@@ -24,7 +24,9 @@ def machine() -> str:
         pass
     import os
 
-    return f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores, {cpu}, Python {platform.python_version()}"
+    cores = os.cpu_count()
+    python = platform.python_version()
+    return f"{platform.system()} {platform.machine()}, {cores} cores, {cpu}, Python {python}"
 
 
 def actor_rows() -> list[Row]:

@@ -55,7 +55,7 @@ def bind_engine(engine: Engine) -> None:  # type: ignore[type-arg]
     environment named at import time.
     """
     conf = importlib.import_module(os.environ.get("PICCOLO_CONF", "piccolo_conf"))
-    conf.DB = engine
+    conf.DB = engine  # type: ignore[attr-defined]
     global _current
     _current = engine
     for table in _all_tables():

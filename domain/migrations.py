@@ -42,8 +42,8 @@ async def _migration_lock(engine: Engine, lock_dir: Path) -> AsyncIterator[None]
             await conn.close()
         return
     # SQLite lives on one machine: an exclusive file lock beside it is enough.
-    lock_dir.mkdir(parents=True, exist_ok=True)
-    with open(lock_dir / "migrate.lock", "w") as handle:
+    lock_dir.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 - once per start, before serving
+    with open(lock_dir / "migrate.lock", "w") as handle:  # noqa: ASYNC230
         await asyncio.to_thread(fcntl.flock, handle, fcntl.LOCK_EX)
         try:
             yield
@@ -59,7 +59,8 @@ async def pending_migrations() -> list[tuple[str, str]]:
     for app_name in manager.get_sorted_app_names():
         app_config = manager.get_app_config(app_name)
         applied = set(await Migration.get_migrations_which_ran(app_name=app_name))
-        for migration_id in manager.get_migration_ids(manager.get_migration_modules(app_config.resolved_migrations_folder_path)):
+        modules = manager.get_migration_modules(app_config.resolved_migrations_folder_path)
+        for migration_id in manager.get_migration_ids(modules):
             if migration_id not in applied:
                 pending.append((app_name, migration_id))
     return pending
@@ -69,7 +70,7 @@ async def applied_migrations() -> list[tuple[str, str]]:
     """(app, migration id) pairs already applied."""
     manager = BaseMigrationManager()
     await manager.create_migration_table()
-    rows = await Migration.select(Migration.app_name, Migration.name).order_by(Migration.id)
+    rows = await Migration.select(Migration.app_name, Migration.name).order_by(Migration._meta.primary_key)
     return [(row["app_name"], row["name"]) for row in rows]
 
 
