@@ -66,6 +66,8 @@ class Settings:
     base_url: str = "http://127.0.0.1:8000"
     log_level: str = "INFO"
     db_pool_size: int = 10
+    # Sign-in, reset and password-check attempts allowed per minute, per IP and per email.
+    auth_attempts_per_minute: int = 5
     # Mail: unset SMTP_URL in development writes .eml files to DATA_DIR/mail.
     smtp_url: str | None = None
     mail_from: str = "Remote Stack <no-reply@localhost>"
@@ -131,6 +133,7 @@ class Settings:
             base_url=(get("BASE_URL") or "http://127.0.0.1:8000").rstrip("/"),
             log_level=(get("LOG_LEVEL") or "INFO").upper(),
             db_pool_size=int(get("DB_POOL_SIZE") or "10"),
+            auth_attempts_per_minute=int(get("AUTH_ATTEMPTS_PER_MINUTE") or "5"),
             smtp_url=get("SMTP_URL"),
             mail_from=get("MAIL_FROM") or "Remote Stack <no-reply@localhost>",
             google_client_id=get("GOOGLE_CLIENT_ID"),
