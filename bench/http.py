@@ -70,6 +70,9 @@ def sign_up_and_in(server: Server, email: str | None = None) -> SignedIn:
             "/auth/sign-in", data={"email": email, "password": PASSWORD, "_csrf_token": token}
         )
         assert response.status_code == 303, f"sign-in failed: {response.status_code} {response.text[:300]}"
+        # Sign-in rotates the CSRF token: a page view hands out the new one.
+        client.get("/")
+        client.cookies.delete("flash")
         cookie_header = "; ".join(f"{name}={value}" for name, value in client.cookies.items())
         return SignedIn(cookie_header, client.cookies.get("csrftoken") or token)
 
