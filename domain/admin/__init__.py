@@ -1,0 +1,1 @@
+"""Operator use cases: admin accounts, the piccolo-admin identity bridge, actor inspection."""
