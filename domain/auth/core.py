@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-import asyncpg  # type: ignore[import-untyped]
+import asyncpg  # type: ignore[import-untyped,unused-ignore]
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 from redis.exceptions import RedisError
 

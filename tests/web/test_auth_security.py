@@ -9,6 +9,7 @@ import time
 from datetime import timedelta
 
 import pytest
+from litestar.middleware.csrf import generate_csrf_token
 
 from actors.connection import create_redis
 from actors.ratelimit import RateLimitActor
@@ -21,6 +22,7 @@ from domain.errors import RateLimited, ValidationFailed
 from tests.web.auth_support import (
     HTMX,
     PASSWORD,
+    Browser,
     Client,
     auth_of,
     fast_hashing,
@@ -353,3 +355,29 @@ def test_session_lookups_are_served_from_the_cache(client: Client) -> None:
 def test_oversized_form_is_refused(client: Client) -> None:
     response = post_form(client, "/auth/sign-in", {"email": "a@example.com", "password": "x" * 20_000})
     assert response.status_code == 413
+
+
+def test_csrf_token_from_another_session_or_none_is_refused(client: Client) -> None:
+    signed_in_user(client, "ada@example.com")
+    assert _signed_in(client)
+    # Well-formed and signed with the app's secret, as a token planted before sign-in would be.
+    foreign = generate_csrf_token(secret=client.app.csrf_config.secret)  # type: ignore[union-attr,unused-ignore]
+    client.cookies.set("csrftoken", foreign, domain="testserver.local")
+    response = client.post("/account/profile", data={"name": "Mallory", "_csrf_token": foreign})
+    assert response.status_code == 403
+    assert "Mallory" not in client.get("/").text
+
+
+def test_page_load_reissues_the_sessions_csrf_token(client: Client) -> None:
+    signed_in_user(client, "ada@example.com")
+    foreign = generate_csrf_token(secret=client.app.csrf_config.secret)  # type: ignore[union-attr,unused-ignore]
+    client.cookies.set("csrftoken", foreign, domain="testserver.local")
+    page = client.get("/account")
+    bound = client.cookies["csrftoken"]
+    assert f'value="{bound}"' in page.text
+    assert post_form(client, "/account/profile", {"name": "Ada B", "avatar": ""}).status_code == 200
+    other = Browser(client)
+    with other.active() as browser:
+        sign_in(browser, "ada@example.com")
+        browser.get("/account")
+        assert browser.cookies["csrftoken"] != bound

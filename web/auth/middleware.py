@@ -13,6 +13,13 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from domain.auth.core import Auth
 from domain.auth.sessions import Resolved
 from web.auth.cookies import cleared_cookie, cookie_name, session_cookie
+from web.auth.csrf import (
+    SAFE_METHODS,
+    bound_token,
+    csrf_config_of,
+    install_for_safe_request,
+    refuse_foreign_token,
+)
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +61,7 @@ class SessionMiddleware:
         settings = getattr(getattr(scope.get("app"), "state", None), "settings", None)
         name = cookie_name(settings) if settings is not None else "session"
         token = _cookie_value(scope, name)
-        set_cookie: Cookie | None = None
+        cookies: list[Cookie] = []
         if token and auth is not None and settings is not None:
             resolved: Resolved | None = None
             try:
@@ -63,27 +70,41 @@ class SessionMiddleware:
                 log.exception("session lookup failed; treating the request as signed out")
             else:
                 if resolved is None:
-                    set_cookie = cleared_cookie(settings)
+                    cookies.append(cleared_cookie(settings))
                 else:
                     raw["user"] = resolved.user
                     raw["auth"] = resolved.session
                     raw["session_token"] = token
                     if resolved.extended:
-                        set_cookie = session_cookie(settings, token, resolved.session.expires_at)
-        if set_cookie is None or scope["type"] == ScopeType.WEBSOCKET:
+                        cookies.append(session_cookie(settings, token, resolved.session.expires_at))
+                    cookies.extend(self._bind_csrf(scope, settings.auth_secret, token))
+        if not cookies or scope["type"] == ScopeType.WEBSOCKET:
             await self.app(scope, receive, send)
             return
-        header = set_cookie.to_header(header="")
 
-        async def send_with_cookie(message: Message) -> None:
+        async def send_with_cookies(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableScopeHeaders.from_message(message)
-                # A handler that set the session cookie itself (sign-in, sign-out) wins.
-                if not any(v.startswith(f"{name}=") for v in headers.getall("set-cookie", [])):
-                    headers.add("set-cookie", header)
+                already = headers.getall("set-cookie", [])
+                for cookie in cookies:
+                    # A handler that set this cookie itself (sign-in, sign-out) wins.
+                    if not any(v.startswith(f"{cookie.key}=") for v in already):
+                        headers.add("set-cookie", cookie.to_header(header=""))
             await send(message)
 
-        await self.app(scope, receive, send_with_cookie)
+        await self.app(scope, receive, send_with_cookies)
+
+    @staticmethod
+    def _bind_csrf(scope: Scope, auth_secret: str, session_token: str) -> list[Cookie]:
+        config = csrf_config_of(scope)
+        if config is None or scope["type"] != ScopeType.HTTP:
+            return []
+        expected = bound_token(config, auth_secret, session_token)
+        current = _cookie_value(scope, config.cookie_name)
+        refuse_foreign_token(scope, current, expected)
+        if scope.get("method") in SAFE_METHODS and current != expected:
+            return [install_for_safe_request(scope, config, expected)]
+        return []
 
 
 def session_middleware(app: ASGIApp) -> ASGIApp:

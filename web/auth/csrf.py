@@ -1,0 +1,76 @@
+"""CSRF tokens bound to the session: a signed-in browser's token is derived from its session token.
+
+Litestar's CSRF middleware checks that the form/header token equals the `csrftoken` cookie. On its
+own that lets a cookie planted from elsewhere (a sibling subdomain, a pre-sign-in page) keep
+working after sign-in. Here the session middleware makes a signed-in browser's cookie the one
+derived from its session, re-issues it on page loads, and refuses unsafe requests carrying any
+other, so a token never outlives or crosses sessions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from typing import Any, cast
+from urllib.parse import quote
+
+from litestar.config.csrf import CSRFConfig
+from litestar.datastructures import Cookie
+from litestar.exceptions import PermissionDeniedException
+from litestar.middleware.csrf import CSRF_SECRET_LENGTH, generate_csrf_hash
+from litestar.types import Scope
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+
+
+def csrf_config_of(scope: Scope) -> CSRFConfig | None:
+    config = getattr(scope.get("app"), "csrf_config", None)
+    return config if isinstance(config, CSRFConfig) else None
+
+
+def bound_token(config: CSRFConfig, auth_secret: str, session_token: str) -> str:
+    """The CSRF token of the session whose cookie token is `session_token` (in Litestar's format)."""
+    key = hashlib.sha256(f"csrf-binding:{auth_secret}".encode()).digest()
+    secret = hmac.new(key, session_token.encode(), hashlib.sha256).hexdigest()[:CSRF_SECRET_LENGTH]
+    return secret + generate_csrf_hash(token=secret, secret=config.secret)
+
+
+def matches(candidate: str | None, expected: str) -> bool:
+    return candidate is not None and hmac.compare_digest(
+        candidate[:CSRF_SECRET_LENGTH].encode(), expected[:CSRF_SECRET_LENGTH].encode()
+    )
+
+
+def refuse_foreign_token(scope: Scope, current: str | None, expected: str) -> None:
+    """Unsafe requests of a signed-in browser must carry the session's own CSRF cookie."""
+    if scope.get("method", "GET") not in SAFE_METHODS and not matches(current, expected):
+        raise PermissionDeniedException("CSRF token verification failed: token not issued for this session")
+
+
+def install_for_safe_request(scope: Scope, config: CSRFConfig, expected: str) -> Cookie:
+    """Make the CSRF middleware see `expected` as the cookie (pages render it); return the cookie to set."""
+    raw = cast(dict[str, Any], scope)
+    name = config.cookie_name.encode()
+    headers: list[tuple[bytes, bytes]] = []
+    pieces: list[bytes] = []
+    for key, value in raw.get("headers", []):
+        if key == b"cookie":
+            pieces.extend(
+                part.strip()
+                for part in value.split(b";")
+                if part.strip() and part.strip().split(b"=", 1)[0] != name
+            )
+        else:
+            headers.append((key, value))
+    pieces.append(name + b"=" + quote(expected).encode())
+    headers.append((b"cookie", b"; ".join(pieces)))
+    raw["headers"] = headers
+    return Cookie(
+        key=config.cookie_name,
+        value=expected,
+        path=config.cookie_path,
+        secure=config.cookie_secure,
+        httponly=config.cookie_httponly,
+        samesite=config.cookie_samesite,
+        domain=config.cookie_domain,
+    )
