@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import math
 import sqlite3
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -20,6 +23,8 @@ from domain.auth.tables import User, Verification
 from domain.auth.tokens import hash_token, new_token
 from domain.errors import RateLimited, Unavailable
 from domain.mail import Mail, Mailer
+
+log = logging.getLogger(__name__)
 
 CREDENTIALS = "credentials"
 VERIFY_EMAIL = "verify_email"
@@ -60,6 +65,24 @@ class Auth:
     base_url: str
     clock: Clock = utc_now
     limits: AuthLimits = field(default_factory=AuthLimits)
+    _background: set[asyncio.Task[None]] = field(default_factory=set, repr=False)
+
+    def in_background(self, work: Coroutine[Any, Any, None], what: str) -> None:
+        """Run `work` after the answer is sent, so its duration (does this email exist?) is not observable."""
+        task = asyncio.get_running_loop().create_task(self._logged(work, what))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _logged(self, work: Coroutine[Any, Any, None], what: str) -> None:
+        try:
+            await work
+        except Exception:
+            log.exception("background auth work failed: %s", what)
+
+    async def drain(self) -> None:
+        """Wait for background work (shutdown, and tests that read the mail it sends)."""
+        while self._background:
+            await asyncio.gather(*self._background, return_exceptions=True)
 
     async def limit(self, key: str, rule: Limit) -> None:
         """Spend one attempt of `key`: RateLimited when none are left; Unavailable without Redis."""

@@ -157,6 +157,10 @@ async def resend_verification(auth: Auth, *, email: str, ip: str) -> None:
     raise_if(errors)
     await auth.limit(f"reset:ip:{ip}", auth.limits.reset)
     await auth.limit(f"reset:email:{email}", auth.limits.reset)
+    auth.in_background(_resend(auth, email), "verification mail")
+
+
+async def _resend(auth: Auth, email: str) -> None:
     row = await User.select(User.id, User.name, User.email_verified).where(User.email == email).first()
     if row is not None and not row["email_verified"]:
         await send_verification(auth, row["id"], email, row["name"])
@@ -222,12 +226,16 @@ async def sign_out(auth: Auth, token: str, user_id: int | None = None) -> None:
 
 
 async def request_password_reset(auth: Auth, *, email: str, ip: str) -> None:
-    """Mail a reset link if `email` has an account; the same answer (and about the same time) either way."""
+    """Mail a reset link if `email` has an account; the same answer, in the same time, either way."""
     errors: dict[str, str] = {}
     email = clean_email(email, errors)
     raise_if(errors)
     await auth.limit(f"reset:ip:{ip}", auth.limits.reset)
     await auth.limit(f"reset:email:{email}", auth.limits.reset)
+    auth.in_background(_send_reset(auth, email, ip), "password reset mail")
+
+
+async def _send_reset(auth: Auth, email: str, ip: str) -> None:
     row = await User.select(User.id, User.name).where(User.email == email).first()
     auth_event("password_reset.requested", email_ref=email_ref(email), ip=ip, known=row is not None)
     if row is None:

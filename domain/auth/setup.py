@@ -32,6 +32,7 @@ def create_auth(settings: Settings, redis: RedisClient) -> Auth:
 
 
 async def close_auth(auth: Auth | None) -> None:
-    """Let mail already handed over finish sending."""
+    """Let background work and mail already handed over finish."""
     if auth is not None:
+        await auth.drain()
         await auth.mailer.aclose()

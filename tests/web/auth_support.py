@@ -61,7 +61,8 @@ def post_form(
 
 
 def mails(client: Client) -> list[StoredMail]:
-    """Every message written so far, oldest first."""
+    """Every message written so far (background work finished first), oldest first."""
+    run(client, auth_of(client).drain)
     data_dir: Path = client.app.state.settings.data_dir
     return list(reversed(list_stored(dev_mail_dir(data_dir))))
 
