@@ -381,3 +381,16 @@ def test_page_load_reissues_the_sessions_csrf_token(client: Client) -> None:
         sign_in(browser, "ada@example.com")
         browser.get("/account")
         assert browser.cookies["csrftoken"] != bound
+
+
+def test_last_seen_is_recorded_every_few_minutes_without_extending(client: Client) -> None:
+    signed_in_user(client, "ada@example.com")
+    later = utc_now() + timedelta(minutes=10)
+    auth_of(client).sessions.clock = lambda: later
+    response = client.get("/account")
+    assert "session=" not in response.headers.get("set-cookie", "")
+
+    async def last_seen() -> object:
+        return (await Session.select(Session.last_seen).first())["last_seen"]  # type: ignore[index]
+
+    assert run(client, last_seen) == later
