@@ -6,7 +6,7 @@ import logging
 
 from domain.auth.core import CHANGE_EMAIL, CREDENTIALS, Auth, write_transaction
 from domain.auth.events import auth_event
-from domain.auth.flows import set_password
+from domain.auth.recovery import set_password
 from domain.auth.sessions import SessionView, load_user
 from domain.auth.tables import Account, Session, User, Verification
 from domain.auth.types import AuthUser

@@ -7,7 +7,7 @@ from typing import Any
 from litestar import Request, Response, get, post
 from litestar.response import Template
 
-from domain.auth import flows
+from domain.auth import flows, recovery
 from domain.errors import DomainError, ValidationFailed
 from web.auth.cookies import cleared_cookie, session_cookie
 from web.auth.forms import (
@@ -169,7 +169,7 @@ async def forgot_page(request: AnyRequest) -> Template:
 async def forgot(request: AnyRequest) -> Response[Any]:
     values = await read_form(request)
     try:
-        await flows.request_password_reset(
+        await recovery.request_password_reset(
             auth_service(request), email=values.get("email", ""), ip=client_ip(request)
         )
     except DomainError as exc:
@@ -179,7 +179,7 @@ async def forgot(request: AnyRequest) -> Response[Any]:
 
 @get("/auth/reset-password", include_in_schema=False)
 async def reset_page(request: AnyRequest, token: str = "") -> Template:
-    valid = await flows.reset_token_valid(auth_service(request), token)
+    valid = await recovery.reset_token_valid(auth_service(request), token)
     return render(
         request,
         RESET,
@@ -193,7 +193,7 @@ async def reset(request: AnyRequest) -> Response[Any]:
     values = await read_form(request)
     token = values.get("token", "")
     try:
-        await flows.reset_password(auth_service(request), token=token, password=values.get("password", ""))
+        await recovery.reset_password(auth_service(request), token=token, password=values.get("password", ""))
     except DomainError as exc:
         invalid = "token" in exc.field_errors
         return render_error(request, exc, RESET, {"token": "" if invalid else token, "invalid": invalid})
