@@ -25,6 +25,7 @@ from domain.errors import NotSignedIn
 from domain.migrations import migrate
 from settings import Settings
 from web import flash, request_id
+from web.admin import admin_routes
 from web.auth import handle_not_signed_in, session_middleware
 from web.errors import exception_handlers
 from web.remote import register_template_helpers
@@ -83,6 +84,7 @@ def create_app(settings: Settings) -> Litestar:
     app = Litestar(
         route_handlers=[
             *route_handlers(),
+            *admin_routes(settings),
             create_static_files_router(path="/static", directories=[STATIC], include_in_schema=False),
         ],
         lifespan=[lifespan],
@@ -97,7 +99,8 @@ def create_app(settings: Settings) -> Litestar:
             secret=settings.auth_secret,
             cookie_secure=settings.is_production,
             cookie_samesite="lax",
-            exclude=["/admin"],
+            # piccolo-admin checks its own double-submit token; /admin-tools pages use ours.
+            exclude=["^/admin(/|$)"],
         ),
         debug=False,
     )

@@ -1,0 +1,67 @@
+"""What the admin panel may see of the auth tables: the same tables, minus every hash and token.
+
+These classes map onto the tables `domain.auth.tables` owns (and migrates) but declare only
+the columns an operator may read or edit, so piccolo-admin can neither show nor write a password
+hash, a session or verification token hash, or an OAuth token: the columns simply are not there.
+They are not part of any Piccolo app, so migrations never see them.
+"""
+
+from __future__ import annotations
+
+from piccolo.columns import Boolean, ForeignKey, OnDelete, Serial, Text, Timestamptz, Varchar
+from piccolo.columns.readable import Readable
+from piccolo.table import Table
+
+
+class UserRecord(Table, tablename="users"):
+    id: Serial  # added by Piccolo; declared for type checkers
+    email = Varchar(length=320, unique=True, index=True)
+    name = Varchar(length=100)
+    avatar = Varchar(length=2048, null=True, default=None)
+    email_verified = Boolean(default=False)
+    is_admin = Boolean(default=False, help_text="May open the admin panel and the actor inspector.")
+    created_at = Timestamptz()
+    updated_at = Timestamptz()
+
+    @classmethod
+    def get_readable(cls) -> Readable:
+        return Readable(template="%s", columns=[cls.email])
+
+
+class SessionRecord(Table, tablename="sessions"):
+    id: Serial  # added by Piccolo; declared for type checkers
+    user = ForeignKey(references=UserRecord, on_delete=OnDelete.cascade, index=True)
+    expires_at = Timestamptz()
+    created_at = Timestamptz()
+    last_seen = Timestamptz()
+    ip = Varchar(length=64, default="")
+    user_agent = Varchar(length=512, default="")
+
+
+class AccountRecord(Table, tablename="accounts"):
+    id: Serial  # added by Piccolo; declared for type checkers
+    user = ForeignKey(references=UserRecord, on_delete=OnDelete.cascade, index=True)
+    provider = Varchar(length=32)
+    provider_account_id = Varchar(length=255)
+    access_token_expires_at = Timestamptz(null=True, default=None)
+    scope = Text(null=True, default=None)
+    created_at = Timestamptz()
+    updated_at = Timestamptz()
+
+
+class VerificationRecord(Table, tablename="verifications"):
+    id: Serial  # added by Piccolo; declared for type checkers
+    user = ForeignKey(references=UserRecord, on_delete=OnDelete.cascade, index=True)
+    purpose = Varchar(length=32)
+    new_email = Varchar(length=320, default="")
+    expires_at = Timestamptz()
+    created_at = Timestamptz()
+
+
+# Columns of the real tables the records above leave out on purpose (tests check the list is complete).
+HIDDEN_COLUMNS = {
+    "sessions": {"token_hash"},
+    "accounts": {"password_hash", "access_token", "refresh_token", "id_token"},
+    "verifications": {"token_hash"},
+    "users": set(),
+}

@@ -1,0 +1,116 @@
+"""Operator use cases on users: create or promote an admin, demote one, list everyone."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from domain.admin.bridge import close_admin_access
+from domain.auth.core import CREDENTIALS, UNIQUE_VIOLATIONS, write_transaction
+from domain.auth.passwords import PasswordHasher, password_problem
+from domain.auth.tables import Account, User
+from domain.auth.validation import clean_email, clean_name, normalize_email
+from domain.errors import Conflict, NotFound, ValidationFailed
+
+
+@dataclass(frozen=True, slots=True)
+class UserRow:
+    id: int
+    email: str
+    name: str
+    email_verified: bool
+    is_admin: bool
+    created_at: datetime
+
+
+def _row(raw: dict[str, Any]) -> UserRow:
+    return UserRow(
+        id=int(raw["id"]),
+        email=str(raw["email"]),
+        name=str(raw["name"]),
+        email_verified=bool(raw["email_verified"]),
+        is_admin=bool(raw["is_admin"]),
+        created_at=raw["created_at"],
+    )
+
+
+_COLUMNS = (User.id, User.email, User.name, User.email_verified, User.is_admin, User.created_at)
+
+
+async def find_user(email: str) -> UserRow | None:
+    row = await User.select(*_COLUMNS).where(User.email == normalize_email(email)).first()
+    return _row(row) if row else None
+
+
+async def list_users() -> list[UserRow]:
+    return [_row(row) for row in await User.select(*_COLUMNS).order_by(User.id)]
+
+
+def check_new_admin(email: str, name: str) -> tuple[str, str]:
+    """The cleaned email and name, or ValidationFailed naming what is wrong."""
+    errors: dict[str, str] = {}
+    email = clean_email(email, errors)
+    name = clean_name(name or email.split("@", 1)[0], errors)
+    if errors:
+        raise ValidationFailed(
+            "; ".join(f"{field}: {msg}" for field, msg in errors.items()), field_errors=errors
+        )
+    return email, name
+
+
+def check_password(password: str, *, email: str, name: str) -> None:
+    """The auth module's password rules, as a ValidationFailed."""
+    problem = password_problem(password, email=email, name=name)
+    if problem:
+        raise ValidationFailed(f"password: {problem}", field_errors={"password": problem})
+
+
+async def create_admin(email: str, name: str, password: str, hasher: PasswordHasher) -> UserRow:
+    """A new admin who signs in with `password`; their email counts as verified (an operator vouched)."""
+    email, name = check_new_admin(email, name)
+    check_password(password, email=email, name=name)
+    password_hash = await hasher.hash(password)
+    now = datetime.now().astimezone()
+    try:
+        async with write_transaction():
+            rows = await User.insert(
+                User(
+                    email=email,
+                    name=name,
+                    email_verified=True,
+                    is_admin=True,
+                    created_at=now,
+                    updated_at=now,
+                )
+            ).returning(User.id)
+            user_id = rows[0]["id"]
+            await Account.insert(
+                Account(
+                    user=user_id,
+                    provider=CREDENTIALS,
+                    provider_account_id=str(user_id),
+                    password_hash=password_hash,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+    except UNIQUE_VIOLATIONS as exc:
+        raise Conflict(f"a user with email {email} already exists") from exc
+    created = await find_user(email)
+    assert created is not None
+    return created
+
+
+async def set_admin(email: str, is_admin: bool) -> UserRow:
+    """Promote or demote the user with `email`; a demotion also ends their admin panel access."""
+    user = await find_user(email)
+    if user is None:
+        raise NotFound(f"no user with email {normalize_email(email)}")
+    now = datetime.now().astimezone()
+    await User.update({User.is_admin: is_admin, User.updated_at: now}).where(User.id == user.id)
+    if not is_admin:
+        await close_admin_access(user.id)
+    updated = await find_user(email)
+    assert updated is not None
+    return updated

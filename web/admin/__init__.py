@@ -1,0 +1,13 @@
+"""The admin area: piccolo-admin at /admin (behind the app's sign-in) and the actor inspector."""
+
+from __future__ import annotations
+
+from litestar.types import ControllerRouterHandler
+
+from settings import Settings
+from web.admin.mount import admin_mount
+
+
+def admin_routes(settings: Settings) -> list[ControllerRouterHandler]:
+    """Route handlers of the admin area for app.py; builds piccolo-admin once."""
+    return [admin_mount(settings)]

@@ -1,0 +1,166 @@
+"""The piccolo-admin app over the auth tables (hashes and tokens left out), built once per Litestar app."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from fastapi import FastAPI
+from piccolo_admin.endpoints import TableConfig, create_admin
+from piccolo_api.crud.endpoints import OrderBy, PiccoloCRUD
+from piccolo_api.crud.hooks import Hook, HookType
+from piccolo_api.crud.validators import Validators
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+
+from domain.admin.records import AccountRecord, SessionRecord, UserRecord, VerificationRecord
+from domain.admin.tables import AdminMirror, AdminSession
+from domain.auth.core import Auth
+from domain.auth.validation import normalize_email
+from settings import Settings
+
+# The bridge puts the app's Services here, as piccolo-admin's FastAPI app replaces scope["app"].
+SERVICES_SCOPE_KEY = "remote_stack.services"
+ACTOR_INSPECTOR_PATH = "/admin-tools/actors"
+
+
+def _auth(request: Request) -> Auth | None:
+    auth = getattr(request.scope.get(SERVICES_SCOPE_KEY), "auth", None)
+    return auth if isinstance(auth, Auth) else None
+
+
+def refuse_create_and_edit(piccolo_crud: PiccoloCRUD, request: Request) -> None:
+    """Sessions, accounts and verifications come from sign-in flows; the panel may only delete them."""
+    if request.method.upper() in {"POST", "PUT", "PATCH"}:
+        raise HTTPException(
+            status_code=405, detail="These rows are made by the app; you can only delete them."
+        )
+
+
+async def forget_user(row_id: Any, request: Request) -> None:
+    """Before a user is changed: drop their cached copy so the app reloads it on the next request."""
+    auth = _auth(request)
+    if auth is not None:
+        await auth.sessions.invalidate_user(int(row_id))
+
+
+async def normalize_user_patch(row_id: Any, values: dict[str, Any], request: Request) -> dict[str, Any]:
+    if isinstance(values.get("email"), str):
+        values["email"] = normalize_email(values["email"])
+    await forget_user(row_id, request)
+    return values
+
+
+async def normalize_new_user(row: UserRecord) -> UserRecord:
+    row.email = normalize_email(row.email)
+    return row
+
+
+async def sign_out_deleted_user(row_id: Any, request: Request) -> None:
+    """Before a user is deleted: end their sessions through the store, which also empties its cache."""
+    auth = _auth(request)
+    if auth is not None:
+        await auth.sessions.revoke_all(int(row_id))
+        await auth.sessions.invalidate_user(int(row_id))
+
+
+async def revoke_session(row_id: Any, request: Request) -> None:
+    """Before a session row is deleted: revoke it through the store so its cached copy goes too."""
+    auth = _auth(request)
+    if auth is None:
+        return
+    row = await SessionRecord.select(SessionRecord.user).where(SessionRecord.id == int(row_id)).first()
+    if row is not None:
+        await auth.sessions.revoke(row["user"], int(row_id))
+
+
+def _newest_first(table: Any) -> list[OrderBy]:
+    return [OrderBy(column=table.created_at, ascending=False)]
+
+
+def build_panel(settings: Settings) -> FastAPI:
+    """piccolo-admin for `settings`; call once per app (it builds a FastAPI app and its schemas)."""
+    read_mostly = Validators(every=[refuse_create_and_edit])
+    tables = [
+        TableConfig(
+            UserRecord,
+            visible_columns=[
+                UserRecord.id,
+                UserRecord.email,
+                UserRecord.name,
+                UserRecord.email_verified,
+                UserRecord.is_admin,
+                UserRecord.created_at,
+            ],
+            visible_filters=[
+                UserRecord.email,
+                UserRecord.name,
+                UserRecord.is_admin,
+                UserRecord.email_verified,
+            ],
+            order_by=_newest_first(UserRecord),
+            hooks=[
+                Hook(HookType.pre_save, normalize_new_user),
+                Hook(HookType.pre_patch, normalize_user_patch),
+                Hook(HookType.pre_delete, sign_out_deleted_user),
+            ],
+            menu_group="Auth",
+        ),
+        TableConfig(
+            SessionRecord,
+            visible_columns=[
+                SessionRecord.id,
+                SessionRecord.user,
+                SessionRecord.ip,
+                SessionRecord.user_agent,
+                SessionRecord.last_seen,
+                SessionRecord.expires_at,
+            ],
+            visible_filters=[SessionRecord.user, SessionRecord.ip, SessionRecord.expires_at],
+            order_by=[OrderBy(column=SessionRecord.last_seen, ascending=False)],
+            validators=read_mostly,
+            hooks=[Hook(HookType.pre_delete, revoke_session)],
+            menu_group="Auth",
+        ),
+        TableConfig(
+            AccountRecord,
+            visible_columns=[
+                AccountRecord.id,
+                AccountRecord.user,
+                AccountRecord.provider,
+                AccountRecord.provider_account_id,
+                AccountRecord.created_at,
+            ],
+            visible_filters=[AccountRecord.user, AccountRecord.provider],
+            order_by=_newest_first(AccountRecord),
+            validators=read_mostly,
+            menu_group="Auth",
+        ),
+        TableConfig(
+            VerificationRecord,
+            visible_columns=[
+                VerificationRecord.id,
+                VerificationRecord.user,
+                VerificationRecord.purpose,
+                VerificationRecord.new_email,
+                VerificationRecord.expires_at,
+            ],
+            visible_filters=[VerificationRecord.user, VerificationRecord.purpose],
+            order_by=_newest_first(VerificationRecord),
+            validators=read_mostly,
+            menu_group="Auth",
+        ),
+    ]
+    host = urlsplit(settings.base_url).hostname
+    app: FastAPI = create_admin(
+        tables=tables,
+        auth_table=AdminMirror,
+        session_table=AdminSession,
+        site_name="Remote Stack admin",
+        production=settings.is_production,
+        # piccolo's CSRF check compares the Origin/Referer host with these on https.
+        allowed_hosts=[host, *settings.trusted_hosts] if host else list(settings.trusted_hosts),
+        auto_include_related=False,
+        sidebar_links={"Actor inspector": ACTOR_INSPECTOR_PATH, "Back to the app": "/"},
+    )
+    return app
