@@ -43,7 +43,8 @@ bench: install
 
 # Rebuild web/static/app.css after changing templates' classes (needs Node.js; output is committed).
 css:
-	npx --yes @tailwindcss/cli@4 -i web/styles/app.css -o web/static/app.css --minify
+	npm install --no-audit --no-fund --silent
+	npm run --silent css
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
