@@ -41,8 +41,9 @@ def server_binary() -> str:
 
 
 async def serve(*args: str) -> AsyncIterator[RedisClient]:
+    binary = server_binary()  # skips before any directory is made
     directory = short_tmpdir()
-    proc = start_server(server_binary(), directory, *args)
+    proc = start_server(binary, directory, *args)
     redis = create_redis(f"unix://{directory / 'redis.sock'}")
     try:
         yield redis
