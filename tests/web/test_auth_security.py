@@ -34,8 +34,6 @@ from tests.web.auth_support import (
     verified_user,
 )
 
-UNREACHABLE_REDIS = "redis://127.0.0.1:1/0"
-
 
 @pytest.fixture(autouse=True)
 def _fast(client: Client) -> None:

@@ -14,6 +14,7 @@ from domain.auth.tables import Session, User
 from tests.web.auth_support import (
     Client,
     auth_of,
+    fast_hashing,
     post_form,
     run,
     session_cookie,
@@ -26,6 +27,10 @@ UNREACHABLE_REDIS = "redis://127.0.0.1:1/0"
 
 
 @pytest.fixture(autouse=True)
+def _fast(client: Client) -> None:
+    fast_hashing(client)
+
+
 def _signed_in(client: Client) -> bool:
     return client.get("/account", follow_redirects=False).status_code == 200
 
