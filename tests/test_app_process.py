@@ -71,8 +71,15 @@ def run_cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]
 
 
 def test_production_without_secret_exits_with_one_line_reason(tmp_path: Path) -> None:
+    # AUTH_SECRET="" hides a secret in ./.env (a project made from the template has one): empty is unset.
     result = run_cli(
-        {"APP_ENV": "production", "DATA_DIR": str(tmp_path), "BASE_URL": "https://app.example"}, "serve"
+        {
+            "APP_ENV": "production",
+            "DATA_DIR": str(tmp_path),
+            "BASE_URL": "https://app.example",
+            "AUTH_SECRET": "",
+        },
+        "serve",
     )
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
