@@ -19,6 +19,7 @@ from schemathesis.core.result import Ok
 from schemathesis.specs.openapi.checks import negative_data_rejection
 
 from tests.hardening.support import csrf_headers, served_app, sign_up_and_in
+from tests.support.demo import COUNTER_DEMO
 from tests.support.server import RunningApp
 
 # Per operation, mode and caller kind: 4 operations x 2 modes x 2 sessions x 50 takes about 10 s.
@@ -32,8 +33,7 @@ Operation = APIOperation[Any, Any, Any, Any]
 REMOTE_OPERATIONS = {
     "GET /_remote/get_user_profile",
     "POST /_remote/update_user_profile",
-    "GET /counter/{counter_id}",
-    "POST /counter/{counter_id}",
+    *(("GET /counter/{counter_id}", "POST /counter/{counter_id}") if COUNTER_DEMO else ()),
 }
 
 
