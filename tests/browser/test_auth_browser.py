@@ -87,7 +87,7 @@ def test_htmx_sign_up_sign_in_profile_and_sign_out(server: RunningApp, browser: 
 
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("link", name="Ada")).to_be_visible()
+    expect(page.get_by_role("navigation", name="Main").get_by_role("link", name="Ada")).to_be_visible()
 
     page.goto(f"{server.base_url}/account")
     page.get_by_label("Name").fill("")
@@ -97,7 +97,7 @@ def test_htmx_sign_up_sign_in_profile_and_sign_out(server: RunningApp, browser: 
     expect(page.locator("#account_profile")).to_contain_text("Ada <b>Lovelace</b>")
 
     page.get_by_role("button", name="Sign out", exact=True).first.click()
-    expect(page.get_by_role("link", name="Sign in")).to_be_visible()
+    expect(page.get_by_role("navigation", name="Main").get_by_role("link", name="Sign in")).to_be_visible()
     page.close()
 
 
