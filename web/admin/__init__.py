@@ -5,9 +5,10 @@ from __future__ import annotations
 from litestar.types import ControllerRouterHandler
 
 from settings import Settings
+from web.admin import actors
 from web.admin.mount import admin_mount
 
 
 def admin_routes(settings: Settings) -> list[ControllerRouterHandler]:
     """Route handlers of the admin area for app.py; builds piccolo-admin once."""
-    return [admin_mount(settings)]
+    return [admin_mount(settings), actors.actor_inspector, actors.reset]

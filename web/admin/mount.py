@@ -21,7 +21,7 @@ from litestar.types import Message, Receive, Scope, Send
 
 from domain.admin.bridge import admin_session_token, close_admin_access, current_admin
 from domain.auth.types import AuthUser
-from domain.errors import Forbidden, NotSignedIn
+from domain.errors import Forbidden, NotFound, NotSignedIn
 from settings import Settings
 from web.admin.panel import SERVICES_SCOPE_KEY, build_panel
 from web.auth.cookies import cleared_cookie
@@ -85,8 +85,9 @@ class AdminBridge:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         sub = scope["path"] or "/"  # the path below /admin (Litestar strips the mount prefix)
+        # Some servers put the query into raw_path too.
         raw_path = scope.get("raw_path") or b""
-        if raw_path.rstrip(b"?") == MOUNT_PATH.encode():
+        if raw_path.split(b"?", 1)[0] == MOUNT_PATH.encode():
             # piccolo-admin's page loads its assets relative to /admin/, so the slash matters.
             query = scope.get("query_string", b"").decode("latin-1")
             await _respond(
@@ -99,6 +100,16 @@ class AdminBridge:
             return
         outer = cast(Scope, {**scope, "path": MOUNT_PATH + sub})
         request: AnyRequest = Request(outer, receive)
+        if not sub.startswith("/"):
+            # Litestar matches a mount as a plain prefix, so /adminx lands here too: not ours.
+            await _respond(
+                domain_error_response(request, NotFound("There is nothing here.")),
+                request,
+                outer,
+                receive,
+                send,
+            )
+            return
         is_api = sub.startswith(("/api/", "/public/"))
         user = scope.get("user")
         session_token = cast(dict[str, Any], scope).get("session_token")

@@ -1,0 +1,112 @@
+"""The actor inspector's use cases: list actor kinds, read one actor's Redis state, reset it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# Each Actor subclass becomes known when its module is imported; these are the app's own kinds.
+import actors.counter
+import actors.preferences
+import actors.ratelimit  # noqa: F401
+from actors.connection import RedisClient
+from actors.keys import InvalidActorId, actor_key, hashed_id, validate_id
+from actors.runtime import Actor
+from domain.errors import ValidationFailed
+
+MAX_RELATED = 1000
+
+
+def _subclasses(base: type[Actor]) -> list[type[Actor]]:
+    found: list[type[Actor]] = []
+    for sub in base.__subclasses__():
+        found.append(sub)
+        found.extend(_subclasses(sub))
+    return found
+
+
+def known_kinds() -> list[str]:
+    """Every actor kind declared in this process (subclasses of Actor with a kind)."""
+    return sorted({cls.kind for cls in _subclasses(Actor) if getattr(cls, "kind", None)})
+
+
+@dataclass(frozen=True, slots=True)
+class ActorRef:
+    """One actor: its kind, its id and the key holding its state."""
+
+    kind: str
+    actor_id: str
+    key: str
+
+
+@dataclass(frozen=True, slots=True)
+class ActorSnapshot:
+    """What Redis holds for one actor right now."""
+
+    ref: ActorRef
+    exists: bool
+    redis_type: str
+    fields: list[tuple[str, str]] = field(default_factory=list)
+    ttl_ms: int | None = None
+    # Remembered results of mutating requests (the exactly-once records), in the same hash slot.
+    request_keys: int = 0
+
+
+def resolve_actor(kind: str, raw_id: str, *, hash_id: bool = False) -> ActorRef:
+    """The actor of `kind` with this id (or this raw key hashed, as rate limits do), else ValidationFailed."""
+    errors: dict[str, str] = {}
+    kinds = known_kinds()
+    if kind not in kinds:
+        errors["kind"] = f"Choose one of: {', '.join(kinds)}."
+    raw_id = raw_id.strip()
+    actor_id = hashed_id(raw_id) if hash_id and raw_id else raw_id
+    try:
+        validate_id(actor_id)
+    except InvalidActorId as exc:
+        errors["id"] = str(exc)
+    if errors:
+        raise ValidationFailed("Check the actor kind and id.", field_errors=errors)
+    return ActorRef(kind=kind, actor_id=actor_id, key=actor_key(kind, actor_id))
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+
+
+async def _related_keys(redis: RedisClient, ref: ActorRef) -> list[bytes]:
+    # The id alphabet has no glob characters, so the key is its own pattern.
+    keys: list[bytes] = []
+    async for key in redis.scan_iter(match=f"{ref.key}:*", count=500):
+        keys.append(key)
+        if len(keys) >= MAX_RELATED:
+            break
+    return keys
+
+
+async def inspect_actor(redis: RedisClient, ref: ActorRef) -> ActorSnapshot:
+    redis_type = _text(await redis.type(ref.key))
+    fields: list[tuple[str, str]] = []
+    if redis_type == "hash":
+        raw = await redis.hgetall(ref.key)
+        fields = sorted((_text(k), _text(v)) for k, v in raw.items())
+    elif redis_type == "string":
+        value = await redis.get(ref.key)
+        fields = [("value", _text(value or b""))]
+    ttl = int(await redis.pttl(ref.key))
+    return ActorSnapshot(
+        ref=ref,
+        exists=redis_type != "none",
+        redis_type=redis_type,
+        fields=fields,
+        ttl_ms=ttl if ttl >= 0 else None,
+        request_keys=len(await _related_keys(redis, ref)),
+    )
+
+
+async def reset_actor(redis: RedisClient, ref: ActorRef) -> int:
+    """Delete the actor's state and its remembered request results; returns how many keys went.
+
+    The next operation on the actor starts from its initial state, as for a brand-new id.
+    All keys share the actor's hash tag, so one DEL works on Redis Cluster too.
+    """
+    keys = [ref.key.encode(), *await _related_keys(redis, ref)]
+    return int(await redis.delete(*keys))

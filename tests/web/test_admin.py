@@ -1,0 +1,252 @@
+"""The admin panel at /admin: one identity with the app, admins only, no hashes, demotions count at once."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from domain.admin.records import HIDDEN_COLUMNS, AccountRecord, SessionRecord, UserRecord, VerificationRecord
+from domain.admin.tables import AdminMirror, AdminSession
+from domain.auth.tables import Account, Session, User, Verification
+from tests.web.admin_support import ADMIN_EMAIL, demote, promote, signed_in_admin, signed_in_member
+from tests.web.auth_support import Browser, Client, run, sign_up
+
+API_HEADERS = {"Accept": "application/json, text/plain, */*"}
+
+
+def piccolo_headers(client: Client) -> dict[str, str]:
+    """What piccolo-admin's page sends with a write: the csrftoken cookie echoed in X-CSRFToken."""
+    token = client.cookies.get("csrftoken")
+    assert token
+    return {**API_HEADERS, "X-CSRFToken": token}
+
+
+def user_id(client: Client, email: str) -> int:
+    async def find() -> int:
+        row = await User.select(User.id).where(User.email == email).first()
+        assert row is not None
+        return int(row["id"])
+
+    return run(client, find)
+
+
+def mirror_rows(client: Client) -> tuple[int, int]:
+    async def counts() -> tuple[int, int]:
+        return await AdminMirror.count(), await AdminSession.count()
+
+    return run(client, counts)
+
+
+def test_admin_bare_path_redirects_to_slash(client: Client) -> None:
+    response = client.get("/admin?x=1", follow_redirects=False)
+    assert response.status_code == 308
+    assert response.headers["location"] == "/admin/?x=1"
+
+
+def test_admin_signed_out_is_sent_to_sign_in(client: Client) -> None:
+    response = client.get("/admin/", follow_redirects=False)
+    assert response.status_code == 303
+    assert response.headers["location"] == "/auth/sign-in?next=/admin/"
+
+
+def test_admin_api_signed_out_is_401(client: Client) -> None:
+    response = client.get("/admin/api/tables/", headers=API_HEADERS)
+    assert response.status_code == 401
+    assert response.json()["sign_in"] == "/auth/sign-in"
+
+
+def test_admin_reaches_panel_and_api_with_the_app_session(client: Client) -> None:
+    signed_in_admin(client)
+    page = client.get("/admin/")
+    assert page.status_code == 200
+    assert "./assets/" in page.text
+    assert client.get("/admin/assets/" + page.text.split("./assets/")[1].split('"')[0]).status_code == 200
+    tables = client.get("/admin/api/tables/", headers=API_HEADERS)
+    assert tables.status_code == 200
+    assert tables.json() == ["accounts", "sessions", "users", "verifications"]
+    me = client.get("/admin/api/user/", headers=API_HEADERS).json()
+    assert ADMIN_EMAIL in me["username"]
+    rows = client.get("/admin/api/tables/users/", headers=API_HEADERS).json()["rows"]
+    assert [row["email"] for row in rows] == [ADMIN_EMAIL]
+    # The piccolo-admin session lives server-side only: the browser never gets its cookie.
+    assert "id" not in client.cookies
+    assert mirror_rows(client) == (1, 1)
+
+
+def test_admin_non_admin_gets_403(client: Client) -> None:
+    signed_in_member(client)
+    page = client.get("/admin/", follow_redirects=False)
+    assert page.status_code == 403
+    assert "administrators" in page.text
+    api = client.get("/admin/api/tables/users/", headers=API_HEADERS)
+    assert api.status_code == 403
+    assert mirror_rows(client) == (0, 0)
+
+
+def test_admin_promoted_user_gets_in_on_the_next_request(client: Client) -> None:
+    signed_in_member(client)
+    assert client.get("/admin/api/tables/", headers=API_HEADERS).status_code == 403
+    promote(client, "ada@example.com")
+    assert client.get("/admin/api/tables/", headers=API_HEADERS).status_code == 200
+
+
+def test_admin_demoted_admin_loses_access_on_the_next_request(client: Client) -> None:
+    signed_in_admin(client)
+    assert client.get("/admin/api/tables/", headers=API_HEADERS).status_code == 200
+    demote(client)
+    assert client.get("/admin/api/tables/", headers=API_HEADERS).status_code == 403
+    assert client.get("/admin/", follow_redirects=False).status_code == 403
+    assert mirror_rows(client) == (0, 0)
+
+
+def test_admin_demoted_from_the_panel_loses_access_on_the_next_request(client: Client) -> None:
+    signed_in_admin(client)
+    other = Browser(client)
+    with other.active() as browser:
+        signed_in_admin(browser, "second@example.com")
+        assert browser.get("/admin/api/tables/", headers=API_HEADERS).status_code == 200
+    second = user_id(client, "second@example.com")
+    client.get("/admin/")
+    response = client.patch(
+        f"/admin/api/tables/users/{second}/", json={"is_admin": False}, headers=piccolo_headers(client)
+    )
+    assert response.status_code == 200, response.text
+    with other.active() as browser:
+        assert browser.get("/admin/api/tables/", headers=API_HEADERS).status_code == 403
+        # The app's own view of the user (cached for sessions) was refreshed as well.
+        assert browser.get("/admin-tools/actors", follow_redirects=False).status_code == 403
+
+
+def test_admin_writes_need_piccolo_csrf_header(client: Client) -> None:
+    signed_in_admin(client)
+    me = user_id(client, ADMIN_EMAIL)
+    response = client.patch(f"/admin/api/tables/users/{me}/", json={"name": "X"}, headers=API_HEADERS)
+    assert response.status_code == 403
+    assert "CSRF" in response.text
+
+
+@pytest.mark.parametrize(
+    ("record", "table"),
+    [
+        (UserRecord, User),
+        (SessionRecord, Session),
+        (AccountRecord, Account),
+        (VerificationRecord, Verification),
+    ],
+)
+def test_admin_records_leave_out_exactly_the_secret_columns(record: Any, table: Any) -> None:
+    shown = {c._meta.name for c in record._meta.columns}
+    real = {c._meta.name for c in table._meta.columns}
+    assert record._meta.tablename == table._meta.tablename
+    assert shown | HIDDEN_COLUMNS[table._meta.tablename] == real
+    assert not shown & HIDDEN_COLUMNS[table._meta.tablename]
+
+
+def test_admin_never_shows_hashes_or_tokens(client: Client) -> None:
+    signed_in_admin(client)
+    sign_up(client, "pending@example.com")  # leaves a verification row
+    for table in ("users", "sessions", "accounts", "verifications"):
+        rows = client.get(f"/admin/api/tables/{table}/", headers=API_HEADERS)
+        schema = client.get(f"/admin/api/tables/{table}/schema/", headers=API_HEADERS)
+        assert rows.status_code == schema.status_code == 200
+        assert rows.json()["rows"], table
+        for text in (rows.text, schema.text):
+            for secret in (
+                "password_hash",
+                "token_hash",
+                'access_token"',
+                "refresh_token",
+                "id_token",
+                "argon2",
+            ):
+                assert secret not in text, (table, secret)
+
+
+def test_admin_cannot_write_hash_columns(client: Client) -> None:
+    signed_in_admin(client)
+    client.get("/admin/")
+    account = client.get("/admin/api/tables/accounts/", headers=API_HEADERS).json()["rows"][0]
+    response = client.patch(
+        f"/admin/api/tables/accounts/{account['id']}/",
+        json={"password_hash": "x"},
+        headers=piccolo_headers(client),
+    )
+    assert response.status_code == 405
+
+    async def stored_hash() -> str:
+        row = await Account.select(Account.password_hash).where(Account.id == account["id"]).first()
+        assert row is not None
+        return str(row["password_hash"])
+
+    assert run(client, stored_hash).startswith("$argon2id$")
+
+
+def test_admin_searches_users_by_email(client: Client) -> None:
+    signed_in_admin(client)
+    sign_up(client, "grace@example.com", "Grace")
+    sign_up(client, "linus@example.org", "Linus")
+    rows = client.get("/admin/api/tables/users/?email=example.org", headers=API_HEADERS).json()["rows"]
+    assert [row["email"] for row in rows] == ["linus@example.org"]
+
+
+def test_admin_deleting_a_session_signs_that_browser_out(client: Client) -> None:
+    signed_in_admin(client)
+    other = Browser(client)
+    with other.active() as browser:
+        signed_in_member(browser)
+        assert browser.get("/account", follow_redirects=False).status_code == 200
+    member = user_id(client, "ada@example.com")
+    client.get("/admin/")
+    rows = client.get(f"/admin/api/tables/sessions/?user={member}", headers=API_HEADERS).json()["rows"]
+    assert len(rows) == 1
+    response = client.delete(f"/admin/api/tables/sessions/{rows[0]['id']}/", headers=piccolo_headers(client))
+    assert response.status_code == 204
+    with other.active() as browser:
+        assert browser.get("/account", follow_redirects=False).status_code == 303
+
+
+def test_admin_refuses_piccolo_login_and_password_change(client: Client) -> None:
+    assert client.post("/admin/public/login/", json={"username": "x", "password": "y"}).status_code == 401
+    signed_in_admin(client)
+    client.get("/admin/")
+    headers = piccolo_headers(client)
+    login = client.post("/admin/public/login/", json={"username": "x", "password": "y"}, headers=headers)
+    assert login.status_code == 403
+    change = client.post("/admin/api/change-password/", json={}, headers=headers)
+    assert change.status_code == 403
+    assert "/account" in change.json()["error"]
+
+
+def test_admin_forged_piccolo_cookie_is_ignored(client: Client) -> None:
+    signed_in_admin(client)
+    assert client.get("/admin/api/tables/", headers=API_HEADERS).status_code == 200
+
+    async def admin_token() -> str:
+        row = await AdminSession.select(AdminSession.token).first()
+        assert row is not None
+        return str(row["token"])
+
+    stolen = run(client, admin_token)
+    other = Browser(client)
+    with other.active() as browser:
+        browser.cookies.set("id", stolen, domain="testserver.local")
+        assert browser.get("/admin/api/tables/", headers=API_HEADERS).status_code == 401
+        signed_in_member(browser)
+        browser.cookies.set("id", stolen, domain="testserver.local")
+        assert browser.get("/admin/api/tables/", headers=API_HEADERS).status_code == 403
+
+
+def test_admin_logout_signs_out_of_the_app(client: Client) -> None:
+    signed_in_admin(client)
+    client.get("/admin/")
+    response = client.post("/admin/public/logout/", headers=piccolo_headers(client))
+    assert response.status_code == 200
+    assert client.get("/account", follow_redirects=False).status_code == 303
+    assert client.get("/admin/", follow_redirects=False).status_code == 303
+
+
+def test_admin_mount_does_not_swallow_lookalike_paths(client: Client) -> None:
+    signed_in_admin(client)
+    assert client.get("/adminx", follow_redirects=False).status_code == 404
+    assert client.get("/admin.php", follow_redirects=False).status_code == 404
