@@ -27,6 +27,7 @@ from settings import Settings
 from web import flash, request_id
 from web.admin import admin_routes
 from web.auth import handle_not_signed_in, session_middleware
+from web.auth.oauth import register_oauth_helpers
 from web.errors import exception_handlers
 from web.remote import register_template_helpers
 from web.routes import route_handlers
@@ -79,6 +80,11 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
             await asyncio.to_thread(embedded.stop)
 
 
+def template_helpers(engine: JinjaTemplateEngine) -> None:
+    register_template_helpers(engine)
+    register_oauth_helpers(engine)
+
+
 def create_app(settings: Settings) -> Litestar:
     """The Litestar app for `settings`; nothing starts until its lifespan runs."""
     app = Litestar(
@@ -90,7 +96,7 @@ def create_app(settings: Settings) -> Litestar:
         lifespan=[lifespan],
         plugins=[HTMXPlugin()],
         template_config=TemplateConfig(
-            directory=TEMPLATES, engine=JinjaTemplateEngine, engine_callback=register_template_helpers
+            directory=TEMPLATES, engine=JinjaTemplateEngine, engine_callback=template_helpers
         ),
         exception_handlers={**exception_handlers(), NotSignedIn: handle_not_signed_in},
         middleware=[session_middleware],

@@ -6,6 +6,7 @@ from litestar.types import ControllerRouterHandler
 
 from web import health, pages, remote
 from web.auth import auth_routes
+from web.auth.oauth import oauth_routes
 
 
 def route_handlers() -> list[ControllerRouterHandler]:
@@ -16,4 +17,5 @@ def route_handlers() -> list[ControllerRouterHandler]:
         pages.home,
         *remote.route_handlers(),
         *auth_routes(),
+        *oauth_routes(),
     ]

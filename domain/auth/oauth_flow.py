@@ -10,6 +10,9 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
+# Authlib 1.9 nags at import when it falls back from httpx2 to httpx; httpx is our choice. Its
+# `deprecate` module installs an "always" filter when first imported, so import it before ours.
+import authlib.deprecate
 import httpx
 import msgspec
 from redis.exceptions import RedisError
@@ -29,8 +32,7 @@ from domain.auth.oauth_providers import (
 from domain.auth.tokens import hash_token
 
 with warnings.catch_warnings():
-    # Authlib 1.9 nags once at import when it falls back from httpx2 to httpx; httpx is our choice.
-    warnings.simplefilter("ignore", DeprecationWarning)
+    warnings.simplefilter("ignore", authlib.deprecate.AuthlibDeprecationWarning)
     from authlib.integrations.base_client import OAuthError
     from authlib.integrations.httpx_client import AsyncOAuth2Client
 

@@ -13,6 +13,7 @@ from domain.errors import DomainError
 from web.auth.cookies import cleared_cookie
 from web.auth.forms import NO_STORE, Templates, auth_service, echo, read_form, redirect, render, render_error
 from web.auth.guards import require_session, signed_in
+from web.auth.oauth import oauth_section
 from web.errors import Caller, caller_of
 from web.services import get_services
 
@@ -35,6 +36,7 @@ async def _context(
         "sessions": await account.list_sessions(auth, user.id, session.id),
         "has_password": await account.has_password(user.id),
         "forms": forms,
+        "oauth": await oauth_section(request, user.id),
     }
 
 
