@@ -128,9 +128,7 @@ class Code:
 class FormRequest(OAuth2Request):  # type: ignore[misc]
     """An authlib request from values already read off a Litestar request."""
 
-    def __init__(
-        self, method: str, uri: str, headers: dict[str, str], args: dict[str, str], form: dict[str, str]
-    ):
+    def __init__(self, method: str, uri: str, headers: Any, args: dict[str, str], form: dict[str, str]):
         super().__init__(method, uri, headers=headers)
         self._args = args
         self._form = form
