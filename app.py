@@ -24,7 +24,8 @@ from domain.auth.setup import close_auth, create_auth
 from domain.errors import NotSignedIn
 from domain.migrations import migrate
 from settings import Settings
-from web import flash, request_id
+from web import flash, metrics, request_id, security
+from web import logging as request_log
 from web.admin import admin_routes
 from web.auth import handle_not_signed_in, session_middleware
 from web.auth.oauth import register_oauth_helpers
@@ -91,6 +92,7 @@ def create_app(settings: Settings) -> Litestar:
         route_handlers=[
             *route_handlers(),
             *admin_routes(settings),
+            *metrics.route_handlers(settings),
             create_static_files_router(path="/static", directories=[STATIC], include_in_schema=False),
         ],
         lifespan=[lifespan],
@@ -99,8 +101,15 @@ def create_app(settings: Settings) -> Litestar:
             directory=TEMPLATES, engine=JinjaTemplateEngine, engine_callback=template_helpers
         ),
         exception_handlers={**exception_handlers(), NotSignedIn: handle_not_signed_in},
-        middleware=[session_middleware],
-        before_send=[request_id.before_send, flash.before_send],
+        # Outermost first: log every request, count it, then proxy headers and the origin check.
+        middleware=[
+            request_log.RequestLogMiddleware,
+            *metrics.middleware(settings),
+            security.middleware(settings),
+            session_middleware,
+        ],
+        before_send=[request_id.before_send, security.before_send, flash.before_send],
+        allowed_hosts=security.allowed_hosts(settings),
         csrf_config=CSRFConfig(
             secret=settings.auth_secret,
             cookie_secure=settings.is_production,

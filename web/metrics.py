@@ -1,0 +1,215 @@
+"""Prometheus metrics (off unless METRICS_ENABLED): requests, latency, actor calls, open SSE streams.
+
+With several worker processes, set PROMETHEUS_MULTIPROC_DIR (`python app.py serve` does it when
+metrics are on) so `/metrics` on any worker reports the sum over all of them.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import cast
+
+from litestar import get
+from litestar.enums import ScopeType
+from litestar.middleware import DefineMiddleware
+from litestar.response import Response
+from litestar.types import ASGIApp, ControllerRouterHandler, Message, Receive, Scope, Send
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+
+from actors.connection import RedisClient
+from actors.scripts import Script, ScriptRunner, runner_for
+from settings import Settings
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+UNMATCHED = "<unmatched>"
+EXCLUDED_ROUTES = frozenset({"/metrics"})
+
+requests_total = Counter(
+    "http_requests_total",
+    "HTTP requests answered, by route template and status.",
+    ["method", "route", "status"],
+)
+request_duration = Histogram(
+    "http_request_duration_seconds",
+    "Time from request to the end of the response (SSE streams excluded).",
+    ["method", "route"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+)
+requests_in_progress = Gauge(
+    "http_requests_in_progress", "Requests being served right now.", multiprocess_mode="livesum"
+)
+sse_streams_open = Gauge(
+    "sse_streams_open", "Server-sent event streams currently open.", multiprocess_mode="livesum"
+)
+actor_calls = Counter(
+    "actor_calls_total", "Actor operations run (one Lua script each), by outcome.", ["kind", "op", "outcome"]
+)
+
+_INSTRUMENTED = "_metrics_instrumented"
+
+
+def count_actor_call(kind: str, op: str, outcome: str = "ok") -> None:
+    """Count one actor operation; other modules may call this for calls not made through `ScriptRunner`."""
+    actor_calls.labels(kind, op, outcome).inc()
+
+
+def _kind_and_op(script: Script) -> tuple[str, str]:
+    kind, _, op = script.name.partition("_")
+    return kind, op or kind
+
+
+def instrument_actor_calls(redis: RedisClient) -> None:
+    """Count every script run through `redis`'s shared runner (all actors of the process use it)."""
+    runner: ScriptRunner = runner_for(redis)
+    if getattr(runner, _INSTRUMENTED, False):
+        return
+    run: Callable[..., Awaitable[bytes]] = runner.run
+
+    async def counted_run(
+        script: Script, keys: Sequence[str], args: Sequence[str | int | float], *, mutating: bool = True
+    ) -> bytes:
+        kind, op = _kind_and_op(script)
+        try:
+            reply = await run(script, keys, args, mutating=mutating)
+        except Exception:
+            actor_calls.labels(kind, op, "error").inc()
+            raise
+        actor_calls.labels(kind, op, "ok").inc()
+        return reply
+
+    # An instance attribute shadows the method: the actors keep calling `runner.run` unchanged.
+    runner.run = counted_run  # type: ignore[method-assign]
+    setattr(runner, _INSTRUMENTED, True)
+
+
+def _route_of(scope: Scope) -> str:
+    template = scope.get("path_template")  # type: ignore[misc]
+    return template if isinstance(template, str) and template else UNMATCHED
+
+
+def _is_event_stream(message: Message) -> bool:
+    headers = cast("Iterable[tuple[bytes, bytes]]", message.get("headers", ()))
+    for name, value in headers:
+        if name.lower() == b"content-type" and value.startswith(b"text/event-stream"):
+            return True
+    return False
+
+
+class MetricsMiddleware:
+    """Counts and times every routed request; tracks open SSE streams by their content type."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != ScopeType.HTTP:
+            await self.app(scope, receive, send)
+            return
+        self._instrument(scope)
+        route = _route_of(scope)
+        if route in EXCLUDED_ROUTES:
+            await self.app(scope, receive, send)
+            return
+        method = scope.get("method", "GET")
+        started = time.perf_counter()
+        status = 500
+        streaming = False
+
+        async def measured_send(message: Message) -> None:
+            nonlocal status, streaming
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                if _is_event_stream(message):
+                    streaming = True
+                    sse_streams_open.inc()
+            await send(message)
+
+        requests_in_progress.inc()
+        try:
+            await self.app(scope, receive, measured_send)
+        except BaseException as exc:
+            status = getattr(exc, "status_code", 500) if status == 500 else status
+            raise
+        finally:
+            requests_in_progress.dec()
+            if streaming:
+                sse_streams_open.dec()
+            else:
+                request_duration.labels(method, route).observe(time.perf_counter() - started)
+            requests_total.labels(method, route, str(status)).inc()
+
+    @staticmethod
+    def _instrument(scope: Scope) -> None:
+        # The Services (and their Redis client) exist once the lifespan ran; hook their runner once.
+        services = getattr(getattr(scope.get("app"), "state", None), "services", None)
+        redis = getattr(services, "redis", None)
+        if redis is not None:
+            instrument_actor_calls(redis)
+
+
+def exposition() -> bytes:
+    """The metrics in Prometheus text format: this process's, or every worker's in multiprocess mode."""
+    if os.environ.get(MULTIPROC_ENV):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        return generate_latest(registry)
+    return generate_latest(REGISTRY)
+
+
+@get("/metrics", include_in_schema=False, cache=False, sync_to_thread=False)
+def metrics_endpoint() -> Response[bytes]:
+    """Prometheus scrape target; enabled by METRICS_ENABLED (restrict who reaches it at the proxy)."""
+    return Response(exposition(), media_type=CONTENT_TYPE_LATEST, headers={"Cache-Control": "no-store"})
+
+
+def route_handlers(settings: Settings) -> list[ControllerRouterHandler]:
+    """`[/metrics]` when metrics are enabled, else nothing (the path then answers 404)."""
+    return [metrics_endpoint] if settings.metrics_enabled else []
+
+
+def middleware(settings: Settings) -> list[DefineMiddleware]:
+    """The metrics middleware when enabled, for app.py's middleware list."""
+    return [DefineMiddleware(MetricsMiddleware)] if settings.metrics_enabled else []
+
+
+def prepare_multiprocess(directory: os.PathLike[str] | str) -> None:
+    """Point prometheus_client's multiprocess mode at an empty `directory` before workers start.
+
+    Call in the parent before forking/spawning workers; they inherit the environment variable and
+    write their samples there. Stale files from a previous run would add old counts, so it is emptied.
+    """
+    path = os.fspath(directory)
+    os.makedirs(path, exist_ok=True)
+    for name in os.listdir(path):
+        if name.endswith(".db"):
+            os.remove(os.path.join(path, name))
+    os.environ[MULTIPROC_ENV] = path
+
+
+def mark_worker_dead(pid: int) -> None:
+    """Drop a finished worker's live gauges (in-progress requests, open streams) from the sums."""
+    if os.environ.get(MULTIPROC_ENV):
+        multiprocess.mark_process_dead(pid)  # type: ignore[no-untyped-call]
+
+
+__all__ = [
+    "actor_calls",
+    "count_actor_call",
+    "exposition",
+    "instrument_actor_calls",
+    "middleware",
+    "prepare_multiprocess",
+    "route_handlers",
+    "sse_streams_open",
+]

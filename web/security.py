@@ -1,0 +1,287 @@
+"""HTTP-edge protections: forwarded headers from trusted proxies, CSRF by origin, headers, safe redirects."""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, cast
+from urllib.parse import urlsplit
+
+from litestar.config.allowed_hosts import AllowedHostsConfig
+from litestar.datastructures import MutableScopeHeaders
+from litestar.enums import ScopeType
+from litestar.exceptions import PermissionDeniedException
+from litestar.middleware import DefineMiddleware
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from settings import Settings
+
+log = logging.getLogger("remote_stack.security")
+
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
+HSTS = "max-age=63072000; includeSubDomains"
+ADMIN_PREFIX = "/admin"
+
+# htmx loads from /static and sets no inline script or style (base.html turns its indicator styles
+# off), so the app's own pages need nothing beyond 'self'. No 'unsafe-eval': htmx's allowEval is off.
+APP_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; "
+    "font-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'none'; object-src 'none'; "
+    "frame-ancestors 'none'"
+)
+# piccolo-admin (a Vue app) injects <style> elements and may frame its own pages.
+ADMIN_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
+    "font-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'self'; object-src 'none'; "
+    "frame-ancestors 'self'"
+)
+COMMON_HEADERS = {
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "strict-origin-when-cross-origin",
+    "cross-origin-opener-policy": "same-origin",
+    "permissions-policy": "camera=(), microphone=(), geolocation=(), payment=()",
+}
+
+# Characters that make browsers treat a "path" as another host (`/\evil.com`) or smuggle a header.
+_UNSAFE_IN_NEXT = frozenset("\\\r\n\t\x00")
+
+
+def safe_next(url: str | None, default: str = "/") -> str:
+    """`url` when it is a same-origin path (`/account?tab=1`), else `default`.
+
+    Refuses anything a browser could resolve to another origin: `//evil.com`, `https://evil.com`,
+    `/\\evil.com`, `javascript:...`, relative paths and control characters.
+    """
+    if not url or len(url) > 2000 or any(c in _UNSAFE_IN_NEXT or not c.isprintable() for c in url):
+        return default
+    if not url.startswith("/") or url.startswith("//"):
+        return default
+    parts = urlsplit(url)
+    if parts.scheme or parts.netloc:
+        return default
+    return url
+
+
+def origin_of(url: str) -> str | None:
+    """`scheme://host[:port]` of `url`, lower-cased and without a default port; None if it has none."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower()
+    if scheme not in DEFAULT_PORTS or not host:
+        return None
+    if ":" in host:
+        host = f"[{host}]"
+    if port is None or port == DEFAULT_PORTS[scheme]:
+        return f"{scheme}://{host}"
+    return f"{scheme}://{host}:{port}"
+
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def _networks(entries: Iterable[str]) -> tuple[tuple[Network, ...], bool]:
+    networks: list[Network] = []
+    trust_all = False
+    for entry in entries:
+        if entry == "*":
+            trust_all = True
+            continue
+        networks.append(ipaddress.ip_network(entry, strict=False))
+    return tuple(networks), trust_all
+
+
+@dataclass(frozen=True)
+class EdgePolicy:
+    """What the security middleware believes and allows, derived once from Settings."""
+
+    production: bool
+    allowed_origins: frozenset[str]
+    proxies: tuple[Network, ...] = ()
+    trust_all_proxies: bool = False
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> EdgePolicy:
+        origins = {origin_of(url) for url in (settings.base_url, *settings.trusted_origins)}
+        proxies, trust_all = _networks(settings.trusted_proxies)
+        return cls(
+            production=settings.is_production,
+            allowed_origins=frozenset(o for o in origins if o),
+            proxies=proxies,
+            trust_all_proxies=trust_all,
+        )
+
+    def is_trusted_proxy(self, host: str | None) -> bool:
+        if host is None:
+            return False
+        if self.trust_all_proxies:
+            return True
+        try:
+            address = ipaddress.ip_address(host)
+        except ValueError:
+            return False
+        return any(address in network for network in self.proxies)
+
+
+def allowed_hosts(settings: Settings) -> AllowedHostsConfig | None:
+    """Production only: the Host header must be BASE_URL's host or one of TRUSTED_HOSTS (400 otherwise)."""
+    if not settings.is_production:
+        return None
+    hosts = [urlsplit(settings.base_url).hostname or "", *settings.trusted_hosts]
+    return AllowedHostsConfig(allowed_hosts=[h for h in dict.fromkeys(hosts) if h], www_redirect=False)
+
+
+def _header_values(scope: Scope, name: bytes) -> list[str]:
+    """Every comma-separated value of header `name`, across repeated headers, in order."""
+    values: list[str] = []
+    for key, value in scope.get("headers", ()):
+        if key.lower() == name:
+            values.extend(v.strip() for v in value.decode("latin-1").split(","))
+    return [v for v in values if v]
+
+
+def _first_header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", ()):
+        if key.lower() == name:
+            return value.decode("latin-1").strip()
+    return None
+
+
+def _sane_host(value: str) -> bool:
+    return 0 < len(value) <= 255 and all(c.isalnum() or c in ".-:[]" for c in value)
+
+
+def apply_forwarded(scope: Scope, policy: EdgePolicy) -> None:
+    """Believe X-Forwarded-For/-Proto/-Host when the peer is a trusted proxy; rewrite the scope."""
+    raw = cast(dict[str, Any], scope)
+    client = raw.get("client")
+    if not policy.is_trusted_proxy(client[0] if client else None):
+        return
+    chain = _header_values(scope, b"x-forwarded-for")
+    if chain:
+        # Walk from the nearest hop outwards: the first address not one of our proxies is the client
+        # (anything further left was written by that client and cannot be believed).
+        real = chain[0]
+        for hop in reversed(chain):
+            if not policy.is_trusted_proxy(hop):
+                real = hop
+                break
+        try:
+            ipaddress.ip_address(real)
+        except ValueError:
+            pass
+        else:
+            raw["client"] = (real, 0)
+    protos = _header_values(scope, b"x-forwarded-proto")
+    if protos and protos[-1].lower() in ("http", "https"):
+        secure = protos[-1].lower() == "https"
+        if raw["type"] == "websocket":
+            raw["scheme"] = "wss" if secure else "ws"
+        else:
+            raw["scheme"] = "https" if secure else "http"
+    hosts = _header_values(scope, b"x-forwarded-host")
+    if hosts and _sane_host(hosts[-1]):
+        headers = [(k, v) for k, v in raw.get("headers", ()) if k.lower() != b"host"]
+        headers.append((b"host", hosts[-1].encode("latin-1")))
+        raw["headers"] = headers
+
+
+def _own_origin(scope: Scope) -> str | None:
+    host = _first_header(scope, b"host")
+    return origin_of(f"{scope.get('scheme', 'http')}://{host}") if host else None
+
+
+def cross_origin_reason(scope: Scope, policy: EdgePolicy) -> str | None:
+    """Why this unsafe request looks cross-site (a short reason for logs), or None when it may proceed.
+
+    Browsers send `Sec-Fetch-Site` and `Origin` on every cross-site form post and fetch, cookies or
+    not, so this refuses login CSRF too. A request without either (curl, server-to-server) passes
+    here and still needs its CSRF token.
+    """
+    site = _first_header(scope, b"sec-fetch-site")
+    if site is not None and site.lower() == "cross-site":
+        return "sec-fetch-site=cross-site"
+    origin = _first_header(scope, b"origin")
+    source = "origin"
+    if origin is None:
+        origin = _first_header(scope, b"referer")
+        source = "referer"
+        if origin is None:
+            return None
+    if origin.lower() == "null":
+        return f"{source}=null"
+    normalized = origin_of(origin)
+    if normalized is None:
+        return f"{source} unparseable"
+    if normalized in policy.allowed_origins:
+        return None
+    # Development servers run on any port: their own origin is fine there. Production trusts only
+    # BASE_URL and TRUSTED_ORIGINS, whatever Host a request claims.
+    if not policy.production and normalized == _own_origin(scope):
+        return None
+    return f"{source}={normalized} not allowed"
+
+
+class EdgeSecurityMiddleware:
+    """Rewrites the scope from trusted proxies' headers, then refuses cross-site unsafe requests (403)."""
+
+    def __init__(self, app: ASGIApp, policy: EdgePolicy) -> None:
+        self.app = app
+        self.policy = policy
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket"):
+            apply_forwarded(scope, self.policy)
+        if scope["type"] == ScopeType.HTTP and scope.get("method", "GET") in UNSAFE_METHODS:
+            reason = cross_origin_reason(scope, self.policy)
+            if reason is not None:
+                client = scope.get("client")
+                log.warning(
+                    "csrf.origin_refused method=%s path=%s client=%s reason=%s",
+                    scope.get("method"),
+                    scope.get("path"),
+                    client[0] if client else "-",
+                    reason.replace(" ", "_"),
+                )
+                # "CSRF" in the detail makes web/errors.py explain it as a cross-site form.
+                raise PermissionDeniedException(f"CSRF origin check failed: {reason}")
+        await self.app(scope, receive, send)
+
+
+def middleware(settings: Settings) -> DefineMiddleware:
+    """The edge middleware for app.py's `Litestar(middleware=[...])`, placed before the session middleware."""
+    return DefineMiddleware(EdgeSecurityMiddleware, policy=EdgePolicy.from_settings(settings))
+
+
+def security_headers(path: str, production: bool) -> dict[str, str]:
+    """The headers every response to `path` carries (CSP report-only in development)."""
+    headers = dict(COMMON_HEADERS)
+    is_admin = path == ADMIN_PREFIX or path.startswith(ADMIN_PREFIX + "/")
+    csp = ADMIN_CSP if is_admin else APP_CSP
+    headers["x-frame-options"] = "SAMEORIGIN" if is_admin else "DENY"
+    if production:
+        headers["content-security-policy"] = csp
+        headers["strict-transport-security"] = HSTS
+    else:
+        # Development shows violations in the browser console without breaking a page mid-edit.
+        headers["content-security-policy-report-only"] = csp
+    return headers
+
+
+async def before_send(message: Message, scope: Scope) -> None:
+    """`before_send` hook for app.py: security headers on every HTTP response (errors and 404s too)."""
+    if message["type"] != "http.response.start":
+        return
+    app = scope.get("app")
+    settings = getattr(getattr(app, "state", None), "settings", None)
+    production = isinstance(settings, Settings) and settings.is_production
+    headers = MutableScopeHeaders.from_message(message)
+    for name, value in security_headers(scope.get("path", "/"), production).items():
+        if name not in headers:
+            headers[name] = value
