@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 
 from actors.embedded import EmbeddedRedis, EmbeddedRedisError
+from commands import OPERATOR_COMMANDS
 from domain import db
 from domain.migrations import MigrationError, applied_migrations, migrate, pending_migrations
 from settings import Settings, SettingsError
@@ -161,6 +162,7 @@ COMMANDS: dict[str, tuple[Callable[[Settings, argparse.Namespace], int], str]] =
     "migrate": (cmd_migrate, "apply pending database migrations (safe to run twice)"),
     "migrations-status": (cmd_migrations_status, "list applied and pending migrations"),
     "routes": (cmd_routes, "list every route, remote functions included"),
+    **{name: (handler, text) for name, (handler, text, _) in OPERATOR_COMMANDS.items()},
 }
 
 
@@ -172,6 +174,8 @@ def build_parser() -> argparse.ArgumentParser:
         if name in {"dev", "serve"}:
             cmd.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
             cmd.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+        if name in OPERATOR_COMMANDS:
+            OPERATOR_COMMANDS[name][2](cmd)
         if name == "serve":
             cmd.add_argument(
                 "--workers", type=int, default=0, help="worker processes (default: WEB_CONCURRENCY or CPUs)"

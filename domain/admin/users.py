@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from domain.admin.bridge import close_admin_access
+from domain.auth.clock import utc_now
 from domain.auth.core import CREDENTIALS, UNIQUE_VIOLATIONS, write_transaction
 from domain.auth.passwords import PasswordHasher, password_problem
 from domain.auth.tables import Account, User
@@ -71,7 +72,7 @@ async def create_admin(email: str, name: str, password: str, hasher: PasswordHas
     email, name = check_new_admin(email, name)
     check_password(password, email=email, name=name)
     password_hash = await hasher.hash(password)
-    now = datetime.now().astimezone()
+    now = utc_now()
     try:
         async with write_transaction():
             rows = await User.insert(
@@ -107,7 +108,7 @@ async def set_admin(email: str, is_admin: bool) -> UserRow:
     user = await find_user(email)
     if user is None:
         raise NotFound(f"no user with email {normalize_email(email)}")
-    now = datetime.now().astimezone()
+    now = utc_now()
     await User.update({User.is_admin: is_admin, User.updated_at: now}).where(User.id == user.id)
     if not is_admin:
         await close_admin_access(user.id)

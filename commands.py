@@ -1,0 +1,174 @@
+"""Operator commands on users: `createadmin EMAIL` and `users list|promote|demote` (registered in cli.py)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import sys
+from collections.abc import Callable
+from datetime import UTC
+from typing import TextIO
+
+from domain.admin.users import (
+    UserRow,
+    check_new_admin,
+    check_password,
+    create_admin,
+    find_user,
+    list_users,
+    set_admin,
+)
+from domain.auth.passwords import PasswordHasher
+from domain.errors import DomainError
+from settings import Settings
+
+Handler = Callable[[Settings, argparse.Namespace], int]
+
+
+def _fail(exc: DomainError) -> Exception:
+    from cli import CommandError
+
+    return CommandError(exc.message)
+
+
+def read_password(stdin: TextIO, *, prompt: Callable[[str], str] = getpass.getpass) -> str:
+    """From a terminal: asked twice without echo. Otherwise: the first line of stdin (for scripts)."""
+    from cli import CommandError
+
+    if stdin.isatty():
+        first = prompt("Password: ")
+        if first != prompt("Password (again): "):
+            raise CommandError("the two passwords differ; nothing was changed")
+        return first
+    line = stdin.readline()
+    if not line:
+        raise CommandError("no password on stdin: pipe it as one line, or run in a terminal to be asked")
+    return line.rstrip("\r\n")
+
+
+def cmd_createadmin(settings: Settings, args: argparse.Namespace) -> int:
+    from cli import open_database, step
+
+    try:
+        email, name = check_new_admin(args.email, args.name or "")
+    except DomainError as exc:
+        raise _fail(exc) from None
+
+    async def existing() -> UserRow | None:
+        async with open_database(settings):
+            return await find_user(email)
+
+    user = asyncio.run(existing())
+    if user is not None and user.is_admin:
+        step(f"{email} is already an admin (user {user.id}); nothing to do")
+        return 0
+    if user is not None:
+
+        async def promote() -> UserRow:
+            async with open_database(settings):
+                return await set_admin(email, True)
+
+        promoted = asyncio.run(promote())
+        step(f"promoted {email} (user {promoted.id}) to admin; their password is unchanged")
+        if not promoted.email_verified:
+            step("note: their email is not verified yet, so they must confirm it before signing in")
+        return 0
+    password = read_password(sys.stdin)
+    try:
+        check_password(password, email=email, name=name)
+    except DomainError as exc:
+        raise _fail(exc) from None
+
+    async def create() -> UserRow:
+        async with open_database(settings):
+            return await create_admin(email, name, password, PasswordHasher())
+
+    try:
+        created = asyncio.run(create())
+    except DomainError as exc:
+        raise _fail(exc) from None
+    step(f"created admin {email} (user {created.id}); sign in at {settings.base_url}/auth/sign-in")
+    return 0
+
+
+def _yes(flag: bool) -> str:
+    return "yes" if flag else "no"
+
+
+def format_users(users: list[UserRow]) -> str:
+    """A plain-text table: id, email, name, verified, admin, created (UTC)."""
+    header = ("id", "email", "name", "verified", "admin", "created (UTC)")
+    rows = [
+        (
+            str(u.id),
+            u.email,
+            u.name,
+            _yes(u.email_verified),
+            _yes(u.is_admin),
+            u.created_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M"),
+        )
+        for u in users
+    ]
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    lines = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(r)).rstrip() for r in [header, *rows]]
+    return "\n".join(lines)
+
+
+def cmd_users(settings: Settings, args: argparse.Namespace) -> int:
+    from cli import open_database, step
+
+    if args.users_command == "list":
+
+        async def everyone() -> list[UserRow]:
+            async with open_database(settings):
+                return await list_users()
+
+        users = asyncio.run(everyone())
+        if users:
+            print(format_users(users))
+        print(f"{len(users)} user{'' if len(users) == 1 else 's'}")
+        return 0
+
+    make_admin = args.users_command == "promote"
+
+    async def change() -> UserRow:
+        async with open_database(settings):
+            return await set_admin(args.email, make_admin)
+
+    try:
+        user = asyncio.run(change())
+    except DomainError as exc:
+        raise _fail(exc) from None
+    step(f"{user.email} (user {user.id}) is {'now an admin' if make_admin else 'no longer an admin'}")
+    return 0
+
+
+def add_createadmin_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("email", metavar="EMAIL", help="the admin's email address")
+    parser.add_argument(
+        "--name", default="", help="display name for a new user (default: the email's local part)"
+    )
+    parser.epilog = (
+        "A new user is asked for a password (twice, hidden); with stdin not a terminal, the first line "
+        "of stdin is the password. An existing user is promoted and keeps their password."
+    )
+
+
+def add_users_arguments(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="users_command", required=True, metavar="ACTION")
+    sub.add_parser("list", help="table of every user: id, email, name, verified, admin, created")
+    for action, text in (("promote", "make a user an admin"), ("demote", "take a user's admin rights away")):
+        cmd = sub.add_parser(action, help=text, description=text)
+        cmd.add_argument("email", metavar="EMAIL")
+
+
+# name -> (handler, help, argument builder); cli.py adds these to its COMMANDS and parser.
+OPERATOR_COMMANDS: dict[str, tuple[Handler, str, Callable[[argparse.ArgumentParser], None]]] = {
+    "createadmin": (
+        cmd_createadmin,
+        "create an admin, or promote an existing user",
+        add_createadmin_arguments,
+    ),
+    "users": (cmd_users, "list users; promote or demote admins", add_users_arguments),
+}
