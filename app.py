@@ -24,7 +24,7 @@ from domain.auth.setup import close_auth, create_auth
 from domain.errors import NotSignedIn
 from domain.migrations import migrate
 from settings import Settings
-from web import flash, metrics, request_id, security
+from web import flash, live, metrics, request_id, security
 from web import logging as request_log
 from web.admin import admin_routes
 from web.auth import handle_not_signed_in, session_middleware
@@ -95,7 +95,7 @@ def create_app(settings: Settings) -> Litestar:
             *metrics.route_handlers(settings),
             create_static_files_router(path="/static", directories=[STATIC], include_in_schema=False),
         ],
-        lifespan=[lifespan],
+        lifespan=[lifespan, live.lifespan],  # live after services: its streams end first
         plugins=[HTMXPlugin()],
         template_config=TemplateConfig(
             directory=TEMPLATES, engine=JinjaTemplateEngine, engine_callback=template_helpers

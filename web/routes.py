@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from litestar.types import ControllerRouterHandler
 
-from web import health, pages, remote
+from web import health, live, pages, remote
 from web.auth import auth_routes
 from web.auth.oauth import oauth_routes
 
@@ -15,6 +15,7 @@ def route_handlers() -> list[ControllerRouterHandler]:
         health.readyz,
         health.ping,
         pages.home,
+        *live.route_handlers(),
         *remote.route_handlers(),
         *auth_routes(),
         *oauth_routes(),

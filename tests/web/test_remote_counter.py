@@ -55,7 +55,7 @@ def test_get_counter_page_for_browsers(client: Client) -> None:
 
 
 def test_get_counter_partial_for_htmx(client: Client) -> None:
-    response = client.get("/counter/demo", headers={"HX-Request": "true"})
+    response = client.get("/counter/demo", headers={"HX-Request": "true", **SIGNED_IN})
     assert response.status_code == 200
     assert response.text.lstrip().startswith('<section id="counter"')
     assert 'hx-post="/counter/demo"' in response.text

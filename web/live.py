@@ -1,0 +1,235 @@
+"""Live counters over SSE: `GET /counter/{id}/events`, fanned out in-process from one Redis subscription."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import threading
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from litestar import Litestar, MediaType, Request, Response, get
+from litestar.exceptions import NotFoundException, ValidationException
+from litestar.handlers import HTTPRouteHandler
+from litestar.response import ServerSentEvent
+from litestar.response.sse import ServerSentEventMessage
+
+from actors.counter import CounterActor, CounterState
+from actors.events import ActorEvent
+from actors.keys import InvalidActorId, validate_id
+from actors.listen import EventHub, Gap, Subscription
+from web.services import get_services, services_from_state
+
+log = logging.getLogger(__name__)
+
+AnyRequest = Request[Any, Any, Any]
+
+EVENT = "counter"
+VALUE_TEMPLATE = "partials/counter_value.html"
+# Proxies (and some browsers) drop a connection that stays silent for 30-60 s.
+HEARTBEAT_S = 15.0
+# How long a browser waits before reconnecting after the stream ends (restart, deploy).
+RETRY_MS = 1000
+# At shutdown, how long streams get to say goodbye before Redis goes away under them.
+DRAIN_S = 2.0
+# Rendered fragments kept for reuse: every stream of one counter sends the same bytes.
+RENDER_CACHE_SIZE = 512
+
+_open_in_process = 0
+
+
+def open_streams() -> int:
+    """SSE streams open in this process right now (every app in it)."""
+    return _open_in_process
+
+
+@dataclass(eq=False)
+class LiveStreams:
+    """Per-app SSE state, kept at `app.state.live`: the shared EventHub and the open streams."""
+
+    hub: EventHub
+    counter: CounterActor
+    render_value: Callable[[CounterState], str]  # the fragment htmx swaps in, from the app's templates
+    closing: asyncio.Event = field(default_factory=asyncio.Event)
+    drained: asyncio.Event = field(default_factory=asyncio.Event)
+    _subscriptions: set[Subscription] = field(default_factory=set)
+    _rendered: dict[tuple[str, int], str] = field(default_factory=dict)
+
+    @property
+    def open(self) -> int:
+        return len(self._subscriptions)
+
+    def fragment(self, state: CounterState) -> str:
+        key = (state.id, state.version)
+        text = self._rendered.get(key)
+        if text is None:
+            if len(self._rendered) >= RENDER_CACHE_SIZE:
+                self._rendered.clear()
+            text = self._rendered[key] = self.render_value(state)
+        return text
+
+    def message(self, state: CounterState) -> ServerSentEventMessage:
+        return ServerSentEventMessage(data=self.fragment(state), event=EVENT, id=state.version)
+
+    def close_all(self) -> None:
+        """Wake every stream so it sends its `retry:` hint and ends (shutdown)."""
+        self.closing.set()
+        for sub in tuple(self._subscriptions):
+            sub._deliver(Gap(sub.kind, sub.id))
+
+    async def stream(self, counter_id: str, after: int) -> AsyncIterator[ServerSentEventMessage]:
+        """Changes of one counter newer than version `after`, the current state first if it is newer."""
+        global _open_in_process
+        # The retry hint first, so even a stream that fails at once reconnects at our pace.
+        yield ServerSentEventMessage(data=None, retry=RETRY_MS, comment="live")
+        if self.closing.is_set():
+            return
+        subscription = self.hub.subscribe("counter", counter_id)
+        # Subscribed (confirmed by Redis) before reading the state, so nothing falls in between.
+        async with subscription as events:
+            self._subscriptions.add(subscription)
+            _open_in_process += 1
+            try:
+                last = after
+                state = await self.counter.get(counter_id)
+                if state.version > last:
+                    last = state.version
+                    yield self.message(state)
+                loop = asyncio.get_running_loop()
+                while not self.closing.is_set():
+                    item: ActorEvent | Gap | None = None
+                    try:
+                        async with asyncio.timeout_at(loop.time() + HEARTBEAT_S):
+                            item = await anext(events)
+                    except TimeoutError:
+                        yield ServerSentEventMessage(data=None, comment="heartbeat")
+                        continue
+                    if self.closing.is_set():
+                        break
+                    if isinstance(item, Gap):
+                        # Missed events (reconnect, slow reader): the current state replaces them.
+                        state = await self.counter.get(counter_id)
+                    else:
+                        state = CounterActor.state_from_event(item)
+                    if state.version > last:
+                        last = state.version
+                        yield self.message(state)
+                yield ServerSentEventMessage(data=None, retry=RETRY_MS, comment="server restarting")
+            finally:
+                self._subscriptions.discard(subscription)
+                _open_in_process -= 1
+                if self.closing.is_set() and not self._subscriptions:
+                    self.drained.set()
+
+
+def on_shutdown_signal(callback: Callable[[], None]) -> None:
+    """Run `callback` as soon as SIGTERM/SIGINT arrives, before the server's own handler.
+
+    Servers (granian, uvicorn) wait for open responses to finish before the lifespan's shutdown
+    runs, and an SSE response never finishes by itself: streams must learn of the signal first.
+    The server's handler is kept and still runs after ours.
+    """
+    loop = asyncio.get_running_loop()
+    if threading.current_thread() is not threading.main_thread():
+        return  # signals are delivered to the main thread only (e.g. TestClient's portal thread)
+    loop_handlers: dict[int, asyncio.Handle] = getattr(loop, "_signal_handlers", {})
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        handle = loop_handlers.get(sig)
+        if handle is not None:  # the server used loop.add_signal_handler (granian)
+            server_callback, args = handle._callback, handle._args  # type: ignore[attr-defined]
+
+            def chained(server_callback: Any = server_callback, args: Any = args) -> None:
+                callback()
+                server_callback(*args)
+
+            loop.add_signal_handler(sig, chained)
+            continue
+        previous = signal.getsignal(sig)
+        if callable(previous):  # the server used signal.signal (uvicorn)
+
+            def chained_sync(signum: int, frame: Any, previous: Any = previous) -> None:
+                loop.call_soon_threadsafe(callback)
+                previous(signum, frame)
+
+            signal.signal(sig, chained_sync)
+
+
+def live_from_app(app: Litestar) -> LiveStreams:
+    live: LiveStreams = app.state.live
+    return live
+
+
+@asynccontextmanager
+async def lifespan(app: Litestar) -> AsyncIterator[None]:
+    """Create the process's EventHub after the services exist; at shutdown end every stream first."""
+    services = services_from_state(app.state)
+    template = app.template_engine.get_template(VALUE_TEMPLATE) if app.template_engine else None
+    if template is None:
+        raise RuntimeError("web.live needs the app's template engine")
+    live = LiveStreams(
+        hub=EventHub(services.redis),
+        counter=services.counter,
+        render_value=lambda state: template.render(counter=state),
+    )
+    app.state.live = live
+    on_shutdown_signal(live.close_all)
+    try:
+        yield
+    finally:
+        if live.open:
+            log.info("closing %d live stream(s)", live.open)
+        live.close_all()
+        if live.open:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(live.drained.wait(), DRAIN_S)
+        await live.hub.aclose()
+
+
+def _version(raw: str | None) -> int | None:
+    if raw is None or not raw.strip().isdigit():
+        return None
+    return int(raw.strip())
+
+
+@get("/counter/{counter_id:str}/events", include_in_schema=False)
+async def counter_events(request: AnyRequest, counter_id: str, since: str | None = None) -> ServerSentEvent:
+    """The counter's changes as SSE (`event: counter`, `id:` its version, data: the value fragment).
+
+    On a reconnect the browser sends `Last-Event-ID`; the page passes `since` (the version it
+    rendered) for the first connection. Either way only newer states are sent, the current one
+    at once.
+    """
+    try:
+        validate_id(counter_id, what="counter id")
+    except InvalidActorId as exc:
+        raise ValidationException(str(exc)) from None
+    live = live_from_app(request.app)
+    after = _version(request.headers.get("last-event-id"))
+    if after is None:
+        after = _version(since)
+    return ServerSentEvent(
+        live.stream(counter_id, -1 if after is None else after),
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+@get("/dev/live", include_in_schema=False)
+async def live_status(request: AnyRequest) -> Response[dict[str, int]]:
+    """Open SSE streams in this process (development and tests only)."""
+    if get_services(request).settings.is_production:
+        raise NotFoundException()
+    live = live_from_app(request.app)
+    body = {
+        "open_streams": live.open,
+        "process_open_streams": open_streams(),
+        "listeners": live.hub.listener_count,
+    }
+    return Response(body, media_type=MediaType.JSON, headers={"Cache-Control": "no-store"})
+
+
+def route_handlers() -> list[HTTPRouteHandler]:
+    return [counter_events, live_status]
