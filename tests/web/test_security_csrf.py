@@ -1,0 +1,114 @@
+"""CSRF by origin on the real app: {cross-site, same-origin, missing headers} x {with, without cookie}."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from tests.conftest import TEST_BASE_URL
+from tests.web.auth_support import (
+    PASSWORD,
+    Client,
+    csrf_token,
+    fast_hashing,
+    session_cookie,
+    signed_in_user,
+    verified_user,
+)
+
+JSON = {"Accept": "application/json"}
+SITES = {
+    "cross-site": {"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"},
+    "same-origin": {"Origin": TEST_BASE_URL, "Sec-Fetch-Site": "same-origin"},
+    "missing": {},
+}
+
+
+@pytest.fixture(autouse=True)
+def _fast(client: Client) -> None:
+    fast_hashing(client)
+
+
+def _count(client: Client) -> int:
+    count: int = client.get("/counter/matrix", headers=JSON).json()["count"]
+    return count
+
+
+@pytest.mark.parametrize(
+    ("site", "cookie", "expected"),
+    [
+        ("cross-site", True, 403),
+        ("same-origin", True, 200),
+        ("missing", True, 200),
+        ("cross-site", False, 403),
+        ("same-origin", False, 403),
+        ("missing", False, 403),
+    ],
+)
+def test_csrf_matrix_for_a_command(
+    client: Client, caplog: pytest.LogCaptureFixture, site: str, cookie: bool, expected: int
+) -> None:
+    """A signed-in browser's increment; "without cookie" is the same request from a cookie-less client."""
+    signed_in_user(client, "ada@example.com")
+    token = csrf_token(client)
+    before = _count(client)
+    if not cookie:
+        client.cookies.clear()
+    with caplog.at_level(logging.WARNING, logger="remote_stack.security"):
+        response = client.post("/counter/matrix", headers={**JSON, **SITES[site], "x-csrftoken": token})
+    assert response.status_code == expected, response.text
+    # Refused by the origin check itself (not only by the missing token) exactly when cross-site.
+    assert ("csrf.origin_refused" in caplog.text) == (site == "cross-site")
+    if cookie:
+        client.get("/", headers={"Sec-Fetch-Site": "none"})
+        assert _count(client) == before + (1 if expected == 200 else 0)
+
+
+@pytest.mark.parametrize(
+    ("site", "signs_in"), [("cross-site", False), ("same-origin", True), ("missing", True)]
+)
+def test_sign_in_form_without_session_cookie(client: Client, site: str, signs_in: bool) -> None:
+    """Login CSRF: a cross-site sign-in post is refused even from a browser holding no session."""
+    verified_user(client, "ada@example.com")
+    client.cookies.pop("session", None)
+    token = csrf_token(client)
+    response = client.post(
+        "/auth/sign-in",
+        data={"email": "ada@example.com", "password": PASSWORD, "_csrf_token": token},
+        headers=SITES[site],
+        follow_redirects=False,
+    )
+    assert (response.status_code == 403) is not signs_in
+    assert bool(session_cookie(client)) is signs_in
+
+
+def test_cross_site_sign_up_without_any_cookie_is_refused_by_origin(
+    client: Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="remote_stack.security"):
+        response = client.post(
+            "/auth/sign-up",
+            data={"name": "Eve", "email": "eve@example.com", "password": PASSWORD},
+            headers={"Origin": "https://evil.example"},
+        )
+    assert response.status_code == 403
+    assert "came from another site" in response.text
+    assert "csrf.origin_refused" in caplog.text
+
+
+def test_referer_from_another_site_is_refused_when_origin_is_missing(client: Client) -> None:
+    signed_in_user(client, "ada@example.com")
+    headers = {**JSON, "x-csrftoken": csrf_token(client), "Referer": "https://evil.example/page"}
+    assert client.post("/counter/matrix", headers=headers).status_code == 403
+    same = {**headers, "Referer": f"{TEST_BASE_URL}/counter/matrix"}
+    assert client.post("/counter/matrix", headers=same).status_code == 200
+
+
+def test_refusal_answers_htmx_with_a_partial(client: Client) -> None:
+    signed_in_user(client, "ada@example.com")
+    headers = {"HX-Request": "true", "x-csrftoken": csrf_token(client), **SITES["cross-site"]}
+    response = client.post("/counter/matrix", headers=headers)
+    assert response.status_code == 403
+    assert response.headers["hx-retarget"] == "#flashes"
+    assert "<html" not in response.text
