@@ -16,10 +16,12 @@ import html
 import secrets
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
+import pytest
 import uvicorn
 from authlib.common.urls import add_params_to_uri
 from authlib.oauth2 import OAuth2Error
@@ -37,6 +39,10 @@ from tests.support.server import free_port, wait_until
 
 AnyRequest = Request[Any, Any, Any]
 KID = "test-key-1"
+# The clients the shared server knows, with callbacks on the test app's base URL.
+GOOGLE = ("google-client", "google-secret")
+GITHUB = ("github-client", "github-secret")
+TEST_APP_URL = "http://testserver.local"
 
 
 @dataclass
@@ -308,6 +314,17 @@ class OAuthProvider:
             self._uvicorn.should_exit = True
         if self._thread is not None:
             self._thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def oauth_server() -> Iterator[OAuthProvider]:
+    """One provider on 127.0.0.1 for the run, with a Google-style and a GitHub-style client."""
+    server = OAuthProvider()
+    server.add_client(*GOOGLE, [f"{TEST_APP_URL}/auth/oauth/google/callback"], "openid email profile")
+    server.add_client(*GITHUB, [f"{TEST_APP_URL}/auth/oauth/github/callback"], "read:user user:email")
+    server.start()
+    yield server
+    server.stop()
 
 
 # --- HTTP --------------------------------------------------------------------------------------

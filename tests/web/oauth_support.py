@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -11,22 +10,10 @@ from httpx import Response
 
 from settings import Settings
 from tests.conftest import TEST_BASE_URL
-from tests.support.oauth_provider import OAuthProvider
+from tests.support.oauth_provider import GITHUB, GOOGLE, OAuthProvider, oauth_server
 from tests.web.auth_support import Client
 
-GOOGLE = ("google-client", "google-secret")
-GITHUB = ("github-client", "github-secret")
-
-
-@pytest.fixture(scope="session")
-def oauth_server() -> Iterator[OAuthProvider]:
-    """One provider on 127.0.0.1 for the run, with a Google-style and a GitHub-style client."""
-    server = OAuthProvider()
-    server.add_client(*GOOGLE, [f"{TEST_BASE_URL}/auth/oauth/google/callback"], "openid email profile")
-    server.add_client(*GITHUB, [f"{TEST_BASE_URL}/auth/oauth/github/callback"], "read:user user:email")
-    server.start()
-    yield server
-    server.stop()
+__all__ = ["oauth_server"]
 
 
 @pytest.fixture
