@@ -24,6 +24,7 @@ UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
 HSTS = "max-age=63072000; includeSubDomains"
 ADMIN_PREFIX = "/admin"
+PROBE_PATHS = ("^/healthz$", "^/readyz$", "^/metrics$")
 
 # htmx loads from /static and sets no inline script or style (base.html turns its indicator styles
 # off), so the app's own pages need nothing beyond 'self'. No 'unsafe-eval': htmx's allowEval is off.
@@ -134,7 +135,12 @@ def allowed_hosts(settings: Settings) -> AllowedHostsConfig | None:
     if not settings.is_production:
         return None
     hosts = [urlsplit(settings.base_url).hostname or "", *settings.trusted_hosts]
-    return AllowedHostsConfig(allowed_hosts=[h for h in dict.fromkeys(hosts) if h], www_redirect=False)
+    return AllowedHostsConfig(
+        allowed_hosts=[h for h in dict.fromkeys(hosts) if h],
+        www_redirect=False,
+        # Probes and scrapers address the container by IP; these paths change nothing.
+        exclude=list(PROBE_PATHS),
+    )
 
 
 def _header_values(scope: Scope, name: bytes) -> list[str]:

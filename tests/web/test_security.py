@@ -199,6 +199,16 @@ def test_production_refuses_unknown_host_headers() -> None:
         assert client.get("/whoami", headers={"Host": "evil.example"}).status_code == 400
 
 
+def test_probes_answer_whatever_the_host_header() -> None:
+    from web.health import healthz
+
+    settings = Settings(app_env="production", base_url=BASE, auth_secret="x" * 40)
+    app = Litestar(route_handlers=[healthz, whoami], allowed_hosts=security.allowed_hosts(settings))
+    with TestClient(app, base_url="http://10.1.2.3.local:8000") as client:
+        assert client.get("/healthz").status_code == 200
+        assert client.get("/whoami").status_code == 400
+
+
 def test_development_accepts_any_host() -> None:
     app = edge_app("127.0.0.1", production=False)
     with TestClient(app, base_url="http://dev.local:8123") as client:
