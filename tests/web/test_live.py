@@ -1,0 +1,147 @@
+"""web.live's stream against a real Redis: first state, changes in order, gaps, heartbeats, shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+from litestar.response.sse import ServerSentEventMessage
+
+from actors.connection import create_redis
+from actors.counter import CounterActor, CounterState
+from actors.listen import EventHub
+from web import live as live_module
+from web.live import LiveStreams, open_streams
+
+Stream = AsyncIterator[ServerSentEventMessage]
+
+
+@pytest.fixture
+async def live(redis_url: str) -> AsyncIterator[LiveStreams]:
+    redis = create_redis(redis_url)
+    streams = LiveStreams(
+        hub=EventHub(redis),
+        counter=CounterActor(redis),
+        render_value=lambda state: f"<b>{state.count}</b>",
+    )
+    yield streams
+    streams.close_all()
+    await streams.hub.aclose()
+    await redis.aclose()
+
+
+async def next_message(stream: Stream, timeout: float = 5.0) -> ServerSentEventMessage:
+    return await asyncio.wait_for(anext(stream), timeout)
+
+
+async def open_stream(live: LiveStreams, counter_id: str, after: int = -1) -> Stream:
+    """A stream past its retry hint, subscribed; the caller reads the state it sends (if any)."""
+    stream = live.stream(counter_id, after)
+    hint = await next_message(stream)
+    assert hint.retry == live_module.RETRY_MS and hint.data is None
+    return stream
+
+
+async def test_stream_sends_current_state_first_then_each_change_in_order(live: LiveStreams) -> None:
+    await live.counter.increment("c1")
+    stream = await open_stream(live, "c1")
+    first = await next_message(stream)
+    assert (first.event, first.id, first.data) == ("counter", 1, "<b>1</b>")
+    for _ in range(3):
+        await live.counter.increment("c1")
+    received = [(await next_message(stream)).id for _ in range(3)]
+    assert received == [2, 3, 4]
+    await stream.aclose()  # type: ignore[attr-defined]
+
+
+async def test_stream_after_a_known_version_sends_only_newer_states(live: LiveStreams) -> None:
+    for _ in range(2):
+        await live.counter.increment("c2")
+    stream = await open_stream(live, "c2", after=2)  # as with Last-Event-ID: 2
+    pending = asyncio.ensure_future(next_message(stream))
+    await asyncio.sleep(0.05)
+    assert not pending.done()  # nothing new yet: no initial message
+    await live.counter.increment("c2")
+    assert (await pending).id == 3
+    await stream.aclose()  # type: ignore[attr-defined]
+
+
+async def test_stream_behind_the_latest_version_gets_the_current_state_at_once(live: LiveStreams) -> None:
+    for _ in range(5):
+        await live.counter.increment("c3")
+    stream = await open_stream(live, "c3", after=2)  # a reconnect that missed versions 3..5
+    message = await next_message(stream, timeout=1)
+    assert (message.id, message.data) == (5, "<b>5</b>")
+    await stream.aclose()  # type: ignore[attr-defined]
+
+
+async def test_slow_reader_skips_to_the_latest_state(live: LiveStreams) -> None:
+    live.hub.queue_size = 2
+    stream = await open_stream(live, "c4")
+    assert (await next_message(stream)).id == 0
+    for _ in range(6):  # overflows the 2-slot queue: its backlog becomes one Gap
+        await live.counter.increment("c4")
+    await asyncio.sleep(0.1)
+    ids = [(await next_message(stream)).id]
+    while ids[-1] != 6:
+        ids.append((await next_message(stream)).id)
+    assert ids == sorted(set(ids)) and ids[-1] == 6
+    await stream.aclose()  # type: ignore[attr-defined]
+
+
+async def test_idle_stream_sends_heartbeat_comments(
+    live: LiveStreams, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(live_module, "HEARTBEAT_S", 0.05)
+    stream = await open_stream(live, "c5")
+    await next_message(stream)  # the current state
+    beat = await next_message(stream, timeout=1)
+    assert beat.comment == "heartbeat" and beat.data is None and beat.id is None
+    await stream.aclose()  # type: ignore[attr-defined]
+
+
+async def test_close_all_ends_streams_with_a_retry_hint(live: LiveStreams) -> None:
+    before = open_streams()
+    streams = [await open_stream(live, f"c6-{i}") for i in range(3)]
+    for stream in streams:
+        await next_message(stream)
+    assert live.open == 3 and open_streams() == before + 3
+    live.close_all()
+    for stream in streams:
+        goodbye = await next_message(stream)
+        assert goodbye.retry == live_module.RETRY_MS and goodbye.comment == "server restarting"
+        with pytest.raises(StopAsyncIteration):
+            await next_message(stream)
+    assert live.open == 0 and open_streams() == before
+    assert live.drained.is_set()
+
+
+async def test_closed_stream_unsubscribes(live: LiveStreams) -> None:
+    stream = await open_stream(live, "c7")
+    await next_message(stream)
+    assert live.hub.listener_count == 1
+    await stream.aclose()  # type: ignore[attr-defined]
+    assert live.open == 0 and live.hub.listener_count == 0
+
+
+async def test_no_new_streams_after_close(live: LiveStreams) -> None:
+    live.close_all()
+    stream = live.stream("c8", -1)
+    assert (await next_message(stream)).retry == live_module.RETRY_MS
+    with pytest.raises(StopAsyncIteration):
+        await next_message(stream)
+    assert live.hub.listener_count == 0
+
+
+def test_fragment_is_rendered_once_per_version() -> None:
+    rendered: list[int] = []
+
+    def render(state: CounterState) -> str:
+        rendered.append(state.version)
+        return str(state.count)
+
+    streams = LiveStreams(hub=None, counter=None, render_value=render)  # type: ignore[arg-type]
+    state = CounterState(count=3, id="x", timestamp="t", version=3)
+    assert [streams.fragment(state) for _ in range(100)] == ["3"] * 100
+    assert rendered == [3]
