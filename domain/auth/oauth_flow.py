@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import hmac
+import logging
 import secrets
 import time
 import warnings
@@ -21,6 +22,7 @@ from actors.connection import RedisClient
 from domain.auth.oauth_providers import (
     ConsentDenied,
     FlowInvalid,
+    OAuthFailed,
     OAuthProfile,
     OAuthProvider,
     OAuthTokens,
@@ -30,11 +32,14 @@ from domain.auth.oauth_providers import (
     UnknownProvider,
 )
 from domain.auth.tokens import hash_token
+from domain.errors import Unavailable
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", authlib.deprecate.AuthlibDeprecationWarning)
     from authlib.integrations.base_client import OAuthError
     from authlib.integrations.httpx_client import AsyncOAuth2Client
+
+log = logging.getLogger(__name__)
 
 FLOW_TTL_S = 600
 METADATA_TTL_S = 3600
@@ -176,9 +181,7 @@ class OAuthClient:
         try:
             await self.redis.set(_flow_key(state), msgspec.json.encode(flow), ex=FLOW_TTL_S)
         except (RedisError, OSError) as exc:
-            raise ProviderUnavailable(
-                "Sign-in is temporarily unavailable. Please try again shortly."
-            ) from exc
+            raise Unavailable(UNAVAILABLE) from exc
         return str(url)
 
     # --- finish -----------------------------------------------------------------------------
@@ -190,12 +193,13 @@ class OAuthClient:
         try:
             raw = await self.redis.getdel(_flow_key(state))
         except (RedisError, OSError) as exc:
-            raise ProviderUnavailable(
-                "Sign-in is temporarily unavailable. Please try again shortly."
-            ) from exc
+            raise Unavailable(UNAVAILABLE) from exc
         if not isinstance(raw, bytes):
             raise FlowInvalid(EXPIRED)
-        flow = msgspec.json.decode(raw, type=Flow)
+        try:
+            flow = msgspec.json.decode(raw, type=Flow)
+        except msgspec.DecodeError as exc:  # written by another version of the app
+            raise FlowInvalid(EXPIRED) from exc
         if not hmac.compare_digest(flow.binding_hash, hash_token(binding)) or flow.provider != name:
             raise FlowInvalid(EXPIRED)
         return flow
@@ -213,6 +217,9 @@ class OAuthClient:
         """Check state, exchange the code (with the PKCE verifier), and read the profile."""
         provider = self.provider(name)
         if error:
+            log.info(
+                "oauth provider error: provider=%s error=%.60r detail=%.200r", name, error, error_description
+            )
             # Use the flow up either way, so the same state cannot be replayed later.
             with contextlib.suppress(FlowInvalid):
                 await self.take_flow(name, state, binding)
@@ -248,19 +255,28 @@ class OAuthClient:
             async def jwks(force: bool) -> dict[str, Any]:
                 return await self.jwks(provider, force)
 
-            profile = await provider.read_profile(
-                ProfileRequest(
-                    provider=provider,
-                    client=client,
-                    token=dict(token),
-                    nonce=flow.nonce,
-                    metadata=metadata,
-                    jwks=jwks,
-                )
+            request = ProfileRequest(
+                provider=provider,
+                client=client,
+                token=dict(token),
+                nonce=flow.nonce,
+                metadata=metadata,
+                jwks=jwks,
             )
+            try:
+                profile = await provider.read_profile(request)
+            except OAuthFailed:
+                raise
+            except OAuthError as exc:
+                raise ProviderRefused(f"{provider.label} refused the sign-in ({exc.error}).") from exc
+            except Exception as exc:
+                # Whatever a provider sends, the user gets a message, not a 500; we get the traceback.
+                log.exception("reading the %s profile failed", provider.name)
+                raise self._down(provider) from exc
         return Completed(flow=flow, profile=profile, tokens=tokens_from(token))
 
 
+UNAVAILABLE = "Sign-in is temporarily unavailable. Please try again shortly."
 EXPIRED = "This sign-in attempt has expired or was started in another browser. Please try again."
 
 
