@@ -83,9 +83,9 @@ async def test_slow_reader_skips_to_the_latest_state(live: LiveStreams) -> None:
     for _ in range(6):  # overflows the 2-slot queue: its backlog becomes one Gap
         await live.counter.increment("c4")
     await asyncio.sleep(0.1)
-    ids = [(await next_message(stream)).id]
+    ids = [int((await next_message(stream)).id or 0)]
     while ids[-1] != 6:
-        ids.append((await next_message(stream)).id)
+        ids.append(int((await next_message(stream)).id or 0))
     assert ids == sorted(set(ids)) and ids[-1] == 6
     await stream.aclose()  # type: ignore[attr-defined]
 
