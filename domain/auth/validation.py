@@ -12,7 +12,10 @@ MAX_EMAIL = 320
 MAX_NAME = 100
 MAX_AVATAR = 2048
 # Deliberately loose: one @, no spaces, a dot in the domain. The verification mail is the real check.
-EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s.]+$")
+# RFC 5322 specials (<>()[],;:"\) are refused: in a To header they make the mail go to another
+# address than the stored one (`<script>x@example.com` is delivered to "script").
+_ATOM = r"[^@\s<>()\[\],;:\"\\]"
+EMAIL_RE = re.compile(rf"^{_ATOM}{{1,64}}@{_ATOM}+\.(?:(?!\.){_ATOM})+$")
 
 Errors = dict[str, str]
 
