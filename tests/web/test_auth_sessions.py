@@ -146,3 +146,12 @@ def test_last_seen_is_recorded_every_few_minutes_without_extending(client: Clien
         return (await Session.select(Session.last_seen).first())["last_seen"]  # type: ignore[index]
 
     assert run(client, last_seen) == later
+
+
+def test_session_survives_a_malformed_cookie_from_elsewhere(client: Client) -> None:
+    signed_in_user(client, "ada@example.com")
+    token = session_cookie(client)
+    csrf = client.cookies["csrftoken"]
+    client.cookies.clear()
+    header = f'prefs={{"a": [1,2]}}; bad"cookie=x; session={token}; csrftoken={csrf}'
+    assert client.get("/account", headers={"Cookie": header}, follow_redirects=False).status_code == 200

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from http.cookies import CookieError, SimpleCookie
 from typing import Any, cast
 
 from litestar.datastructures import Cookie, MutableScopeHeaders
@@ -25,15 +24,15 @@ log = logging.getLogger(__name__)
 
 
 def _cookie_value(scope: Scope, name: str) -> str | None:
+    """The named cookie, parsed leniently: one malformed cookie from elsewhere must not hide ours."""
+    wanted = name.encode("latin-1")
     for key, value in scope.get("headers", ()):
-        if key == b"cookie":
-            jar: SimpleCookie = SimpleCookie()
-            try:
-                jar.load(value.decode("latin-1"))
-            except CookieError:
-                return None
-            if name in jar:
-                return jar[name].value
+        if key != b"cookie":
+            continue
+        for part in value.split(b";"):
+            cookie_name_, sep, cookie_value = part.strip().partition(b"=")
+            if sep and cookie_name_.strip() == wanted:
+                return cookie_value.strip().strip(b'"').decode("latin-1")
     return None
 
 
