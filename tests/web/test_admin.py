@@ -5,10 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from litestar.testing import TestClient
 
 from domain.admin.records import HIDDEN_COLUMNS, AccountRecord, SessionRecord, UserRecord, VerificationRecord
 from domain.admin.tables import AdminMirror, AdminSession
 from domain.auth.tables import Account, Session, User, Verification
+from settings import Settings
+from tests.conftest import TEST_BASE_URL
 from tests.web.admin_support import ADMIN_EMAIL, demote, promote, signed_in_admin, signed_in_member
 from tests.web.auth_support import Browser, Client, run, sign_up
 
@@ -250,3 +253,21 @@ def test_admin_mount_does_not_swallow_lookalike_paths(client: Client) -> None:
     signed_in_admin(client)
     assert client.get("/adminx", follow_redirects=False).status_code == 404
     assert client.get("/admin.php", follow_redirects=False).status_code == 404
+
+
+def test_admin_bridge_on_postgres(settings: Settings, postgres_url: str) -> None:
+    from app import create_app
+
+    with TestClient(
+        app=create_app(settings.with_overrides(database_url=postgres_url)), base_url=TEST_BASE_URL
+    ) as client:
+        signed_in_admin(client)
+        assert client.get("/admin/api/tables/", headers=API_HEADERS).status_code == 200
+        assert (
+            client.get("/admin/api/tables/users/", headers=API_HEADERS).json()["rows"][0]["email"]
+            == ADMIN_EMAIL
+        )
+        assert mirror_rows(client) == (1, 1)
+        demote(client)
+        assert client.get("/admin/api/tables/", headers=API_HEADERS).status_code == 403
+        assert mirror_rows(client) == (0, 0)
