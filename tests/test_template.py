@@ -66,7 +66,9 @@ def run(cwd: Path, *args: str, timeout: float = 120) -> str:
     result = subprocess.run(
         args, cwd=cwd, env=CHILD_ENV, capture_output=True, text=True, timeout=timeout, check=False
     )
-    assert result.returncode == 0, f"{' '.join(args)} exited {result.returncode}:\n{result.stdout}\n{result.stderr}"
+    assert result.returncode == 0, (
+        f"{' '.join(args)} exited {result.returncode}:\n{result.stdout}\n{result.stderr}"
+    )
     return result.stdout
 
 
@@ -120,7 +122,7 @@ def test_template_custom_answers_rename_the_project(custom_project: Path) -> Non
     assert ">Acme Board</a>" in base
 
 
-def test_template_custom_answers_choose_oauth_providers_and_drop_the_counter_demo(custom_project: Path) -> None:
+def test_template_custom_answers_pick_providers_and_drop_counter_demo(custom_project: Path) -> None:
     env = env_file(custom_project)
     assert {"GITHUB_CLIENT_ID", "GITHUB_CLIENT_SECRET"} <= env.keys()
     assert not any(key.startswith("GOOGLE_") for key in env)
@@ -230,7 +232,7 @@ def test_template_update_applies_a_new_template_commit(fresh_template: Path, tmp
     run(fresh_template, "git", "commit", "--quiet", "-m", "A newer starter")
     new_commit = run(fresh_template, "git", "describe", "--tags", "--always").strip()
 
-    copier(project, "update", "--defaults", "--vcs-ref=HEAD")
+    copier(project, "update", "--defaults", "--vcs-ref=HEAD")  # as the generated README says
 
     assert (project / "CHANGELOG.md").read_text() == "# Changes\n\n- a newer starter\n"
     assert (project / "NOTES.md").read_text() == "our own notes\n"
