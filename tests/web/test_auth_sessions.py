@@ -68,7 +68,7 @@ def test_revoked_session_is_refused_even_when_cached(client: Client) -> None:
     token = session_cookie(client)
     assert _signed_in(client)  # the session is now in the Redis cache
     post_form(client, "/auth/sign-out", {})
-    client.cookies.set("session", token or "")
+    client.cookies.set("session", token or "", domain="testserver.local")
     assert not _signed_in(client)
 
 
@@ -80,12 +80,12 @@ def test_session_id_and_csrf_token_change_at_sign_in(client: Client) -> None:
     second = session_cookie(client)
     assert first and second and first != second
     assert client.cookies["csrftoken"] != csrf_before
-    client.cookies.set("session", first)
+    client.cookies.set("session", first, domain="testserver.local")
     assert not _signed_in(client)
 
 
 def test_forged_session_cookie_is_ignored(client: Client) -> None:
-    client.cookies.set("session", "x" * 43)
+    client.cookies.set("session", "x" * 43, domain="testserver.local")
     response = client.get("/account", follow_redirects=False)
     assert response.status_code == 303
 
