@@ -271,3 +271,14 @@ def test_admin_bridge_on_postgres(settings: Settings, postgres_url: str) -> None
         demote(client)
         assert client.get("/admin/api/tables/", headers=API_HEADERS).status_code == 403
         assert mirror_rows(client) == (0, 0)
+
+
+def test_admin_responses_carry_the_admin_security_headers(client: Client) -> None:
+    """piccolo-admin injects styles: its pages get the admin CSP, not the app's stricter one."""
+    signed_in_admin(client)
+    for path in ("/admin/", "/admin/api/tables/"):
+        headers = client.get(path, headers=API_HEADERS).headers
+        policy = headers["content-security-policy-report-only"]
+        assert "style-src 'self' 'unsafe-inline'" in policy
+        assert headers["x-frame-options"] == "SAMEORIGIN"
+    assert "unsafe-inline" not in client.get("/account").headers["content-security-policy-report-only"]

@@ -27,6 +27,7 @@ from web.admin.panel import SERVICES_SCOPE_KEY, build_panel
 from web.auth.cookies import cleared_cookie
 from web.auth.guards import handle_not_signed_in
 from web.errors import domain_error_response
+from web.security import security_headers
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +85,27 @@ class AdminBridge:
         self.panel = panel
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.serve(scope, receive, self._with_admin_headers(send))
+
+    def _with_admin_headers(self, send: Send) -> Send:
+        """The admin area's security headers (CSP allowing piccolo-admin's inline styles, framing itself).
+
+        The app's before_send hook picks headers by `scope["path"]`, which Litestar has already cut
+        down to the part below the mount; setting them here first keeps them right (it fills gaps only).
+        """
+        extra = security_headers(f"{MOUNT_PATH}/", self.settings.is_production)
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableScopeHeaders.from_message(message)
+                for name, value in extra.items():
+                    if name not in headers:
+                        headers[name] = value
+            await send(message)
+
+        return send_with_headers
+
+    async def serve(self, scope: Scope, receive: Receive, send: Send) -> None:
         sub = scope["path"] or "/"  # the path below /admin (Litestar strips the mount prefix)
         # Some servers put the query into raw_path too.
         raw_path = scope.get("raw_path") or b""
