@@ -9,11 +9,13 @@ from litestar.testing import TestClient
 
 from domain.admin.records import HIDDEN_COLUMNS, AccountRecord, SessionRecord, UserRecord, VerificationRecord
 from domain.admin.tables import AdminMirror, AdminSession
+from domain.auth.clock import utc_now
+from domain.auth.flows import start_session
 from domain.auth.tables import Account, Session, User, Verification
 from settings import Settings
 from tests.conftest import TEST_BASE_URL
 from tests.web.admin_support import ADMIN_EMAIL, demote, promote, signed_in_admin, signed_in_member
-from tests.web.auth_support import Browser, Client, run, sign_up
+from tests.web.auth_support import Browser, Client, auth_of, run, sign_up
 
 API_HEADERS = {"Accept": "application/json, text/plain, */*"}
 
@@ -282,3 +284,37 @@ def test_admin_responses_carry_the_admin_security_headers(client: Client) -> Non
         assert "style-src 'self' 'unsafe-inline'" in policy
         assert headers["x-frame-options"] == "SAMEORIGIN"
     assert "unsafe-inline" not in client.get("/account").headers["content-security-policy-report-only"]
+
+
+def test_admin_without_any_password_gets_in_through_an_oauth_style_session(client: Client) -> None:
+    """An admin who only signs in with a provider: the session alone admits them, no password anywhere."""
+
+    async def oauth_admin() -> str:
+        now = utc_now()
+        rows = await User.insert(
+            User(
+                email="octo@example.com",
+                name="Octo",
+                email_verified=True,
+                is_admin=True,
+                created_at=now,
+                updated_at=now,
+            )
+        ).returning(User.id)
+        await Account.insert(
+            Account(
+                user=rows[0]["id"],
+                provider="github",
+                provider_account_id="42",
+                created_at=now,
+                updated_at=now,
+            )
+        )
+        signed = await start_session(
+            auth_of(client), rows[0]["id"], ip="127.0.0.1", user_agent="test", method="github"
+        )
+        return signed.token
+
+    client.cookies.set("session", run(client, oauth_admin), domain="testserver.local")
+    assert client.get("/admin/api/tables/", headers=API_HEADERS).status_code == 200
+    assert "octo@example.com" in client.get("/admin/api/user/", headers=API_HEADERS).json()["username"]
