@@ -1,0 +1,168 @@
+"""SSE against the real server (granian, one worker): 200 streams on one counter, reconnects, shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+
+from actors.connection import create_redis
+from actors.counter import CounterActor
+from tests.support.server import RunningApp, running_app, start_app, stop_app
+
+pytestmark = pytest.mark.slow
+
+CLIENTS = 200
+CHANGES = 20
+
+
+def drain_output(app: RunningApp) -> None:
+    """Read the server's output as it comes: hundreds of access-log lines would fill the pipe and
+    block the server (the helper reads it only after exit)."""
+    stdout = app.process.stdout
+    if stdout is not None:
+        threading.Thread(target=stdout.read, daemon=True).start()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApp]:
+    with running_app(tmp_path_factory.mktemp("live-server")) as app:
+        drain_output(app)
+        yield app
+
+
+@asynccontextmanager
+async def counter_actor(data_dir: Path) -> AsyncIterator[CounterActor]:
+    """The served app's counters, through its embedded Redis: changes made outside the server."""
+    redis = create_redis(f"unix://{data_dir / 'redis' / 'redis.sock'}")
+    try:
+        yield CounterActor(redis)
+    finally:
+        await redis.aclose()
+
+
+@dataclass
+class Client:
+    ids: list[int] = field(default_factory=list)
+    lines: list[str] = field(default_factory=list)
+    ended: bool = False
+
+
+async def listen(
+    http: httpx.AsyncClient, path: str, client: Client, headers: dict[str, str] | None = None
+) -> None:
+    async with http.stream("GET", path, headers=headers) as response:
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/event-stream")
+        async for line in response.aiter_lines():
+            client.lines.append(line)
+            if line.startswith("id: "):
+                client.ids.append(int(line[4:]))
+    client.ended = True
+
+
+async def until(condition: object, timeout: float, what: str) -> None:
+    """Poll `condition()` until true; no sleeps stand in for synchronisation."""
+    deadline = time.monotonic() + timeout
+    while not condition():  # type: ignore[operator]
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        await asyncio.sleep(0.01)
+
+
+def live_status(app: RunningApp) -> dict[str, int]:
+    body: dict[str, int] = app.get("/dev/live").json()
+    return body
+
+
+def http_client(app: RunningApp) -> httpx.AsyncClient:
+    limits = httpx.Limits(max_connections=CLIENTS + 20, max_keepalive_connections=0)
+    return httpx.AsyncClient(base_url=app.base_url, limits=limits, timeout=httpx.Timeout(10, read=None))
+
+
+async def test_every_stream_receives_every_change_in_order_then_closes(server: RunningApp) -> None:
+    clients = [Client() for _ in range(CLIENTS)]
+    async with http_client(server) as http, counter_actor(server.data_dir) as counter:
+        tasks = [asyncio.create_task(listen(http, "/counter/fanout/events", c)) for c in clients]
+        # A new counter's stream starts with its current state, version 0.
+        await until(lambda: all(c.ids == [0] for c in clients), 30, "every stream's first state")
+        status = live_status(server)
+        assert status["open_streams"] == CLIENTS and status["listeners"] == CLIENTS
+        for _ in range(CHANGES):
+            await counter.increment("fanout")
+        await until(lambda: all(c.ids[-1:] == [CHANGES] for c in clients), 30, "every change everywhere")
+        for c in clients:
+            assert c.ids == list(range(CHANGES + 1))
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    def all_closed() -> bool:
+        status = live_status(server)
+        return status["open_streams"] == 0 and status["listeners"] == 0
+
+    await until(all_closed, 10, "the server to drop every closed stream")
+
+
+async def test_reconnect_with_last_event_id_gets_the_current_state_at_once(server: RunningApp) -> None:
+    async with http_client(server) as http, counter_actor(server.data_dir) as counter:
+        for _ in range(3):
+            await counter.increment("reconnect")
+        behind, current = Client(), Client()
+        tasks = [
+            asyncio.create_task(listen(http, "/counter/reconnect/events", behind, {"Last-Event-ID": "1"})),
+            asyncio.create_task(listen(http, "/counter/reconnect/events", current, {"Last-Event-ID": "3"})),
+        ]
+        await until(lambda: behind.ids == [3], 5, "the missed state")
+        await until(lambda: live_status(server)["open_streams"] >= 2, 5, "both streams open")
+        assert current.ids == []  # already up to date: nothing to send
+        await counter.increment("reconnect")
+        await until(lambda: behind.ids == [3, 4] and current.ids == [4], 5, "the next change on both")
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def test_page_version_in_the_url_counts_for_the_first_connection(server: RunningApp) -> None:
+    async with http_client(server) as http, counter_actor(server.data_dir) as counter:
+        for _ in range(2):
+            await counter.increment("since")
+        fresh, stale = Client(), Client()
+        tasks = [
+            asyncio.create_task(listen(http, "/counter/since/events?since=2", fresh)),
+            asyncio.create_task(listen(http, "/counter/since/events?since=1", stale)),
+        ]
+        await until(lambda: stale.ids == [2], 5, "the state the stale page missed")
+        await counter.increment("since")
+        await until(lambda: fresh.ids == [3] and stale.ids == [2, 3], 5, "the next change")
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def test_shutdown_ends_open_streams_with_a_retry_hint(tmp_path: Path) -> None:
+    app = start_app(tmp_path / "data")
+    drain_output(app)
+    try:
+        clients = [Client() for _ in range(5)]
+        async with http_client(app) as http:
+            tasks = [asyncio.create_task(listen(http, "/counter/bye/events", c)) for c in clients]
+            await until(lambda: all(c.ids == [0] for c in clients), 10, "streams open")
+            started = time.monotonic()
+            app.process.send_signal(signal.SIGTERM)
+            await until(lambda: all(c.ended for c in clients), 10, "streams ended by the server")
+            await asyncio.gather(*tasks)
+        for c in clients:
+            assert c.lines[-3:-1] == [": server restarting", "retry: 1000"]
+        assert await asyncio.to_thread(app.process.wait, 10) == 0
+        assert time.monotonic() - started < 10
+    finally:
+        stop_app(app)
