@@ -60,6 +60,14 @@ def test_increment_without_javascript_when_signed_out_shows_the_reason_on_sign_i
     assert "Please sign in to increment the counter" in response.text
 
 
+def test_counter_page_and_partial_are_html_for_a_real_browser_accept_header(client: Client) -> None:
+    accept = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8"
+    page = client.get("/counter/demo", headers={"Accept": accept})
+    assert page.headers["content-type"].startswith("text/html") and "<html" in page.text
+    partial = client.get("/counter/demo", headers={**HTMX, "Accept": "*/*"})
+    assert partial.headers["content-type"].startswith("text/html")
+
+
 def test_invalid_counter_id_page_has_no_stream(client: Client) -> None:
     response = client.get("/counter/" + "x" * 65, headers=BROWSER)
     assert response.status_code == 422

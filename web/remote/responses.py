@@ -66,7 +66,9 @@ def success(
     if caller is Caller.HTMX:
         headers = _vary({"HX-Trigger": rf.name} if rf.kind != "query" else None)
         if rf.partial:
-            return Template(rf.partial, context=rf.template_context(result), headers=headers)
+            return Template(
+                rf.partial, context=rf.template_context(result), headers=headers, media_type=MediaType.HTML
+            )
         if rf.kind != "query":
             return Response(None, status_code=204, headers=headers)
     if caller is Caller.BROWSER:
@@ -79,7 +81,9 @@ def success(
             return response
         template = rf.page or rf.partial
         if template:
-            return Template(template, context=rf.template_context(result), headers=_vary())
+            return Template(
+                template, context=rf.template_context(result), headers=_vary(), media_type=MediaType.HTML
+            )
     return Response(result, media_type=MediaType.JSON, headers=_vary())
 
 
@@ -101,7 +105,7 @@ def invalid(
     if template is None:
         return error_response(request, 422, message, errors=errors)
     context = rf.template_context(None, errors=errors, values=values, message=message)
-    return Template(template, context=context, status_code=422, headers=_vary())
+    return Template(template, context=context, status_code=422, headers=_vary(), media_type=MediaType.HTML)
 
 
 def not_signed_in(
