@@ -9,6 +9,7 @@ import sys
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
+from pathlib import Path
 
 from actors.embedded import EmbeddedRedis, EmbeddedRedisError
 from commands import OPERATOR_COMMANDS
@@ -134,11 +135,24 @@ def cmd_dev(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def prepare_metrics_dir(settings: Settings) -> None:
+    """With METRICS_ENABLED, workers write samples to one emptied folder; /metrics on any sums them all."""
+    if not settings.metrics_enabled:
+        return
+    # Set before anything imports prometheus_client: it picks multiprocess mode at import time.
+    path = Path(os.environ.get("PROMETHEUS_MULTIPROC_DIR") or settings.data_dir / "prometheus").resolve()
+    path.mkdir(parents=True, exist_ok=True)
+    for stale in path.glob("*.db"):
+        stale.unlink()
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(path)
+
+
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     from granian import Granian
     from granian.constants import Interfaces
 
     workers = args.workers or int(os.environ.get("WEB_CONCURRENCY") or os.cpu_count() or 1)
+    prepare_metrics_dir(settings)
     with embedded_redis_for(settings) as ready:
         run_migrations(ready)
         step(f"serving on http://{args.host}:{args.port} with {workers} worker(s) (granian)")

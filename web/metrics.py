@@ -1,67 +1,91 @@
 """Prometheus metrics (off unless METRICS_ENABLED): requests, latency, actor calls, open SSE streams.
 
-With several worker processes, set PROMETHEUS_MULTIPROC_DIR (`python app.py serve` does it when
-metrics are on) so `/metrics` on any worker reports the sum over all of them.
+With several worker processes, PROMETHEUS_MULTIPROC_DIR must name an empty directory before
+prometheus_client is first imported (`python app.py serve` sets it when metrics are on), so that
+`/metrics` on any worker reports the sum over all of them.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from typing import cast
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, cast
 
 from litestar import get
 from litestar.enums import ScopeType
 from litestar.middleware import DefineMiddleware
 from litestar.response import Response
 from litestar.types import ASGIApp, ControllerRouterHandler, Message, Receive, Scope, Send
-from prometheus_client import (
-    CONTENT_TYPE_LATEST,
-    REGISTRY,
-    CollectorRegistry,
-    Counter,
-    Gauge,
-    Histogram,
-    generate_latest,
-    multiprocess,
-)
 
 from actors.connection import RedisClient
 from actors.scripts import Script, ScriptRunner, runner_for
 from settings import Settings
 
+if TYPE_CHECKING:
+    from prometheus_client import Counter, Gauge, Histogram
+
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 UNMATCHED = "<unmatched>"
 EXCLUDED_ROUTES = frozenset({"/metrics"})
 
-requests_total = Counter(
-    "http_requests_total",
-    "HTTP requests answered, by route template and status.",
-    ["method", "route", "status"],
-)
-request_duration = Histogram(
-    "http_request_duration_seconds",
-    "Time from request to the end of the response (SSE streams excluded).",
-    ["method", "route"],
-    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
-)
-requests_in_progress = Gauge(
-    "http_requests_in_progress", "Requests being served right now.", multiprocess_mode="livesum"
-)
-sse_streams_open = Gauge(
-    "sse_streams_open", "Server-sent event streams currently open.", multiprocess_mode="livesum"
-)
-actor_calls = Counter(
-    "actor_calls_total", "Actor operations run (one Lua script each), by outcome.", ["kind", "op", "outcome"]
-)
+
+@dataclass(frozen=True)
+class Instruments:
+    """The app's metrics, in prometheus_client's default registry."""
+
+    requests_total: Counter
+    request_duration: Histogram
+    requests_in_progress: Gauge
+    sse_streams_open: Gauge
+    actor_calls: Counter
+
+
+@functools.cache
+def instruments() -> Instruments:
+    """Created on first use, inside the worker process.
+
+    prometheus_client picks multiprocess mode when it is first imported, and `python app.py serve`
+    imports this module in the parent before setting PROMETHEUS_MULTIPROC_DIR and forking workers:
+    so nothing here imports prometheus_client at module level.
+    """
+    from prometheus_client import Counter, Gauge, Histogram
+
+    return Instruments(
+        requests_total=Counter(
+            "http_requests_total",
+            "HTTP requests answered, by route template and status.",
+            ["method", "route", "status"],
+        ),
+        request_duration=Histogram(
+            "http_request_duration_seconds",
+            "Time from request to the end of the response (SSE streams excluded).",
+            ["method", "route"],
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+        ),
+        requests_in_progress=Gauge(
+            "http_requests_in_progress", "Requests being served right now.", multiprocess_mode="livesum"
+        ),
+        sse_streams_open=Gauge(
+            "sse_streams_open", "Server-sent event streams currently open.", multiprocess_mode="livesum"
+        ),
+        actor_calls=Counter(
+            "actor_calls_total",
+            "Actor operations run (one Lua script each), by outcome.",
+            ["kind", "op", "outcome"],
+        ),
+    )
+
 
 _INSTRUMENTED = "_metrics_instrumented"
 
 
 def count_actor_call(kind: str, op: str, outcome: str = "ok") -> None:
     """Count one actor operation; other modules may call this for calls not made through `ScriptRunner`."""
-    actor_calls.labels(kind, op, outcome).inc()
+    instruments().actor_calls.labels(kind, op, outcome).inc()
 
 
 def _kind_and_op(script: Script) -> tuple[str, str]:
@@ -83,9 +107,9 @@ def instrument_actor_calls(redis: RedisClient) -> None:
         try:
             reply = await run(script, keys, args, mutating=mutating)
         except Exception:
-            actor_calls.labels(kind, op, "error").inc()
+            count_actor_call(kind, op, "error")
             raise
-        actor_calls.labels(kind, op, "ok").inc()
+        count_actor_call(kind, op)
         return reply
 
     # An instance attribute shadows the method: the actors keep calling `runner.run` unchanged.
@@ -121,6 +145,7 @@ class MetricsMiddleware:
         if route in EXCLUDED_ROUTES:
             await self.app(scope, receive, send)
             return
+        metrics = instruments()
         method = scope.get("method", "GET")
         started = time.perf_counter()
         status = 500
@@ -132,22 +157,22 @@ class MetricsMiddleware:
                 status = message["status"]
                 if _is_event_stream(message):
                     streaming = True
-                    sse_streams_open.inc()
+                    metrics.sse_streams_open.inc()
             await send(message)
 
-        requests_in_progress.inc()
+        metrics.requests_in_progress.inc()
         try:
             await self.app(scope, receive, measured_send)
         except BaseException as exc:
             status = getattr(exc, "status_code", 500) if status == 500 else status
             raise
         finally:
-            requests_in_progress.dec()
+            metrics.requests_in_progress.dec()
             if streaming:
-                sse_streams_open.dec()
+                metrics.sse_streams_open.dec()
             else:
-                request_duration.labels(method, route).observe(time.perf_counter() - started)
-            requests_total.labels(method, route, str(status)).inc()
+                metrics.request_duration.labels(method, route).observe(time.perf_counter() - started)
+            metrics.requests_total.labels(method, route, str(status)).inc()
 
     @staticmethod
     def _instrument(scope: Scope) -> None:
@@ -160,6 +185,9 @@ class MetricsMiddleware:
 
 def exposition() -> bytes:
     """The metrics in Prometheus text format: this process's, or every worker's in multiprocess mode."""
+    from prometheus_client import REGISTRY, CollectorRegistry, generate_latest, multiprocess
+
+    instruments()
     if os.environ.get(MULTIPROC_ENV):
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
@@ -170,7 +198,7 @@ def exposition() -> bytes:
 @get("/metrics", include_in_schema=False, cache=False, sync_to_thread=False)
 def metrics_endpoint() -> Response[bytes]:
     """Prometheus scrape target; enabled by METRICS_ENABLED (restrict who reaches it at the proxy)."""
-    return Response(exposition(), media_type=CONTENT_TYPE_LATEST, headers={"Cache-Control": "no-store"})
+    return Response(exposition(), media_type=CONTENT_TYPE, headers={"Cache-Control": "no-store"})
 
 
 def route_handlers(settings: Settings) -> list[ControllerRouterHandler]:
@@ -181,35 +209,3 @@ def route_handlers(settings: Settings) -> list[ControllerRouterHandler]:
 def middleware(settings: Settings) -> list[DefineMiddleware]:
     """The metrics middleware when enabled, for app.py's middleware list."""
     return [DefineMiddleware(MetricsMiddleware)] if settings.metrics_enabled else []
-
-
-def prepare_multiprocess(directory: os.PathLike[str] | str) -> None:
-    """Point prometheus_client's multiprocess mode at an empty `directory` before workers start.
-
-    Call in the parent before forking/spawning workers; they inherit the environment variable and
-    write their samples there. Stale files from a previous run would add old counts, so it is emptied.
-    """
-    path = os.fspath(directory)
-    os.makedirs(path, exist_ok=True)
-    for name in os.listdir(path):
-        if name.endswith(".db"):
-            os.remove(os.path.join(path, name))
-    os.environ[MULTIPROC_ENV] = path
-
-
-def mark_worker_dead(pid: int) -> None:
-    """Drop a finished worker's live gauges (in-progress requests, open streams) from the sums."""
-    if os.environ.get(MULTIPROC_ENV):
-        multiprocess.mark_process_dead(pid)  # type: ignore[no-untyped-call]
-
-
-__all__ = [
-    "actor_calls",
-    "count_actor_call",
-    "exposition",
-    "instrument_actor_calls",
-    "middleware",
-    "prepare_multiprocess",
-    "route_handlers",
-    "sse_streams_open",
-]
