@@ -49,6 +49,7 @@ COUNTER_DEMO_FILES = (
     "web/functions/counter.py",
     "web/templates/pages/counter.html",
     "web/templates/partials/counter.html",
+    "web/templates/partials/counter_live.html",
     "tests/web/test_remote_counter.py",
 )
 # Environment for child processes: no shared services (TEST_*), a fixed git identity.
@@ -120,6 +121,7 @@ def test_template_custom_answers_rename_the_project(custom_project: Path) -> Non
     base = (custom_project / "web/templates/base.html").read_text()
     assert "Remote Stack" not in base
     assert ">Acme Board</a>" in base
+    assert "image: acme-board:latest" in (custom_project / "compose.yaml").read_text()
 
 
 def test_template_custom_answers_pick_providers_and_drop_counter_demo(custom_project: Path) -> None:
