@@ -19,8 +19,11 @@ from litestar.exceptions import (
 from litestar.response import Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from litestar.types import ExceptionHandlersMap
+from redis.exceptions import ClusterDownError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from domain.errors import DomainError, RateLimited
+from domain.errors import DomainError, RateLimited, Unavailable
 from web.request_id import request_id_of
 
 log = logging.getLogger(__name__)
@@ -161,6 +164,20 @@ def handle_http_exception(request: AnyRequest, exc: HTTPException) -> Response[A
     return error_response(request, status, message, headers=headers)
 
 
+# Redis unreachable: connection loss (Sentinel's MasterNotFoundError is one), timeouts, a cluster
+# without quorum. Answered 503 with Retry-After; redis-py reconnects by itself on a later request.
+REDIS_DOWN: tuple[type[Exception], ...] = (RedisConnectionError, RedisTimeoutError, ClusterDownError)
+
+
+def handle_redis_down(request: AnyRequest, exc: Exception) -> Response[Any]:
+    """Redis unreachable (after redis-py's own retries): a 503 the caller may retry, not a 500."""
+    log.warning(
+        "redis unavailable request_id=%s: %s: %s", request_id_of(request.scope), type(exc).__name__, exc
+    )
+    unavailable = Unavailable("This needs a service that is down right now. Please try again shortly.")
+    return error_response(request, 503, unavailable.message, headers=retry_after_header(5))
+
+
 def handle_unexpected(request: AnyRequest, exc: Exception) -> Response[Any]:
     log.exception("unhandled error request_id=%s", request_id_of(request.scope), exc_info=exc)
     return error_response(request, 500, GENERIC_500)
@@ -172,5 +189,6 @@ def exception_handlers() -> ExceptionHandlersMap:
         DomainError: handle_domain_error,
         ValidationException: handle_validation,
         HTTPException: handle_http_exception,
+        **dict.fromkeys(REDIS_DOWN, handle_redis_down),
         Exception: handle_unexpected,
     }

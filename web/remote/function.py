@@ -20,7 +20,7 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import Operation
 
 from domain.errors import DomainError
-from web.errors import GENERIC_500, caller_of, error_response
+from web.errors import GENERIC_500, REDIS_DOWN, caller_of, error_response, handle_redis_down
 from web.remote import params, responses
 from web.remote.context import DEFAULT_SIGN_IN_MESSAGE, Context, context_from
 from web.remote.openapi import (
@@ -241,6 +241,8 @@ class RemoteFunction(Generic[P, R]):
             return responses.failed(self, request, caller, exc, raw.echo, raw.next)
         except HTTPException:
             raise  # malformed or oversized bodies: the app's handlers answer 400/413 in the caller's form
+        except REDIS_DOWN as exc:
+            return handle_redis_down(request, exc)
         except Exception:
             log.exception(
                 "remote function %s failed request_id=%s", self.name, context_from(request).request_id
