@@ -10,6 +10,7 @@ import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
 
+from tests.support.demo import needs_counter_demo
 from web.logging import current_request_id, log_auth_event
 
 JSON = {"Accept": "application/json"}
@@ -19,6 +20,7 @@ def request_lines(caplog: pytest.LogCaptureFixture) -> list[dict[str, Any]]:
     return [json.loads(r.getMessage()) for r in caplog.records if r.name == "remote_stack.access"]
 
 
+@needs_counter_demo
 def test_request_log_line_carries_request_id_route_and_status(
     client: TestClient[Litestar], caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -33,6 +35,7 @@ def test_request_log_line_carries_request_id_route_and_status(
     assert line["ms"] >= 0 and line["bytes"] > 0
 
 
+@needs_counter_demo
 def test_request_log_makes_up_an_id_and_echoes_it(
     client: TestClient[Litestar], caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -43,6 +46,7 @@ def test_request_log_makes_up_an_id_and_echoes_it(
     assert line["request_id"] == response.headers["x-request-id"] != 'x" injected'
 
 
+@needs_counter_demo
 def test_request_refused_by_a_middleware_is_logged_with_its_status(
     client: TestClient[Litestar], caplog: pytest.LogCaptureFixture
 ) -> None:

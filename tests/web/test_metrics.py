@@ -15,6 +15,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from settings import Settings
 from tests.conftest import TEST_BASE_URL
+from tests.support.demo import needs_counter_demo
 from tests.support.server import running_app
 from web import metrics
 
@@ -42,6 +43,7 @@ def metered(settings: Settings) -> Iterator[TestClient[Litestar]]:
         yield c
 
 
+@needs_counter_demo
 def test_metrics_count_requests_by_route_template_and_status(metered: TestClient[Litestar]) -> None:
     before = metered.get("/metrics").text
     for counter_id in ("a", "b", "c"):
@@ -61,6 +63,7 @@ def test_metrics_count_requests_by_route_template_and_status(metered: TestClient
     assert sample(after, ok, route="/metrics") == 0
 
 
+@needs_counter_demo
 def test_metrics_count_actor_calls(metered: TestClient[Litestar]) -> None:
     before = metered.get("/metrics").text
     metered.get("/counter/x", headers=JSON)
@@ -95,6 +98,7 @@ def test_open_sse_streams_gauge_follows_streams() -> None:
 
 
 @pytest.mark.slow
+@needs_counter_demo
 def test_metrics_sum_over_worker_processes(tmp_path: Path) -> None:
     """`serve --workers 2` with METRICS_ENABLED: /metrics on any worker reports every worker's requests."""
     with running_app(tmp_path / "data", "--workers", "2", env={"METRICS_ENABLED": "true"}) as app:

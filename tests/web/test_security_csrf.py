@@ -7,6 +7,7 @@ import logging
 import pytest
 
 from tests.conftest import TEST_BASE_URL
+from tests.support.demo import needs_counter_demo
 from tests.web.auth_support import (
     PASSWORD,
     Client,
@@ -16,6 +17,8 @@ from tests.web.auth_support import (
     signed_in_user,
     verified_user,
 )
+
+pytestmark = needs_counter_demo
 
 JSON = {"Accept": "application/json"}
 SITES = {

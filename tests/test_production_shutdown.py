@@ -1,0 +1,87 @@
+"""Graceful shutdown of `app.py serve`: in-flight requests finish, exit 0, embedded Redis stopped last."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import pytest
+
+from actors.connection import create_redis
+from actors.counter import CounterActor
+from actors.embedded import EmbeddedRedis
+from tests.support.demo import needs_counter_demo
+from tests.support.server import free_port, redis_pids_for, start_app, stop_app, wait_until
+from tests.support.signin import PASSWORD, browser, csrf_of, signed_in
+from tests.web.test_metrics import sample
+
+pytestmark = [pytest.mark.slow, needs_counter_demo]
+
+JSON = {"Accept": "application/json"}
+IN_FLIGHT = 6
+
+
+def read_counter(data_dir: Path, counter_id: str) -> int:
+    """The counter as the AOF restores it: a fresh redis-server on the stopped app's data directory."""
+
+    async def read(url: str) -> int:
+        redis = create_redis(url)
+        try:
+            return (await CounterActor(redis).get(counter_id)).count
+        finally:
+            await redis.aclose()
+
+    with EmbeddedRedis(data_dir) as server:
+        return asyncio.run(read(server.url))
+
+
+def test_sigterm_finishes_in_flight_requests_and_stops_redis_last(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {"BASE_URL": base, "METRICS_ENABLED": "true", "AUTH_ATTEMPTS_PER_MINUTE": "1000"}
+    app = start_app(data, env=env, port=port)
+    output: list[str] = []
+    reader = threading.Thread(target=lambda: output.extend(app.process.stdout or []), daemon=True)
+    reader.start()
+    try:
+        user = signed_in(base, data, "ada@example.com")
+        headers = {**JSON, "x-csrftoken": csrf_of(user)}
+        acknowledged = [user.post("/counter/bye", headers=headers).json()["count"] for _ in range(5)]
+        assert acknowledged == [1, 2, 3, 4, 5]
+
+        posting = threading.Event()
+        ready = threading.Barrier(IN_FLIGHT, action=posting.set)
+
+        def slow_sign_in(_: int) -> int:
+            with browser(base) as other:
+                fields = {"email": "ada@example.com", "password": PASSWORD, "_csrf_token": csrf_of(other)}
+                ready.wait(timeout=20)
+                # argon2 makes each sign-in take a while: these are in flight when SIGTERM lands.
+                # No redirect following: the listener is closed by the time the answer arrives.
+                return other.post("/auth/sign-in", data=fields, follow_redirects=False).status_code
+
+        def in_progress() -> float:
+            return sample(httpx.get(base + "/metrics", timeout=5).text, "http_requests_in_progress")
+
+        with ThreadPoolExecutor(IN_FLIGHT) as pool:
+            futures = [pool.submit(slow_sign_in, n) for n in range(IN_FLIGHT)]
+            wait_until(posting.is_set, 20, "every client loaded the sign-in page")
+            wait_until(lambda: in_progress() >= IN_FLIGHT, 20, "every sign-in post in flight")
+            app.process.send_signal(signal.SIGTERM)
+            statuses = [future.result(timeout=60) for future in futures]
+        assert statuses == [303] * IN_FLIGHT
+        assert app.process.wait(timeout=30) == 0
+    finally:
+        stop_app(app)
+        reader.join(timeout=10)
+    assert redis_pids_for(data) == []
+    log = "".join(output)
+    assert "embedded Redis stopped" in log
+    # Redis went down after the server had finished (its last line is the embedded Redis one).
+    assert log.rstrip().splitlines()[-1].endswith("embedded Redis stopped")
+    assert read_counter(data, "bye") == 5
