@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import os
 import secrets
 import sys
 from collections.abc import Sequence
@@ -38,6 +39,18 @@ REQUEST_TTL_MS = 86_400_000
 
 _process_tag = secrets.token_hex(6)
 _sequence = itertools.count()
+
+
+def _new_process_tag() -> None:
+    # Forked workers (granian, `serve --workers N`) inherit the parent's tag and counter: without a
+    # fresh tag two workers would mint the same request ids, and the second's writes would be taken
+    # for repeats of the first's and return its stored result instead of applying.
+    global _process_tag, _sequence
+    _process_tag = secrets.token_hex(6)
+    _sequence = itertools.count()
+
+
+os.register_at_fork(after_in_child=_new_process_tag)
 
 
 def new_request_id() -> str:

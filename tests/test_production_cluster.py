@@ -1,0 +1,123 @@
+"""Scale-out: `serve --workers 2` on PostgreSQL and a 3-node Redis Cluster; SSE gets changes from any worker."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+from prometheus_client import CollectorRegistry, generate_latest, multiprocess
+
+from tests.actors.test_cluster import cluster_ports
+from tests.support.demo import needs_counter_demo
+from tests.support.server import free_port, running_app, wait_until
+from tests.support.signin import csrf_of, signed_in
+from tests.web.test_metrics import sample
+
+pytestmark = [pytest.mark.slow, needs_counter_demo]
+
+__all__ = ["cluster_ports"]  # the actors tests' 3-node cluster fixture, reused here
+
+JSON = {"Accept": "application/json"}
+INCREMENTS = 30
+
+
+@dataclass
+class Listener:
+    """An SSE client on its own thread, collecting the event ids it receives."""
+
+    url: str
+    ids: list[int] = field(default_factory=list)
+    error: BaseException | None = None
+    stop: threading.Event = field(default_factory=threading.Event)
+
+    def run(self) -> None:
+        try:
+            with (
+                httpx.Client(timeout=httpx.Timeout(10, read=None)) as client,
+                client.stream("GET", self.url) as response,
+            ):
+                assert response.status_code == 200
+                for line in response.iter_lines():
+                    if line.startswith("id: "):
+                        self.ids.append(int(line[4:]))
+                    if self.stop.is_set():
+                        return
+        except BaseException as exc:  # reported by the test thread
+            self.error = exc
+
+
+def per_worker_requests(directory: Path, route: str) -> dict[str, float]:
+    """Requests counted by each worker process, read from its own multiprocess sample file."""
+    counts: dict[str, float] = {}
+    for path in directory.glob("counter_*.db"):
+        single = Path(tempfile.mkdtemp(prefix="prom-"))
+        try:
+            shutil.copy(path, single / path.name)
+            registry = CollectorRegistry()
+            multiprocess.MultiProcessCollector(registry, path=str(single))  # type: ignore[no-untyped-call]
+            text = generate_latest(registry).decode()
+            counts[path.stem.removeprefix("counter_")] = sample(
+                text, "http_requests_total", method="POST", route=route, status="200"
+            )
+        finally:
+            shutil.rmtree(single, ignore_errors=True)
+    return counts
+
+
+@pytest.fixture
+def served(tmp_path: Path, postgres_url: str, cluster_ports: list[int]) -> Iterator[tuple[str, Path]]:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    data = tmp_path / "data"
+    env = {
+        "DATABASE_URL": postgres_url,
+        "REDIS_URL": "redis+cluster://" + ",".join(f"127.0.0.1:{p}" for p in cluster_ports),
+        "BASE_URL": base,
+        "METRICS_ENABLED": "true",
+        "AUTH_ATTEMPTS_PER_MINUTE": "1000",
+    }
+    with running_app(data, "--workers", "2", env=env, port=port) as app:
+        # Hundreds of log lines would fill the pipe and stall the server: read them as they come.
+        stdout = app.process.stdout
+        if stdout is not None:
+            threading.Thread(target=stdout.read, daemon=True).start()
+        yield base, data
+
+
+def test_two_workers_on_postgres_and_cluster_deliver_every_change_to_sse(served: tuple[str, Path]) -> None:
+    base, data = served
+    assert httpx.get(base + "/readyz", timeout=10).json() == {"database": "ok", "redis": "ok"}
+    user = signed_in(base, data, "ada@example.com")
+    listener = Listener(f"{base}/counter/scale/events")
+    thread = threading.Thread(target=listener.run, daemon=True)
+    thread.start()
+    wait_until(lambda: listener.ids == [0] or listener.error is not None, 20, "the stream's first state")
+    assert listener.error is None
+
+    # No keep-alive: every increment opens its own connection, which either worker may accept.
+    headers = {**JSON, "x-csrftoken": csrf_of(user), "Origin": base, "Sec-Fetch-Site": "same-origin"}
+    limits = httpx.Limits(max_keepalive_connections=0)
+    with httpx.Client(
+        base_url=base, cookies=user.cookies, headers=headers, limits=limits, timeout=15
+    ) as http:
+        counts = [http.post("/counter/scale").json()["count"] for _ in range(INCREMENTS)]
+    assert counts == list(range(1, INCREMENTS + 1)), str(counts)
+
+    wait_until(
+        lambda: listener.ids[-1:] == [INCREMENTS] or listener.error is not None, 30, "every change on SSE"
+    )
+    assert listener.error is None
+    assert listener.ids == list(range(INCREMENTS + 1))
+    listener.stop.set()
+
+    served_by = per_worker_requests(data / "prometheus", "/counter/{counter_id}")
+    assert sum(served_by.values()) == INCREMENTS
+    # Both worker processes answered increments (each writes its own sample file).
+    assert len([pid for pid, n in served_by.items() if n > 0]) == 2, served_by
+    user.close()
