@@ -82,10 +82,7 @@ async def redis(redis_url: str) -> AsyncIterator[RedisClient]:
     await client.aclose()
 
 
-async def test_oauth_a_third_oidc_provider_is_one_call(
-    oauth_server: OAuthProvider, redis: RedisClient
-) -> None:
-    """Any OIDC provider works from its discovery URL alone: the registry entry is a single call."""
+async def test_oauth_flow_is_bound_to_its_browser(oauth_server: OAuthProvider, redis: RedisClient) -> None:
     oauth_server.reset()
     oauth_server.add_client("acme-id", "acme-secret", [CALLBACK], "openid email profile")
     oauth_server.add_user("wile", name="Wile E.", email="wile@acme.test")
@@ -102,9 +99,10 @@ async def test_oauth_a_third_oidc_provider_is_one_call(
         await client.complete("acme", state=params["state"], binding="b" * 43, code=params["code"])
 
 
-async def test_oauth_flow_client_reads_an_oidc_profile(
+async def test_oauth_any_oidc_provider_from_discovery(
     oauth_server: OAuthProvider, redis: RedisClient
 ) -> None:
+    """A third provider is one `oidc_provider(...)` call: endpoints, issuer and keys come from discovery."""
     oauth_server.reset()
     oauth_server.add_client("acme-id", "acme-secret", [CALLBACK], "openid email profile")
     oauth_server.add_user("wile", name="Wile E.", email="Wile@Acme.test", avatar="https://img.test/w.png")
