@@ -171,7 +171,7 @@ class OAuthProvider:
     def __init__(self) -> None:
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
-        self.key = RSAKey.generate_key(2048, {"kid": KID, "use": "sig", "alg": "RS256"})
+        self.key = self._new_key(KID)
         self.clients: dict[str, Client] = {}
         self.users: dict[str, ProviderUser] = {}
         self.codes: dict[str, Code] = {}
@@ -180,6 +180,7 @@ class OAuthProvider:
         # Switches: answer every request with this status (provider down), or skew the ID token.
         self.fail_status: int | None = None
         self.id_token_overrides: dict[str, Any] = {}
+        self.jwks_requests = 0
         self.lock = threading.Lock()
         self.server = self._authorization_server()
         self._uvicorn: uvicorn.Server | None = None
@@ -196,6 +197,14 @@ class OAuthProvider:
         self.users[key] = user
         return user
 
+    @staticmethod
+    def _new_key(kid: str) -> RSAKey:
+        return RSAKey.generate_key(2048, {"kid": kid, "use": "sig", "alg": "RS256"})
+
+    def rotate_key(self, kid: str) -> None:
+        """Sign with a new key from now on; the JWKS endpoint serves only the new one."""
+        self.key = self._new_key(kid)
+
     def reset(self) -> None:
         with self.lock:
             self.users.clear()
@@ -204,6 +213,7 @@ class OAuthProvider:
             self.nonces.clear()
             self.fail_status = None
             self.id_token_overrides = {}
+            self.jwks_requests = 0
 
     @property
     def metadata_url(self) -> str:
@@ -268,7 +278,7 @@ class OAuthProvider:
                 return "RS256"
 
             def get_encode_header(self, client: Client) -> dict[str, str]:
-                return {"alg": "RS256", "kid": KID}
+                return {"alg": "RS256", "kid": str(provider.key.kid)}
 
             def get_client_claims(self, client: Client) -> dict[str, Any]:
                 return {"iss": provider.base_url, "aud": [client.client_id]}
@@ -432,6 +442,7 @@ def build_app(provider: OAuthProvider) -> Litestar:
 
     @get("/oauth2/jwks")
     async def jwks() -> dict[str, Any]:
+        provider.jwks_requests += 1
         return {"keys": [provider.key.as_dict(private=False)]}
 
     @get("/oauth2/userinfo")

@@ -364,6 +364,15 @@ def test_oauth_bad_id_token_is_refused(
     assert users(client) == []
 
 
+def test_oauth_signing_key_rotation_is_followed(client: Client, provider: OAuthProvider) -> None:
+    provider.add_user("grace", email="grace@example.com")
+    assert sign_in_with(client, "google", "grace").status_code == 303  # the app has cached the keys
+    provider.rotate_key("test-key-2")
+    client.cookies.delete("session")
+    assert sign_in_with(client, "google", "grace").status_code == 303
+    assert provider.jwks_requests == 2  # fetched once, then again for the unknown key id
+
+
 def test_oauth_callback_without_code_or_state(client: Client) -> None:
     assert_refused(client.get("/auth/oauth/github/callback"), 400)
     assert client.get("/auth/oauth/nope/callback?code=x&state=y").status_code == 404
