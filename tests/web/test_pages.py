@@ -7,7 +7,11 @@ import re
 from litestar import Litestar
 from litestar.testing import TestClient
 
+from tests.support.demo import needs_counter_demo
 from tests.web.auth_support import HTMX, csrf_token, fast_hashing, signed_in_user
+
+# Every test here looks at the counter demo's markup (absent from projects made without it).
+pytestmark = needs_counter_demo
 
 Client = TestClient[Litestar]
 BROWSER = {"Accept": "text/html"}
