@@ -134,7 +134,10 @@ def allowed_hosts(settings: Settings) -> AllowedHostsConfig | None:
     """Production only: the Host header must be BASE_URL's host or one of TRUSTED_HOSTS (400 otherwise)."""
     if not settings.is_production:
         return None
-    hosts = [urlsplit(settings.base_url).hostname or "", *settings.trusted_hosts]
+    base = urlsplit(settings.base_url)
+    # Litestar compares the whole Host header, port included: BASE_URL's own `host:port` counts too
+    # (a TRUSTED_HOSTS entry may name a port the same way).
+    hosts = [base.hostname or "", base.netloc if base.port else "", *settings.trusted_hosts]
     return AllowedHostsConfig(
         allowed_hosts=[h for h in dict.fromkeys(hosts) if h],
         www_redirect=False,

@@ -138,10 +138,10 @@ def submit() -> str:
     return "done"
 
 
-def edge_app(peer: str, production: bool = True, **overrides: Any) -> Litestar:
+def edge_app(peer: str, production: bool = True, base_url: str = BASE, **overrides: Any) -> Litestar:
     settings = Settings(
         app_env="production" if production else "development",
-        base_url=BASE,
+        base_url=base_url,
         auth_secret="x" * 40,
         **overrides,
     )
@@ -207,6 +207,15 @@ def test_probes_answer_whatever_the_host_header() -> None:
     with TestClient(app, base_url="http://10.1.2.3.local:8000") as client:
         assert client.get("/healthz").status_code == 200
         assert client.get("/whoami").status_code == 400
+
+
+def test_host_check_knows_base_url_port_and_treats_dots_literally() -> None:
+    app = edge_app("127.0.0.1", base_url="https://app.example:8443", trusted_hosts=("*.tenant.example",))
+    with TestClient(app, base_url="https://app.example:8443") as client:
+        assert client.get("/whoami").status_code == 200
+        assert client.get("/whoami", headers={"Host": "a.tenant.example"}).status_code == 200
+        assert client.get("/whoami", headers={"Host": "appxexample:8443"}).status_code == 400
+        assert client.get("/whoami", headers={"Host": "app.example:9999"}).status_code == 400
 
 
 def test_development_accepts_any_host() -> None:
