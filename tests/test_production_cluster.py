@@ -1,4 +1,4 @@
-"""Scale-out: `serve --workers 2` on PostgreSQL and a 3-node Redis Cluster; SSE gets changes from any worker."""
+"""Scale-out: `serve --workers 2` on PostgreSQL and a 3-node Redis Cluster; SSE gets every change."""
 
 from __future__ import annotations
 
