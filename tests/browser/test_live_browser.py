@@ -1,0 +1,197 @@
+"""The live counter in Chromium: sign up to increment, live updates across browsers, the same without JS."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from domain.mail import dev_mail_dir, list_stored
+from tests.support.server import ROOT, RunningApp, free_port, running_app, wait_until
+
+pytest.importorskip("playwright")
+from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+PASSWORD = "correct horse battery"
+ARTIFACTS = ROOT / "test-artifacts"
+PHONE = {"width": 390, "height": 844}
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApp]:
+    port = free_port()
+    data_dir = tmp_path_factory.mktemp("browser-live")
+    with running_app(data_dir, env={"BASE_URL": f"http://127.0.0.1:{port}"}, port=port) as app:
+        if app.process.stdout is not None:  # keep the access log from filling the pipe
+            threading.Thread(target=app.process.stdout.read, daemon=True).start()
+        yield app
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"Chromium not found at {CHROMIUM} (apt-get install chromium; .ci/run does it)")
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield instance
+        instance.close()
+
+
+def screenshot(page: Page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def verification_link(app: RunningApp, email: str) -> str:
+    found: list[str] = []
+
+    def arrived() -> bool:
+        for mail in list_stored(dev_mail_dir(app.data_dir)):
+            match = re.search(r"https?://\S+/auth/verify\?token=\S+", mail.text)
+            if mail.to == email and match:
+                found.append(match.group(0))
+                return True
+        return False
+
+    wait_until(arrived, 10, f"a verification mail to {email}")
+    return found[0]
+
+
+def sign_up_verify_and_sign_in(page: Page, app: RunningApp, email: str, name: str, next_path: str) -> None:
+    """From the counter's sign-in prompt: create the account, confirm it by mail, sign in, come back."""
+    page.goto(f"{app.base_url}{next_path}")
+    page.get_by_role("link", name="Sign up").first.click()
+    page.get_by_label("Name").fill(name)
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Create account").click()
+    expect(page.get_by_text("Check your email")).to_be_visible()
+    page.goto(verification_link(app, email))
+    expect(page.get_by_text("is confirmed")).to_be_visible()
+    page.goto(f"{app.base_url}{next_path}")
+    page.locator("[data-sign-in-prompt]").get_by_role("link", name="Sign in").click()
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(f"{app.base_url}{next_path}")
+    expect(page.get_by_role("navigation", name="Main").get_by_role("link", name=name)).to_be_visible()
+
+
+def wait_for_stream(page: Page) -> None:
+    """The page's EventSource is open (htmx's SSE extension fires htmx:sseOpen on the connect element)."""
+    page.wait_for_function(
+        "() => { const el = document.querySelector('#counter_live');"
+        " const src = el && htmx.closest(el, '[sse-connect]') && el['htmx-internal-data'];"
+        " return !!(src && src.sseEventSource && src.sseEventSource.readyState === 1); }",
+        timeout=10_000,
+    )
+
+
+def new_context(browser: Browser, **kwargs: object) -> BrowserContext:
+    return browser.new_context(viewport=PHONE if kwargs.pop("phone", False) else None, **kwargs)  # type: ignore[arg-type]
+
+
+def test_home_page_shows_the_demo_and_the_way_in(server: RunningApp, browser: Browser) -> None:
+    context = new_context(browser)
+    page = context.new_page()
+    page.goto(server.base_url)
+    expect(page.get_by_role("heading", name="Remote Stack", level=1)).to_be_visible()
+    expect(page.locator("#counter [data-count]")).to_have_text(re.compile(r"^\d+$"))
+    expect(page.locator("[data-sign-in-prompt]")).to_be_visible()
+    expect(page.locator("#counter").get_by_role("button", name="Increment")).to_have_count(0)
+    wait_for_stream(page)
+    screenshot(page, "home")
+    context.close()
+
+
+def test_sign_up_increment_and_see_it_live_in_another_browser(server: RunningApp, browser: Browser) -> None:
+    counter_path = "/counter/browser-live"
+    alice = new_context(browser)
+    page = alice.new_page()
+    sign_up_verify_and_sign_in(page, server, "ada@example.com", "Ada", counter_path)
+    expect(page.locator("#counter [data-count]")).to_have_text("0")
+    screenshot(page, "counter-signed-in")
+
+    # A signed-out visitor on a phone watches the same counter.
+    watcher = new_context(browser, phone=True)
+    other = watcher.new_page()
+    other.goto(f"{server.base_url}{counter_path}")
+    expect(other.locator("[data-sign-in-prompt]")).to_be_visible()
+    wait_for_stream(other)
+    other.evaluate("window.__notReloaded = true")
+
+    increment = page.locator("#counter").get_by_role("button", name="Increment")
+    increment.click()
+    expect(page.locator("#counter [data-count]")).to_have_text("1")
+    expect(other.locator("#counter [data-count]")).to_have_text("1")
+    for expected in ("2", "3"):
+        page.locator("#counter").get_by_role("button", name="Increment").click()
+        expect(page.locator("#counter [data-count]")).to_have_text(expected)
+    expect(other.locator("#counter [data-count]")).to_have_text("3")
+    assert other.evaluate("window.__notReloaded") is True  # updated in place, not reloaded
+    assert page.url == f"{server.base_url}{counter_path}"  # the htmx increments left the address alone
+    screenshot(other, "counter-live-phone")
+
+    # And the other way round: the signed-in page follows changes made elsewhere too.
+    third = alice.new_page()
+    third.goto(f"{server.base_url}{counter_path}")
+    wait_for_stream(page)
+    third.locator("#counter").get_by_role("button", name="Increment").click()
+    expect(page.locator("#counter [data-count]")).to_have_text("4")
+    expect(other.locator("#counter [data-count]")).to_have_text("4")
+
+    # Boosted navigation keeps history right: home, then back to the counter.
+    page.get_by_role("link", name="Remote Stack").first.click()
+    expect(page).to_have_url(f"{server.base_url}/")
+    page.go_back()
+    expect(page).to_have_url(f"{server.base_url}{counter_path}")
+    expect(page.locator("#counter [data-count]")).to_have_text("4")
+    alice.close()
+    watcher.close()
+
+
+def test_the_whole_flow_without_javascript(server: RunningApp, browser: Browser) -> None:
+    counter_path = "/counter/no-js"
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.goto(f"{server.base_url}{counter_path}")
+    # Without a session the form post is answered with the sign-in page and the reason.
+    expect(page.locator("[data-sign-in-prompt]")).to_be_visible()
+    sign_up_verify_and_sign_in(page, server, "grace@example.com", "Grace", counter_path)
+    for expected in ("1", "2"):
+        page.locator("#counter").get_by_role("button", name="Increment").click()
+        # post/redirect/get: back on the counter page, reloaded with the new count
+        expect(page).to_have_url(f"{server.base_url}{counter_path}")
+        expect(page.locator("#counter [data-count]")).to_have_text(expected)
+    screenshot(page, "counter-no-js")
+    page.get_by_role("button", name="Sign out", exact=True).first.click()
+    expect(page.get_by_role("navigation", name="Main").get_by_role("link", name="Sign in")).to_be_visible()
+    context.close()
+
+
+def test_error_pages_use_the_layout(server: RunningApp, browser: Browser) -> None:
+    context = new_context(browser)
+    page = context.new_page()
+    response = page.goto(f"{server.base_url}/no-such-page")
+    assert response is not None and response.status == 404
+    expect(page.get_by_role("navigation", name="Main")).to_be_visible()
+    expect(page.get_by_text("Error 404")).to_be_visible()
+    screenshot(page, "error-404")
+    context.close()
