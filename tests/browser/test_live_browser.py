@@ -11,12 +11,13 @@ from pathlib import Path
 import pytest
 
 from domain.mail import dev_mail_dir, list_stored
+from tests.support.demo import needs_counter_demo
 from tests.support.server import ROOT, RunningApp, free_port, running_app, wait_until
 
 pytest.importorskip("playwright")
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, needs_counter_demo]
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = [
