@@ -96,6 +96,19 @@ async def _save_tokens(auth: Auth, profile: OAuthProfile, tokens: OAuthTokens) -
     )
 
 
+async def _confirm_email(auth: Auth, user_id: int, profile: OAuthProfile) -> None:
+    """The user's own identity now vouches for their address: mark it confirmed."""
+    if not (profile.email_verified and profile.email):
+        return
+    updated = (
+        await User.update({User.email_verified: True, User.updated_at: auth.clock()})
+        .where((User.id == user_id) & (User.email == profile.email) & (User.email_verified == False))  # noqa: E712
+        .returning(User.id)
+    )
+    if updated:
+        await auth.sessions.invalidate_user(user_id)
+
+
 async def resolve_user(
     auth: Auth, provider: OAuthProvider, profile: OAuthProfile, tokens: OAuthTokens
 ) -> int:
@@ -104,6 +117,7 @@ async def resolve_user(
         owner = await _owner_of(profile)
         if owner is not None:
             await _save_tokens(auth, profile, tokens)
+            await _confirm_email(auth, owner, profile)
             return owner
         if not profile.email:
             raise EmailMissing(

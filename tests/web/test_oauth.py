@@ -161,9 +161,13 @@ def test_oauth_returning_user_is_matched_by_account_id(
 
 
 def test_oauth_new_user_keeps_unverified_flag(client: Client, provider: OAuthProvider) -> None:
-    provider.add_user("eve", email="eve@example.com", email_verified=False)
+    eve = provider.add_user("eve", email="eve@example.com", email_verified=False)
     assert sign_in_with(client, "google", "eve").status_code == 303
     assert users(client)[0]["email_verified"] is False
+    # Once the provider has verified the address, her next sign-in confirms it here too.
+    eve.email_verified = True
+    assert sign_in_with(client, "google", "eve").status_code == 303
+    assert users(client)[0]["email_verified"] is True
 
 
 @pytest.mark.parametrize("style", STYLES)
