@@ -15,7 +15,7 @@ from typing import Any
 from litestar import Litestar, MediaType, Request, Response, get
 from litestar.exceptions import NotFoundException, ValidationException
 from litestar.handlers import HTTPRouteHandler
-from litestar.response import ServerSentEvent
+from litestar.response import Stream
 from litestar.response.sse import ServerSentEventMessage
 
 from actors.counter import CounterActor, CounterState
@@ -41,6 +41,12 @@ RENDER_CACHE_SIZE = 512
 
 _open_in_process = 0
 
+# Fixed messages, encoded once. The first carries the retry hint, so even a stream that fails at
+# once is retried at our pace.
+HELLO = ServerSentEventMessage(data=None, retry=RETRY_MS, comment="live").encode()
+HEARTBEAT = ServerSentEventMessage(data=None, comment="heartbeat").encode()
+GOODBYE = ServerSentEventMessage(data=None, retry=RETRY_MS, comment="server restarting").encode()
+
 
 def open_streams() -> int:
     """SSE streams open in this process right now (every app in it)."""
@@ -57,23 +63,26 @@ class LiveStreams:
     closing: asyncio.Event = field(default_factory=asyncio.Event)
     drained: asyncio.Event = field(default_factory=asyncio.Event)
     _subscriptions: set[Subscription] = field(default_factory=set)
-    _rendered: dict[tuple[str, int], str] = field(default_factory=dict)
+    _encoded: dict[tuple[str, int], bytes] = field(default_factory=dict)
 
     @property
     def open(self) -> int:
         return len(self._subscriptions)
 
-    def fragment(self, state: CounterState) -> str:
+    def message(self, state: CounterState) -> bytes:
+        """The SSE message for `state`, rendered and encoded once for every stream of this process."""
         key = (state.id, state.version)
-        text = self._rendered.get(key)
-        if text is None:
-            if len(self._rendered) >= RENDER_CACHE_SIZE:
-                self._rendered.clear()
-            text = self._rendered[key] = self.render_value(state)
-        return text
+        encoded = self._encoded.get(key)
+        if encoded is None:
+            if len(self._encoded) >= RENDER_CACHE_SIZE:
+                self._encoded.clear()
+            message = ServerSentEventMessage(data=self.render_value(state), event=EVENT, id=state.version)
+            encoded = self._encoded[key] = message.encode()
+        return encoded
 
-    def message(self, state: CounterState) -> ServerSentEventMessage:
-        return ServerSentEventMessage(data=self.fragment(state), event=EVENT, id=state.version)
+    def event_message(self, event: ActorEvent) -> bytes:
+        encoded = self._encoded.get((event.id, event.version))
+        return encoded if encoded is not None else self.message(CounterActor.state_from_event(event))
 
     def close_all(self) -> None:
         """Wake every stream so it sends its `retry:` hint and ends (shutdown)."""
@@ -81,11 +90,10 @@ class LiveStreams:
         for sub in tuple(self._subscriptions):
             sub._deliver(Gap(sub.kind, sub.id))
 
-    async def stream(self, counter_id: str, after: int) -> AsyncIterator[ServerSentEventMessage]:
+    async def stream(self, counter_id: str, after: int) -> AsyncIterator[bytes]:
         """Changes of one counter newer than version `after`, the current state first if it is newer."""
         global _open_in_process
-        # The retry hint first, so even a stream that fails at once reconnects at our pace.
-        yield ServerSentEventMessage(data=None, retry=RETRY_MS, comment="live")
+        yield HELLO
         if self.closing.is_set():
             return
         subscription = self.hub.subscribe("counter", counter_id)
@@ -106,19 +114,21 @@ class LiveStreams:
                         async with asyncio.timeout_at(loop.time() + HEARTBEAT_S):
                             item = await anext(events)
                     except TimeoutError:
-                        yield ServerSentEventMessage(data=None, comment="heartbeat")
+                        yield HEARTBEAT
                         continue
                     if self.closing.is_set():
                         break
-                    if isinstance(item, Gap):
-                        # Missed events (reconnect, slow reader): the current state replaces them.
-                        state = await self.counter.get(counter_id)
-                    else:
-                        state = CounterActor.state_from_event(item)
+                    if isinstance(item, ActorEvent):
+                        if item.version > last:
+                            last = item.version
+                            yield self.event_message(item)
+                        continue
+                    # A Gap: events were missed (reconnect, slow reader); the current state replaces them.
+                    state = await self.counter.get(counter_id)
                     if state.version > last:
                         last = state.version
                         yield self.message(state)
-                yield ServerSentEventMessage(data=None, retry=RETRY_MS, comment="server restarting")
+                yield GOODBYE
             finally:
                 self._subscriptions.discard(subscription)
                 _open_in_process -= 1
@@ -196,7 +206,7 @@ def _version(raw: str | None) -> int | None:
 
 
 @get("/counter/{counter_id:str}/events", include_in_schema=False)
-async def counter_events(request: AnyRequest, counter_id: str, since: str | None = None) -> ServerSentEvent:
+async def counter_events(request: AnyRequest, counter_id: str, since: str | None = None) -> Stream:
     """The counter's changes as SSE (`event: counter`, `id:` its version, data: the value fragment).
 
     On a reconnect the browser sends `Last-Event-ID`; the page passes `since` (the version it
@@ -211,9 +221,11 @@ async def counter_events(request: AnyRequest, counter_id: str, since: str | None
     after = _version(request.headers.get("last-event-id"))
     if after is None:
         after = _version(since)
-    return ServerSentEvent(
+    # A plain Stream of pre-encoded messages: ServerSentEvent would re-encode each one per stream.
+    return Stream(
         live.stream(counter_id, -1 if after is None else after),
-        headers={"Cache-Control": "no-store"},
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 
 import pytest
-from litestar.response.sse import ServerSentEventMessage
 
 from actors.connection import create_redis
 from actors.counter import CounterActor, CounterState
@@ -14,7 +14,35 @@ from actors.listen import EventHub
 from web import live as live_module
 from web.live import LiveStreams, open_streams
 
-Stream = AsyncIterator[ServerSentEventMessage]
+Stream = AsyncIterator[bytes]
+
+
+@dataclass
+class Message:
+    """One SSE message as a browser's EventSource parses it."""
+
+    id: int | None = None
+    event: str | None = None
+    data: str | None = None
+    retry: int | None = None
+    comment: str | None = None
+
+
+def parse(raw: bytes) -> Message:
+    assert raw.endswith(b"\r\n\r\n")
+    message, data = Message(), []
+    for line in raw.decode().split("\r\n")[:-2]:
+        name, _, value = line.partition(": ")
+        if name == "":
+            message.comment = value
+        elif name == "data":
+            data.append(value)
+        elif name in ("id", "retry"):
+            setattr(message, name, int(value))
+        else:
+            setattr(message, name, value)
+    message.data = "\n".join(data) if data else None
+    return message
 
 
 @pytest.fixture
@@ -31,8 +59,8 @@ async def live(redis_url: str) -> AsyncIterator[LiveStreams]:
     await redis.aclose()
 
 
-async def next_message(stream: Stream, timeout: float = 5.0) -> ServerSentEventMessage:
-    return await asyncio.wait_for(anext(stream), timeout)
+async def next_message(stream: Stream, timeout: float = 5.0) -> Message:
+    return parse(await asyncio.wait_for(anext(stream), timeout))
 
 
 async def open_stream(live: LiveStreams, counter_id: str, after: int = -1) -> Stream:
@@ -134,7 +162,7 @@ async def test_no_new_streams_after_close(live: LiveStreams) -> None:
     assert live.hub.listener_count == 0
 
 
-def test_fragment_is_rendered_once_per_version() -> None:
+def test_message_is_rendered_and_encoded_once_per_version() -> None:
     rendered: list[int] = []
 
     def render(state: CounterState) -> str:
@@ -143,5 +171,7 @@ def test_fragment_is_rendered_once_per_version() -> None:
 
     streams = LiveStreams(hub=None, counter=None, render_value=render)  # type: ignore[arg-type]
     state = CounterState(count=3, id="x", timestamp="t", version=3)
-    assert [streams.fragment(state) for _ in range(100)] == ["3"] * 100
+    encoded = [streams.message(state) for _ in range(100)]
+    assert all(e is encoded[0] for e in encoded)
+    assert encoded[0] == b"id: 3\r\nevent: counter\r\ndata: 3\r\n\r\n"
     assert rendered == [3]
