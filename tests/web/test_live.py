@@ -122,11 +122,18 @@ async def test_idle_stream_sends_heartbeat_comments(
     live: LiveStreams, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(live_module, "HEARTBEAT_S", 0.05)
+    beating = asyncio.ensure_future(live.heartbeats())
     stream = await open_stream(live, "c5")
     await next_message(stream)  # the current state
     beat = await next_message(stream, timeout=1)
     assert beat.comment == "heartbeat" and beat.data is None and beat.id is None
+    await live.counter.increment("c5")  # and events still flow between beats
+    while (message := await next_message(stream, timeout=1)).id is None:
+        assert message.comment == "heartbeat"
+    assert message.id == 1
     await stream.aclose()  # type: ignore[attr-defined]
+    live.close_all()
+    await asyncio.wait_for(beating, 1)
 
 
 async def test_close_all_ends_streams_with_a_retry_hint(live: LiveStreams) -> None:
