@@ -75,7 +75,6 @@ async def _measure(server: Server, streams_n: int, changes: int) -> tuple[list[f
     headers = {
         "Cookie": user.cookie_header,
         "X-CSRFToken": user.csrf_token,
-        "HX-Request": "true",
         "Origin": server.base_url,
         "Sec-Fetch-Site": "same-origin",
     }
