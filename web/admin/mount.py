@@ -8,7 +8,6 @@ piccolo-admin's own authentication admits them without a second password.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, cast
 
@@ -28,8 +27,6 @@ from web.auth.cookies import cleared_cookie
 from web.auth.guards import handle_not_signed_in
 from web.errors import domain_error_response
 from web.security import security_headers
-
-log = logging.getLogger(__name__)
 
 MOUNT_PATH = "/admin"
 # piccolo_api's SessionsAuthBackend reads its session token from this cookie.
