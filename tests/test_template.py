@@ -52,7 +52,8 @@ COUNTER_DEMO_FILES = (
     "web/templates/partials/counter_live.html",
     "tests/web/test_remote_counter.py",
 )
-# Environment for child processes: no shared services (TEST_*), a fixed git identity.
+# Environment for child processes: a fixed git identity, and no TEST_DATABASE_URL/TEST_REDIS_URL, so a
+# generated suite runs on its own embedded stack instead of sharing CI's PostgreSQL and Redis.
 CHILD_ENV = {
     **{k: v for k, v in os.environ.items() if not k.startswith(("TEST_", "REDIS_URL", "DATABASE_URL"))},
     "GIT_AUTHOR_NAME": "Template Test",
@@ -121,6 +122,7 @@ def test_template_custom_answers_rename_the_project(custom_project: Path) -> Non
     base = (custom_project / "web/templates/base.html").read_text()
     assert "Remote Stack" not in base
     assert ">Acme Board</a>" in base
+    assert ">Acme Board</h1>" in (custom_project / "web/templates/pages/home.html").read_text()
     assert "image: acme-board:latest" in (custom_project / "compose.yaml").read_text()
 
 
