@@ -16,6 +16,7 @@ import pytest
 
 from actors.connection import create_redis
 from actors.counter import CounterActor
+from actors.keys import actor_channel
 from tests.support.server import RunningApp, running_app, start_app, stop_app
 
 pytestmark = pytest.mark.slow
@@ -96,6 +97,9 @@ async def test_every_stream_receives_every_change_in_order_then_closes(server: R
         await until(lambda: all(c.ids == [0] for c in clients), 30, "every stream's first state")
         status = live_status(server)
         assert status["open_streams"] == CLIENTS and status["listeners"] == CLIENTS
+        # ... all fed by a single Redis subscription in the server process.
+        [(_, subscribers)] = await counter.redis.pubsub_numsub(actor_channel("counter", "fanout"))
+        assert subscribers == 1
         for _ in range(CHANGES):
             await counter.increment("fanout")
         await until(lambda: all(c.ids[-1:] == [CHANGES] for c in clients), 30, "every change everywhere")
