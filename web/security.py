@@ -119,10 +119,10 @@ class EdgePolicy:
         )
 
     def is_trusted_proxy(self, host: str | None) -> bool:
-        if host is None:
-            return False
         if self.trust_all_proxies:
-            return True
+            return host is not None
+        if host is None or not self.proxies:
+            return False
         try:
             address = ipaddress.ip_address(host)
         except ValueError:
