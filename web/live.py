@@ -248,6 +248,8 @@ async def live_status(request: AnyRequest) -> Response[dict[str, int]]:
         "open_streams": live.open,
         "process_open_streams": open_streams(),
         "listeners": live.hub.listener_count,
+        # Closed streams must leave no task behind (this request's own task is counted too).
+        "tasks": len(asyncio.all_tasks()),
     }
     return Response(body, media_type=MediaType.JSON, headers={"Cache-Control": "no-store"})
 

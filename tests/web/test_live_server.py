@@ -91,6 +91,7 @@ def http_client(app: RunningApp) -> httpx.AsyncClient:
 
 async def test_every_stream_receives_every_change_in_order_then_closes(server: RunningApp) -> None:
     clients = [Client() for _ in range(CLIENTS)]
+    tasks_before = live_status(server)["tasks"]
     async with http_client(server) as http, counter_actor(server.data_dir) as counter:
         tasks = [asyncio.create_task(listen(http, "/counter/fanout/events", c)) for c in clients]
         # A new counter's stream starts with its current state, version 0.
@@ -111,7 +112,9 @@ async def test_every_stream_receives_every_change_in_order_then_closes(server: R
 
     def all_closed() -> bool:
         status = live_status(server)
-        return status["open_streams"] == 0 and status["listeners"] == 0
+        return (
+            status["open_streams"] == 0 and status["listeners"] == 0 and status["tasks"] <= tasks_before + 1
+        )  # + the hub's reader
 
     await until(all_closed, 10, "the server to drop every closed stream")
 

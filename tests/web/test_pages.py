@@ -84,7 +84,8 @@ def test_events_refuse_an_invalid_counter_id(client: Client) -> None:
 
 def test_dev_live_reports_open_streams(client: Client) -> None:
     body = client.get("/dev/live").json()
-    assert body == {"open_streams": 0, "process_open_streams": body["process_open_streams"], "listeners": 0}
+    assert (body["open_streams"], body["listeners"]) == (0, 0)
+    assert body["process_open_streams"] >= 0 and body["tasks"] > 0
 
 
 def test_styles_are_served_compiled(client: Client) -> None:
