@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import re
+import subprocess
+from pathlib import Path
 
+import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
 
 from tests.support.demo import needs_counter_demo
+from tests.support.server import ROOT
 from tests.web.auth_support import HTMX, csrf_token, fast_hashing, signed_in_user
 
 # Every test here looks at the counter demo's markup (absent from projects made without it).
@@ -94,3 +98,19 @@ def test_styles_are_served_compiled(client: Client) -> None:
     # Utilities the templates use are in the build (make css regenerates it).
     for utility in (".text-5xl", ".bg-indigo-600", ".sr-only", ".md\\:grid-cols-5"):
         assert utility in response.text
+
+
+def test_committed_styles_match_the_templates(tmp_path: Path) -> None:
+    """web/static/app.css is what `make css` builds now (run it after changing classes)."""
+    cli = ROOT / "node_modules" / ".bin" / "tailwindcss"
+    if not cli.exists():
+        pytest.skip("the Tailwind CLI is not installed (make css installs it; needs Node.js)")
+    output = tmp_path / "app.css"
+    subprocess.run(
+        [str(cli), "-i", "web/styles/app.css", "-o", str(output), "--minify"],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    assert output.read_text() == (ROOT / "web" / "static" / "app.css").read_text(), "run `make css`"
