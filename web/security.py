@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import logging
 from collections.abc import Iterable
@@ -10,7 +11,6 @@ from typing import Any, cast
 from urllib.parse import urlsplit
 
 from litestar.config.allowed_hosts import AllowedHostsConfig
-from litestar.datastructures import MutableScopeHeaders
 from litestar.enums import ScopeType
 from litestar.exceptions import PermissionDeniedException
 from litestar.middleware import DefineMiddleware
@@ -283,6 +283,12 @@ def security_headers(path: str, production: bool) -> dict[str, str]:
     return headers
 
 
+@functools.cache
+def _encoded_headers(is_admin: bool, production: bool) -> tuple[tuple[bytes, bytes], ...]:
+    path = ADMIN_PREFIX + "/" if is_admin else "/"
+    return tuple((k.encode(), v.encode()) for k, v in security_headers(path, production).items())
+
+
 async def before_send(message: Message, scope: Scope) -> None:
     """`before_send` hook for app.py: security headers on every HTTP response (errors and 404s too)."""
     if message["type"] != "http.response.start":
@@ -290,7 +296,11 @@ async def before_send(message: Message, scope: Scope) -> None:
     app = scope.get("app")
     settings = getattr(getattr(app, "state", None), "settings", None)
     production = isinstance(settings, Settings) and settings.is_production
-    headers = MutableScopeHeaders.from_message(message)
-    for name, value in security_headers(scope.get("path", "/"), production).items():
-        if name not in headers:
-            headers[name] = value
+    path = scope.get("path", "/")
+    is_admin = path == ADMIN_PREFIX or path.startswith(ADMIN_PREFIX + "/")
+    # Runs on every response: one pass over the raw headers, then append what is missing (a
+    # handler or mount that set its own policy keeps it).
+    raw = list(message.get("headers") or ())
+    present = {name.lower() for name, _ in raw}
+    raw.extend(pair for pair in _encoded_headers(is_admin, production) if pair[0] not in present)
+    message["headers"] = raw
