@@ -318,3 +318,30 @@ def test_admin_without_any_password_gets_in_through_an_oauth_style_session(clien
     client.cookies.set("session", run(client, oauth_admin), domain="testserver.local")
     assert client.get("/admin/api/tables/", headers=API_HEADERS).status_code == 200
     assert "octo@example.com" in client.get("/admin/api/user/", headers=API_HEADERS).json()["username"]
+
+
+def test_admin_stores_emails_lowercased_like_sign_up(client: Client) -> None:
+    signed_in_admin(client)
+    client.get("/admin/")
+    now = "2026-01-01T00:00:00Z"
+    created = client.post(
+        "/admin/api/tables/users/",
+        json={
+            "email": "New@Example.COM",
+            "name": "New",
+            "email_verified": False,
+            "is_admin": False,
+            "created_at": now,
+            "updated_at": now,
+        },
+        headers=piccolo_headers(client),
+    )
+    assert created.status_code == 201, created.text
+    new = user_id(client, "new@example.com")
+    patched = client.patch(
+        f"/admin/api/tables/users/{new}/",
+        json={"email": "Renamed@Example.com"},
+        headers=piccolo_headers(client),
+    )
+    assert patched.status_code == 200, patched.text
+    assert user_id(client, "renamed@example.com") == new
