@@ -65,4 +65,7 @@ def test_admin_signs_in_once_and_uses_the_panel(server: RunningApp, browser: Bro
     page.get_by_label("Id").fill("browser-check")
     page.get_by_role("button", name="Look up").click()
     expect(page.get_by_text("No state")).to_be_visible()
+    # Back to piccolo-admin: a full page load (an htmx-boosted swap would not run its script).
+    page.get_by_role("link", name="Admin panel").click()
+    expect(page.get_by_role("link", name=re.compile("^sessions$", re.I)).first).to_be_visible(timeout=20_000)
     page.close()
