@@ -114,6 +114,10 @@ class EventHub:
             subs.add(sub)
             confirmed = self._confirmed.setdefault(sub.channel, asyncio.Event())
             if len(subs) == 1:
+                if self._pubsub is None and isinstance(self.redis, RedisCluster):
+                    # A worker whose first request is a stream has not run a command yet: the
+                    # cluster client knows no nodes until it is initialized (idempotent).
+                    await self.redis.initialize()
                 pubsub = self._ensure_pubsub()
                 await pubsub.subscribe(sub.channel)
                 if self._reader is None or self._reader.done():

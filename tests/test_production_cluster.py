@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import tempfile
 import threading
@@ -13,6 +14,10 @@ import httpx
 import pytest
 from prometheus_client import CollectorRegistry, generate_latest, multiprocess
 
+from actors.connection import create_redis
+from actors.counter import CounterActor
+from actors.events import ActorEvent
+from actors.listen import EventHub
 from tests.actors.test_cluster import cluster_ports
 from tests.support.demo import needs_counter_demo
 from tests.support.server import free_port, running_app, wait_until
@@ -86,8 +91,15 @@ def served(tmp_path: Path, postgres_url: str, cluster_ports: list[int]) -> Itera
         # Hundreds of log lines would fill the pipe and stall the server: read them as they come.
         stdout = app.process.stdout
         if stdout is not None:
-            threading.Thread(target=stdout.read, daemon=True).start()
+            threading.Thread(target=lambda: LOG.extend(stdout), daemon=True).start()
         yield base, data
+
+
+LOG: list[str] = []
+
+
+def server_log() -> str:
+    return "".join(line for line in LOG[-400:] if '"event": "request"' not in line)
 
 
 def test_two_workers_on_postgres_and_cluster_deliver_every_change_to_sse(served: tuple[str, Path]) -> None:
@@ -98,7 +110,7 @@ def test_two_workers_on_postgres_and_cluster_deliver_every_change_to_sse(served:
     thread = threading.Thread(target=listener.run, daemon=True)
     thread.start()
     wait_until(lambda: listener.ids == [0] or listener.error is not None, 20, "the stream's first state")
-    assert listener.error is None
+    assert listener.error is None, server_log()
 
     # No keep-alive: every increment opens its own connection, which either worker may accept.
     headers = {**JSON, "x-csrftoken": csrf_of(user), "Origin": base, "Sec-Fetch-Site": "same-origin"}
@@ -112,7 +124,7 @@ def test_two_workers_on_postgres_and_cluster_deliver_every_change_to_sse(served:
     wait_until(
         lambda: listener.ids[-1:] == [INCREMENTS] or listener.error is not None, 30, "every change on SSE"
     )
-    assert listener.error is None
+    assert listener.error is None, server_log()
     assert listener.ids == list(range(INCREMENTS + 1))
     listener.stop.set()
 
@@ -121,3 +133,20 @@ def test_two_workers_on_postgres_and_cluster_deliver_every_change_to_sse(served:
     # Both worker processes answered increments (each writes its own sample file).
     assert len([pid for pid, n in served_by.items() if n > 0]) == 2, served_by
     user.close()
+
+
+async def test_a_stream_can_be_the_first_thing_a_cluster_client_does(cluster_ports: list[int]) -> None:
+    """A worker whose first request is an SSE stream subscribes before any command ran on its client."""
+    url = "redis+cluster://" + ",".join(f"127.0.0.1:{p}" for p in cluster_ports)
+    fresh = create_redis(url)
+    writer = create_redis(url)
+    hub = EventHub(fresh)
+    try:
+        async with hub.subscribe("counter", "first-thing") as events:
+            state = await CounterActor(writer).increment("first-thing")
+            event = await asyncio.wait_for(anext(events), 10)
+        assert isinstance(event, ActorEvent) and event.version == state.version
+    finally:
+        await hub.aclose()
+        await fresh.aclose()
+        await writer.aclose()

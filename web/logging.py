@@ -84,7 +84,16 @@ class RequestLogMiddleware:
 
         try:
             await self.app(scope, receive, logged_send)
-        except BaseException as exc:
+        except Exception as exc:
+            if status:
+                # The response had started, so no error handler could answer: the client sees a cut
+                # connection and this is the only trace of why (with the original exception).
+                access_log.error(
+                    "request failed mid-response request_id=%s path=%s",
+                    request_id_of(scope),
+                    scope.get("path"),
+                    exc_info=exc.__cause__ or exc,
+                )
             status = status or _status_of(exc)
             raise
         finally:
