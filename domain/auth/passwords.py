@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -62,11 +63,19 @@ class PasswordHasher:
     """Hash and verify in worker threads; at most `max_concurrent` at once and `max_waiting` queued.
 
     argon2id at 64 MiB is expensive on purpose, so unbounded concurrency would let a burst of
-    sign-in attempts exhaust memory; beyond the queue limit callers get Unavailable (503) at once.
+    sign-in attempts exhaust memory; beyond the queue limit callers get Unavailable (503) at once,
+    and a queued caller that gets no slot within `max_wait_seconds` gets it then (so a burst is
+    answered quickly, not after every queued hash). More hashes at once than cores only slows each,
+    so the default cap is the core count (at most 4).
     """
 
     def __init__(
-        self, params: HashParams = HashParams(), *, max_concurrent: int = 4, max_waiting: int = 32
+        self,
+        params: HashParams = HashParams(),
+        *,
+        max_concurrent: int | None = None,
+        max_waiting: int = 32,
+        max_wait_seconds: float | None = None,
     ) -> None:
         self.params = params
         self._argon2 = Argon2Hasher(
@@ -75,18 +84,29 @@ class PasswordHasher:
             parallelism=params.parallelism,
             type=Type.ID,
         )
-        self._slots = asyncio.Semaphore(max_concurrent)
+        self._slots = asyncio.Semaphore(max_concurrent or min(4, os.cpu_count() or 1))
         self._max_waiting = max_waiting
+        self._max_wait = max_wait_seconds
         self._waiting = 0
         self._dummy_hash: str | None = None
+        self._dummy_lock = asyncio.Lock()
 
     async def _run(self, fn: Callable[..., T], *args: str) -> T:
         if self._waiting >= self._max_waiting:
             raise Unavailable("The server is busy checking passwords. Please try again in a moment.")
         self._waiting += 1
         try:
-            async with self._slots:
+            try:
+                async with asyncio.timeout(self._max_wait):
+                    await self._slots.acquire()
+            except TimeoutError:
+                raise Unavailable(
+                    "The server is busy checking passwords. Please try again in a moment."
+                ) from None
+            try:
                 return await asyncio.to_thread(fn, *args)
+            finally:
+                self._slots.release()
         finally:
             self._waiting -= 1
 
@@ -106,7 +126,10 @@ class PasswordHasher:
     async def verify_dummy(self, password: str) -> None:
         """Spend the time a real verification takes, so unknown emails answer as slowly as known ones."""
         if self._dummy_hash is None:
-            self._dummy_hash = await self.hash(secrets.token_urlsafe(16))
+            # One hash for the whole burst, not one per caller that arrives before it exists.
+            async with self._dummy_lock:
+                if self._dummy_hash is None:
+                    self._dummy_hash = await self.hash(secrets.token_urlsafe(16))
         await self.verify(self._dummy_hash, password)
 
     def needs_rehash(self, password_hash: str) -> bool:
