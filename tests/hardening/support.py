@@ -59,14 +59,22 @@ def mail_link(data_dir: Path, email: str) -> str:
     return found[0]
 
 
-def sign_up_and_in(app: RunningApp, email: str, name: str = "Ada", password: str = PASSWORD) -> httpx.Client:
-    """A client signed in as a new, verified user; its cookie jar holds the session and a CSRF token."""
+def sign_up_verified(
+    app: RunningApp, email: str, name: str = "Ada", password: str = PASSWORD
+) -> httpx.Client:
+    """A client that signed up as `email` and followed the confirmation link (not signed in)."""
     client = httpx.Client(base_url=app.base_url, timeout=30, follow_redirects=True)
     answer = post_form(
         client, app.base_url, "/auth/sign-up", {"name": name, "email": email, "password": password}
     )
     assert answer.status_code == 200, answer.text
     assert client.get(mail_link(app.data_dir, email)).status_code == 200
+    return client
+
+
+def sign_up_and_in(app: RunningApp, email: str, name: str = "Ada", password: str = PASSWORD) -> httpx.Client:
+    """A client signed in as a new, verified user; its cookie jar holds the session and a CSRF token."""
+    client = sign_up_verified(app, email, name, password)
     answer = post_form(client, app.base_url, "/auth/sign-in", {"email": email, "password": password})
     assert answer.status_code == 200, answer.text
     assert any(cookie.name.endswith("session") for cookie in client.cookies.jar)
