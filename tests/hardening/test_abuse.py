@@ -13,8 +13,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from domain.auth.passwords import HashParams
-from tests.hardening.support import csrf_headers, served_app, sign_up_verified
+from domain.auth.passwords import OWASP_MINIMUM, HashParams, PasswordHasher
+from domain.errors import Unavailable
+from tests.hardening.support import PASSWORD, csrf_headers, served_app, sign_up_verified
 from tests.support.server import RunningApp
 
 BURST = 200
@@ -160,3 +161,14 @@ async def test_abuse_200_wrong_passwords_for_one_account_let_exactly_the_limit_t
     assert statuses[422] + statuses[503] == 5, statuses
     assert statuses[422] >= 1, statuses
     assert p99(answers) < P99_LIMIT_S
+
+
+async def test_hasher_queued_caller_gets_unavailable_after_max_wait() -> None:
+    """One slot busy with a hash (tens of ms): callers queued behind it give up after 10 ms."""
+    hasher = PasswordHasher(OWASP_MINIMUM, max_concurrent=1, max_wait_seconds=0.01)
+    stored = await hasher.hash(PASSWORD)
+    results = await asyncio.gather(
+        *(hasher.verify(stored, PASSWORD) for _ in range(10)), return_exceptions=True
+    )
+    assert results.count(True) == 1
+    assert sum(isinstance(r, Unavailable) for r in results) == 9
