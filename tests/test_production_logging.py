@@ -4,20 +4,23 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from litestar import Litestar
+from litestar import Litestar, get
+from litestar.response import Stream
 from litestar.testing import TestClient
 
 from tests.support.demo import needs_counter_demo
-from web.logging import current_request_id, log_auth_event
+from web.logging import RequestLogMiddleware, current_request_id, log_auth_event
 
 JSON = {"Accept": "application/json"}
 
 
 def request_lines(caplog: pytest.LogCaptureFixture) -> list[dict[str, Any]]:
-    return [json.loads(r.getMessage()) for r in caplog.records if r.name == "remote_stack.access"]
+    messages = [r.getMessage() for r in caplog.records if r.name == "remote_stack.access"]
+    return [json.loads(m) for m in messages if m.startswith("{")]
 
 
 @needs_counter_demo
@@ -86,3 +89,29 @@ def test_auth_event_drops_secret_fields_and_adds_the_request_id(caplog: pytest.L
     assert "user_id=7" in text and "reason=wrong" in text and "request_id=req-abcdef12" in text
     for secret in ("hunter2", "s3cr3t", "c5rf", "123456", "password", "token"):
         assert secret not in text
+
+
+def test_an_exception_after_the_response_started_is_logged_with_its_cause(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    @get("/breaks", sync_to_thread=False)
+    def breaks() -> Stream:
+        async def body() -> AsyncIterator[str]:
+            yield "first"
+            raise IndexError("list index out of range")
+
+        return Stream(body())
+
+    # logging_config=None: Litestar's default would reconfigure logging and drop caplog's handler.
+    app = Litestar(route_handlers=[breaks], middleware=[RequestLogMiddleware], logging_config=None)
+    with (
+        caplog.at_level(logging.INFO, logger="remote_stack.access"),
+        TestClient(app) as client,
+        pytest.raises(Exception),  # noqa: B017 - the test transport re-raises whatever escaped
+    ):
+        client.get("/breaks")
+    failures = [r for r in caplog.records if "failed mid-response" in r.getMessage()]
+    assert failures and failures[0].exc_info is not None
+    assert "IndexError" in caplog.text
+    (line,) = [line for line in request_lines(caplog) if line["path"] == "/breaks"]
+    assert line["status"] == 200
