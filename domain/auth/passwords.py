@@ -66,7 +66,8 @@ class PasswordHasher:
     sign-in attempts exhaust memory; beyond the queue limit callers get Unavailable (503) at once,
     and a queued caller that gets no slot within `max_wait_seconds` gets it then (so a burst is
     answered quickly, not after every queued hash). More hashes at once than cores only slows each,
-    so the default cap is the core count (at most 4).
+    so the default cap is one less than the core count (at least 1, at most 4): a core stays free for
+    the event loop, which must keep answering (and refusing) everyone else.
     """
 
     def __init__(
@@ -84,7 +85,7 @@ class PasswordHasher:
             parallelism=params.parallelism,
             type=Type.ID,
         )
-        self._slots = asyncio.Semaphore(max_concurrent or min(4, os.cpu_count() or 1))
+        self._slots = asyncio.Semaphore(max_concurrent or min(4, max(1, (os.cpu_count() or 1) - 1)))
         self._max_waiting = max_waiting
         self._max_wait = max_wait_seconds
         self._waiting = 0
