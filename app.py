@@ -14,9 +14,11 @@ from litestar.plugins.htmx import HTMXPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
+from redis.exceptions import RedisError
 
-from actors.connection import create_redis
+from actors.connection import RedisClient, create_redis
 from actors.counter import CounterActor
+from actors.durability import check_durability
 from actors.embedded import EmbeddedRedis
 from actors.ratelimit import RateLimitActor
 from domain import db
@@ -48,6 +50,19 @@ def configure_logging(settings: Settings) -> None:
     )
 
 
+async def log_durability(redis: RedisClient) -> None:
+    """Say at start whether Redis keeps acknowledged actor writes (AOF on, maxmemory-policy noeviction)."""
+    try:
+        warnings = await check_durability(redis)
+    except (RedisError, OSError) as exc:
+        log.warning("redis durability: not checked, Redis did not answer: %s", exc)
+        return
+    for warning in warnings:
+        log.warning("redis durability: %s", warning)
+    if not warnings:
+        log.info("redis durability: ok (AOF on, maxmemory-policy noeviction)")
+
+
 @asynccontextmanager
 async def lifespan(app: Litestar) -> AsyncIterator[None]:
     """Start what the app needs (Redis, database, migrations) and stop it in reverse order."""
@@ -63,6 +78,7 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
     try:
         await db.prepare(engine, pool_size=settings.db_pool_size)
         await migrate(engine, settings.data_dir)
+        await log_durability(redis)
         app.state.services = Services(
             settings=settings,
             redis=redis,

@@ -8,6 +8,7 @@ import logging
 from litestar import Request, get
 from litestar.response import Response
 
+from actors.durability import probe
 from domain.db import ping as ping_database
 from web.services import get_services
 
@@ -29,7 +30,7 @@ async def ping() -> str:
 
 @get("/readyz", include_in_schema=False, cache=False)
 async def readyz(request: Request) -> Response[dict[str, str]]:  # type: ignore[type-arg]
-    """200 when the database and Redis both answer, else 503 naming what is down."""
+    """200 when the database answers and Redis runs an actor script, else 503 naming what is down."""
     services = get_services(request)
 
     async def check(name: str, probe: asyncio.Future[object] | object) -> tuple[str, str]:
@@ -43,7 +44,8 @@ async def readyz(request: Request) -> Response[dict[str, str]]:  # type: ignore[
     results = dict(
         await asyncio.gather(
             check("database", ping_database(services.engine)),
-            check("redis", services.redis.ping()),
+            # A real actor script, not only PING: a Redis that answers but cannot run scripts is not ready.
+            check("redis", probe(services.redis)),
         )
     )
     status = 200 if all(value == "ok" for value in results.values()) else 503
