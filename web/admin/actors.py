@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated, Any
 
 from litestar import Request, Response, get, post
@@ -12,6 +13,7 @@ from litestar.response import Template
 
 from domain.admin.actors import ActorRef, inspect_actor, known_kinds, reset_actor, resolve_actor
 from domain.admin.bridge import current_admin
+from domain.auth.events import auth_event
 from domain.errors import Forbidden, ValidationFailed
 from web.auth.forms import NO_STORE, read_form, redirect
 from web.auth.guards import require_user
@@ -25,8 +27,11 @@ PAGE = "pages/admin_actors.html"
 async def admin_now(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     """Guard: a signed-in admin, checked in the database (not the session cache), like /admin."""
     user = require_user(connection, "Please sign in to use the admin tools.")
+    method, path = connection.scope.get("method", "GET"), connection.url.path
     if await current_admin(user.id) is None:
+        auth_event("admin.denied", level=logging.WARNING, user_id=user.id, method=method, path=path)
         raise Forbidden("Only administrators can use the admin tools.")
+    auth_event("admin.access", user_id=user.id, method=method, path=path)
 
 
 def _page(context: dict[str, Any], status: int = 200) -> Template:

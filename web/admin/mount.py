@@ -8,6 +8,7 @@ piccolo-admin's own authentication admits them without a second password.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, cast
 
@@ -19,6 +20,7 @@ from litestar.response import Redirect
 from litestar.types import Message, Receive, Scope, Send
 
 from domain.admin.bridge import admin_session_token, close_admin_access, current_admin
+from domain.auth.events import auth_event
 from domain.auth.types import AuthUser
 from domain.errors import Forbidden, NotFound, NotSignedIn
 from settings import Settings
@@ -141,7 +143,9 @@ class AdminBridge:
             await _respond(response, request, outer, receive, send)
             return
         admin = await current_admin(user.id)
+        method = str(scope.get("method", "GET"))
         if admin is None:
+            auth_event("admin.denied", level=logging.WARNING, user_id=user.id, method=method, path=sub)
             # A demoted admin: their piccolo-admin user and sessions go now, not at expiry.
             await close_admin_access(user.id)
             response = (
@@ -151,6 +155,9 @@ class AdminBridge:
             )
             await _respond(response, request, outer, receive, send)
             return
+        if sub == "/" or method not in ("GET", "HEAD"):
+            # The panel's page and every write; its many asset and list reads would drown them.
+            auth_event("admin.access", user_id=user.id, method=method, path=sub)
         if sub in REFUSED:
             await _respond(_json(403, REFUSED[sub]), request, outer, receive, send)
             return
