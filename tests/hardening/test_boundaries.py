@@ -1,0 +1,110 @@
+"""HX-Request is no boundary: handlers check sign-in themselves; htmx answers vary; htmx is locked down."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from litestar.routes import HTTPRoute
+
+from tests.conftest import TEST_BASE_URL
+from tests.web.admin_support import signed_in_member
+from tests.web.auth_support import Client, csrf_token, fast_hashing, signed_in_user
+
+# Unsafe routes a signed-out visitor may use; every other one must ask for sign-in first.
+PUBLIC_UNSAFE = {
+    "/auth/forgot-password",
+    "/auth/resend-verification",
+    "/auth/reset-password",
+    "/auth/sign-in",
+    "/auth/sign-out",
+    "/auth/sign-up",
+}
+SIGNED_IN_READS = {"/account", "/_remote/get_user_profile", "/admin-tools/actors", "/admin/"}
+ADMIN_ONLY = {("GET", "/admin-tools/actors"), ("POST", "/admin-tools/actors/reset"), ("GET", "/admin/")}
+PATH_VALUES = {"provider": "github", "session_id": "1", "counter_id": "default"}
+PARAM = re.compile(r"{(\w+)(?::\w+)?}")
+SAME_ORIGIN = {"origin": TEST_BASE_URL, "sec-fetch-site": "same-origin"}
+
+
+def unsafe_routes(client: Client) -> list[tuple[str, str]]:
+    found: list[tuple[str, str]] = []
+    for route in client.app.routes:
+        if not isinstance(route, HTTPRoute):
+            continue
+        path = PARAM.sub(lambda m: PATH_VALUES.get(m.group(1), "x"), route.path)
+        found.extend(
+            (method, path) for method in route.methods if method in {"POST", "PUT", "PATCH", "DELETE"}
+        )
+    return sorted(found)
+
+
+def asks_for_sign_in(status: int, headers: dict[str, str]) -> bool:
+    return status == 401 or headers.get("hx-redirect", "").startswith("/auth/sign-in")
+
+
+def test_every_unsafe_route_checks_sign_in_itself_for_htmx_and_json_callers(client: Client) -> None:
+    routes = unsafe_routes(client)
+    assert ("POST", "/counter/default") in routes and ("POST", "/account/profile") in routes
+    token = csrf_token(client)
+    for method, path in routes:
+        if path in PUBLIC_UNSAFE:
+            continue
+        for accept in ({"hx-request": "true"}, {"accept": "application/json"}):
+            headers = {**SAME_ORIGIN, **accept, "x-csrftoken": token}
+            answer = client.request(method, path, headers=headers, data={"_csrf_token": token})
+            shown = {k.lower(): v for k, v in answer.headers.items()}
+            assert asks_for_sign_in(answer.status_code, shown), (method, path, accept, answer.status_code)
+
+
+@pytest.mark.parametrize("path", sorted(SIGNED_IN_READS))
+def test_signed_in_reads_check_sign_in_for_htmx_callers(client: Client, path: str) -> None:
+    answer = client.get(path, headers={"hx-request": "true"}, follow_redirects=False)
+    shown = {k.lower(): v for k, v in answer.headers.items()}
+    assert asks_for_sign_in(answer.status_code, shown), (path, answer.status_code)
+
+
+def test_admin_routes_refuse_members_whatever_the_headers(client: Client) -> None:
+    signed_in_member(client)
+    token = csrf_token(client)
+    for method, path in sorted(ADMIN_ONLY):
+        headers = {**SAME_ORIGIN, "hx-request": "true", "x-csrftoken": token}
+        answer = client.request(method, path, headers=headers, data={"_csrf_token": token})
+        assert answer.status_code == 403, (method, path, answer.status_code)
+
+
+def test_answers_that_differ_for_htmx_say_vary_hx_request(client: Client) -> None:
+    fast_hashing(client)
+    signed_in_user(client, "vary@example.com")
+    paths = [
+        "/",
+        "/counter/default",
+        "/counter/bad%20id",
+        "/account",
+        "/_remote/get_user_profile",
+        "/auth/forgot-password",
+        "/auth/resend-verification",
+        "/no/such/page",
+    ]
+    checked = 0
+    for path in paths:
+        page = client.get(path, headers={"accept": "text/html"})
+        partial = client.get(path, headers={"accept": "text/html", "hx-request": "true"})
+        if page.text == partial.text:
+            continue
+        checked += 1
+        for answer in (page, partial):
+            assert "hx-request" in answer.headers.get("vary", "").lower(), (path, answer.status_code)
+    assert checked >= 4
+
+
+def test_htmx_is_configured_self_requests_only_without_eval_or_history_cache(client: Client) -> None:
+    page = client.get("/", headers={"accept": "text/html"}).text
+    match = re.search(r"<meta name=\"htmx-config\" content='([^']*)'", page)
+    assert match, "no htmx-config meta tag"
+    config = json.loads(match.group(1))
+    assert config["selfRequestsOnly"] is True
+    assert config["allowEval"] is False
+    assert config["historyCacheSize"] == 0
+    assert config.get("allowScriptTags") is False
