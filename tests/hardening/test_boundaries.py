@@ -108,3 +108,18 @@ def test_htmx_is_configured_self_requests_only_without_eval_or_history_cache(cli
     assert config["allowEval"] is False
     assert config["historyCacheSize"] == 0
     assert config.get("allowScriptTags") is False
+
+
+def test_double_submitted_increment_button_applies_once(client: Client) -> None:
+    """The key the rendered button carries makes a double click (or an htmx retry) one increment."""
+    fast_hashing(client)
+    signed_in_user(client, "double@example.com")
+    page = client.get("/counter/double", headers={"accept": "text/html"}).text
+    key = re.search(r'name="_idempotency_key" value="([^"]+)"', page)
+    assert key, "the increment button carries no idempotency key"
+    token = csrf_token(client)
+    form = {"_csrf_token": token, "_idempotency_key": key.group(1)}
+    headers = {**SAME_ORIGIN, "hx-request": "true", "x-csrftoken": token}
+    answers = [client.post("/counter/double", data=form, headers=headers) for _ in range(3)]
+    assert all(a.status_code == 200 for a in answers)
+    assert client.get("/counter/double", headers={"accept": "application/json"}).json()["count"] == 1
