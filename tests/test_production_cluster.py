@@ -20,7 +20,7 @@ from actors.events import ActorEvent
 from actors.listen import EventHub
 from tests.actors.test_cluster import cluster_ports
 from tests.support.demo import needs_counter_demo
-from tests.support.server import free_port, running_app, wait_until
+from tests.support.server import RunningApp, free_port, running_app, wait_until
 from tests.support.signin import csrf_of, signed_in
 from tests.web.test_metrics import sample
 
@@ -88,18 +88,16 @@ def served(tmp_path: Path, postgres_url: str, cluster_ports: list[int]) -> Itera
         "AUTH_ATTEMPTS_PER_MINUTE": "1000",
     }
     with running_app(data, "--workers", "2", env=env, port=port) as app:
-        # Hundreds of log lines would fill the pipe and stall the server: read them as they come.
-        stdout = app.process.stdout
-        if stdout is not None:
-            threading.Thread(target=lambda: LOG.extend(stdout), daemon=True).start()
+        APPS.append(app)
         yield base, data
 
 
-LOG: list[str] = []
+APPS: list[RunningApp] = []
 
 
 def server_log() -> str:
-    return "".join(line for line in LOG[-400:] if '"event": "request"' not in line)
+    lines = APPS[-1].output().splitlines(keepends=True) if APPS else []
+    return "".join(line for line in lines[-400:] if '"event": "request"' not in line)
 
 
 def test_two_workers_on_postgres_and_cluster_deliver_every_change_to_sse(served: tuple[str, Path]) -> None:

@@ -49,8 +49,6 @@ def serve(tmp_path: Path, production: bool) -> Iterator[RunningApp]:
             "TRUSTED_ORIGINS": origin,
         }
     with running_app(tmp_path / "data", env=env, port=port) as app:
-        if app.process.stdout is not None:
-            threading.Thread(target=app.process.stdout.read, daemon=True).start()
         yield app
 
 

@@ -45,9 +45,6 @@ def test_sigterm_finishes_in_flight_requests_and_stops_redis_last(tmp_path: Path
     base = f"http://127.0.0.1:{port}"
     env = {"BASE_URL": base, "METRICS_ENABLED": "true", "AUTH_ATTEMPTS_PER_MINUTE": "1000"}
     app = start_app(data, env=env, port=port)
-    output: list[str] = []
-    reader = threading.Thread(target=lambda: output.extend(app.process.stdout or []), daemon=True)
-    reader.start()
     try:
         user = signed_in(base, data, "ada@example.com")
         headers = {**JSON, "x-csrftoken": csrf_of(user)}
@@ -80,9 +77,8 @@ def test_sigterm_finishes_in_flight_requests_and_stops_redis_last(tmp_path: Path
         assert app.process.wait(timeout=30) == 0
     finally:
         stop_app(app)
-        reader.join(timeout=10)
     assert redis_pids_for(data) == []
-    log = "".join(output)
+    log = app.output()
     assert "embedded Redis stopped" in log
     # Redis went down after the server had finished (its last line is the embedded Redis one).
     assert log.rstrip().splitlines()[-1].endswith("embedded Redis stopped")

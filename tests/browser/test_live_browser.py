@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -40,8 +39,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApp]:
     port = free_port()
     data_dir = tmp_path_factory.mktemp("browser-live")
     with running_app(data_dir, env={"BASE_URL": f"http://127.0.0.1:{port}"}, port=port) as app:
-        if app.process.stdout is not None:  # keep the access log from filling the pipe
-            threading.Thread(target=app.process.stdout.read, daemon=True).start()
         yield app
 
 

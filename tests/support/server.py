@@ -62,11 +62,16 @@ class RunningApp:
     def get(self, path: str, **kwargs: object) -> httpx.Response:
         return httpx.get(self.base_url + path, timeout=5, **kwargs)  # type: ignore[arg-type]
 
+    @property
+    def log_path(self) -> Path:
+        return self.data_dir.parent / f"{self.data_dir.name}-server.log"
+
     def output(self) -> str:
-        if self.process.poll() is None:
-            return "(still running)"
-        out, _ = self.process.communicate(timeout=5)
-        return out
+        """Everything the server printed so far (it writes to a file, so a chatty log never blocks it)."""
+        try:
+            return self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
 
 
 def start_app(
@@ -85,9 +90,12 @@ def start_app(
     cmd = [sys.executable, "app.py", command, "--port", str(port), *args]
     if command == "serve" and "--workers" not in args:
         cmd += ["--workers", "1"]
-    process = subprocess.Popen(
-        cmd, cwd=ROOT, env=full_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
+    data_dir.parent.mkdir(parents=True, exist_ok=True)
+    log_path = data_dir.parent / f"{data_dir.name}-server.log"
+    with open(log_path, "a") as log_file:
+        process = subprocess.Popen(
+            cmd, cwd=ROOT, env=full_env, stdout=log_file, stderr=subprocess.STDOUT, text=True
+        )
     app = RunningApp(process, f"http://127.0.0.1:{port}", data_dir)
 
     def ready() -> bool:
@@ -110,8 +118,6 @@ def stop_app(app: RunningApp, sig: signal.Signals = signal.SIGTERM) -> int:
         except subprocess.TimeoutExpired:
             app.process.kill()
             app.process.wait()
-    if app.process.stdout:
-        app.process.stdout.close()
     return app.process.returncode
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -25,18 +24,9 @@ CLIENTS = 200
 CHANGES = 20
 
 
-def drain_output(app: RunningApp) -> None:
-    """Read the server's output as it comes: hundreds of access-log lines would fill the pipe and
-    block the server (the helper reads it only after exit)."""
-    stdout = app.process.stdout
-    if stdout is not None:
-        threading.Thread(target=stdout.read, daemon=True).start()
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApp]:
     with running_app(tmp_path_factory.mktemp("live-server")) as app:
-        drain_output(app)
         yield app
 
 
@@ -157,7 +147,6 @@ async def test_page_version_in_the_url_counts_for_the_first_connection(server: R
 
 async def test_shutdown_ends_open_streams_with_a_retry_hint(tmp_path: Path) -> None:
     app = start_app(tmp_path / "data")
-    drain_output(app)
     try:
         clients = [Client() for _ in range(5)]
         async with http_client(app) as http:
