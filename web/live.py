@@ -189,7 +189,7 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
     live = LiveStreams(
         hub=EventHub(services.redis),
         counter=services.counter,
-        render_value=lambda state: template.render(counter=state),
+        render_value=lambda state: template.render(counter=state, oob=True),
     )
     app.state.live = live
     on_shutdown_signal(live.close_all)

@@ -193,3 +193,22 @@ def test_error_pages_use_the_layout(server: RunningApp, browser: Browser) -> Non
     expect(page.get_by_text("Error 404")).to_be_visible()
     screenshot(page, "error-404")
     context.close()
+
+
+def test_live_updates_keep_arriving_after_htmx_increments(server: RunningApp, browser: Browser) -> None:
+    """Increments swap the whole #counter section; the SSE listener must survive those swaps."""
+    from tests.test_production_csp_browser import increment_outside
+
+    context = new_context(browser)
+    page = context.new_page()
+    counter = "/counter/after-swaps"
+    sign_up_verify_and_sign_in(page, server, "hedy@example.com", "Hedy", counter)
+    page.goto(f"{server.base_url}{counter}")
+    wait_for_stream(page)
+    for expected in ("1", "2"):
+        page.locator("#counter").get_by_role("button", name="Increment").click()
+        expect(page.locator("#counter [data-count]")).to_have_text(expected)
+    for expected in ("3", "4"):
+        increment_outside(server, "after-swaps")
+        expect(page.locator("#counter [data-count]")).to_have_text(expected)
+    context.close()

@@ -27,7 +27,8 @@ def test_home_shows_the_live_counter_demo(client: Client) -> None:
     assert "HX-Request" in response.headers["vary"]
     html = response.text
     assert 'hx-ext="sse" sse-connect="/counter/default/events?since=0"' in html
-    assert '<div id="counter_value" sse-swap="counter" hx-swap="outerHTML" data-version="0">' in html
+    assert '<div sse-swap="counter" hx-swap="none" hidden></div>' in html
+    assert '<div id="counter_value" data-version="0">' in html
     assert 'href="/counter/default"' in html
 
 
