@@ -76,10 +76,15 @@ class Server:
                     pids.append(int(entry.name))
         return pids
 
-    def rss_mb(self) -> float:
-        """Resident memory of the app processes (embedded redis-server excluded)."""
+    def rss_mb(self, *, workers_only: bool = False) -> float:
+        """Resident memory of the app processes (embedded redis-server excluded).
+
+        `workers_only` leaves out the supervisor (`python app.py serve`, which imports the app to
+        migrate and then only watches its workers): the worker is the process serving requests.
+        """
         total_kb = 0
-        for pid in self.worker_pids():
+        pids = self.worker_pids()
+        for pid in pids[1:] if workers_only else pids:
             try:
                 for line in Path(f"/proc/{pid}/status").read_text().splitlines():
                     if line.startswith("VmRSS:"):
