@@ -102,17 +102,28 @@ def cmd_migrations_status(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_routes(settings: Settings, args: argparse.Namespace) -> int:
+    from litestar.routes import ASGIRoute
+
     from app import create_app
+    from web.remote.declare import REGISTRY
 
     app = create_app(settings)
+    remote = {rf.name: rf.kind for rf in REGISTRY}
     rows: list[tuple[str, str, str]] = []
     for route in app.routes:
-        for handler in getattr(route, "route_handlers", []):
-            methods = ",".join(sorted(getattr(handler, "http_methods", None) or ["*"]))
-            rows.append((route.path, methods, handler.handler_name))
+        handlers = getattr(route, "route_handlers", None) or [getattr(route, "route_handler", None)]
+        for handler in filter(None, handlers):
+            methods = sorted(getattr(handler, "http_methods", None) or [])
+            methods = [m for m in methods if m != "OPTIONS"]
+            if isinstance(route, ASGIRoute):
+                rows.append((route.path + "/*", "(mounted app)", handler.handler_name))
+            elif methods:
+                name = handler.handler_name
+                kind = remote.get(name)
+                rows.append((route.path, ",".join(methods), f"{name}  [remote {kind}]" if kind else name))
     width = max(len(path) for path, _, _ in rows)
-    for path, methods, name in sorted(rows):
-        print(f"{path:<{width}}  {methods:<18} {name}")
+    for path, verbs, name in sorted(rows):
+        print(f"{path:<{width}}  {verbs:<14} {name}")
     return 0
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import redis
 
+from tests.support.demo import needs_counter_demo
 from tests.support.server import ROOT, redis_pids_for, running_app, start_app, stop_app, wait_until
 
 
@@ -109,3 +110,17 @@ def test_migrate_twice_is_a_no_op(tmp_path: Path) -> None:
     second = run_cli(env, "migrate")
     assert second.returncode == 0, second.stderr
     assert "database is up to date" in second.stdout
+
+
+@needs_counter_demo
+def test_routes_lists_remote_functions_and_the_admin_mount(tmp_path: Path) -> None:
+    result = run_cli({"DATA_DIR": str(tmp_path)}, "routes")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert any(
+        line.startswith("/counter/{counter_id:str}") and "increment_counter  [remote command]" in line
+        for line in lines
+    )
+    assert any("get_counter  [remote query]" in line for line in lines)
+    assert any(line.startswith("/admin/*") and "(mounted app)" in line for line in lines)
+    assert not any(" OPTIONS " in line for line in lines)
