@@ -39,7 +39,7 @@ format: install
 	$(BIN)/ruff check --fix .
 
 bench: install
-	$(BIN)/python bench/run.py
+	$(BIN)/python -m bench.run
 
 # Rebuild web/static/app.css after changing templates' classes (needs Node.js; output is committed).
 css:

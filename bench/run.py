@@ -1,4 +1,4 @@
-"""`make bench`: run every benchmark and print one table of figures and same-run ratios."""
+"""`make bench` (python -m bench.run): run every benchmark and print one table of same-run ratios."""
 
 from __future__ import annotations
 
@@ -7,9 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from bench import actors, http, sse
+from bench import actors, sse, web_routes
 from bench.common import Row, print_table
 
 
@@ -53,7 +51,7 @@ def main() -> int:
     started = time.monotonic()
     rows: list[Row] = []
     print(f"Remote Stack benchmarks on {machine()}", flush=True)
-    for name, section in (("actors", actor_rows), ("http", http.run), ("sse", sse.run)):
+    for name, section in (("actors", actor_rows), ("http", web_routes.run), ("sse", sse.run)):
         print(f"==> {name}", file=sys.stderr, flush=True)
         try:
             rows.extend(section())

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import httpx
 
 from bench.common import Row, Server, app_server, progress, raise_fd_limit
-from bench.http import sign_up_and_in
+from bench.web_routes import sign_up_and_in
 
 
 @dataclass
