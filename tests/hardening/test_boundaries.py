@@ -113,6 +113,7 @@ def test_htmx_is_configured_self_requests_only_without_eval_or_history_cache(cli
 
 
 @needs_counter_demo
+@needs_counter_demo
 def test_double_submitted_increment_button_applies_once(client: Client) -> None:
     """The key the rendered button carries makes a double click (or an htmx retry) one increment."""
     fast_hashing(client)
