@@ -77,7 +77,9 @@ def problems_in(body: str, sent: str) -> list[str]:
     # The app may trim, collapse spaces or lowercase a value before storing it; escaping survives those.
     variants = {sent, " ".join(sent.split()), sent.strip()}
     for variant in variants:
-        if DANGEROUS & set(variant) and variant.lower() in lowered:
+        # Markup characters at the payload's edges may touch the page's own tags (`<strong>` + `>x`).
+        core = variant.strip("".join(DANGEROUS))
+        if DANGEROUS & set(core) and core.lower() in lowered:
             found.append(f"the payload appears unescaped: {variant!r}")
     if "49xss" in lowered:
         found.append("a template expression in the payload was evaluated")
