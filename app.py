@@ -10,6 +10,7 @@ from pathlib import Path
 
 from litestar import Litestar
 from litestar.config.csrf import CSRFConfig
+from litestar.logging.config import LoggingConfig
 from litestar.plugins.htmx import HTMXPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
@@ -98,6 +99,9 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
 
 
 def template_helpers(engine: JinjaTemplateEngine) -> None:
+    # Compile each template once: `dev` restarts the process when a template changes, so checking
+    # every file's mtime on each render (Jinja's default) buys nothing.
+    engine.engine.auto_reload = False
     register_template_helpers(engine)
     register_oauth_helpers(engine)
 
@@ -105,6 +109,8 @@ def template_helpers(engine: JinjaTemplateEngine) -> None:
 def create_app(settings: Settings) -> Litestar:
     """The Litestar app for `settings`; nothing starts until its lifespan runs."""
     app = Litestar(
+        # Litestar configures the root logger itself; give it our level so LOG_LEVEL means what it says.
+        logging_config=LoggingConfig(root={"handlers": ["queue_listener"], "level": settings.log_level}),
         route_handlers=[
             *route_handlers(),
             *admin_routes(settings),
