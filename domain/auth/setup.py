@@ -13,8 +13,8 @@ from settings import Settings
 
 def create_auth(settings: Settings, redis: RedisClient) -> Auth:
     return Auth(
-        # A sign-in waits at most a quarter second for a hashing slot, then gets 503 (issue 12).
-        hasher=PasswordHasher(max_wait_seconds=0.25),
+        # A sign-in waits at most 0.15 s for a hashing slot, then gets 503 (issue 12: excess refused quickly).
+        hasher=PasswordHasher(max_wait_seconds=0.15),
         sessions=SessionStore(redis),
         mailer=make_mailer(
             smtp_url=settings.smtp_url,
