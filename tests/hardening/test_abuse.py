@@ -23,9 +23,13 @@ BURST = 200
 # `memory_cost` per hash in flight and the cap allows at most 4 at once; one more and 64 MiB slack.
 HASH_MIB = HashParams().memory_cost_kib // 1024
 RSS_HEADROOM_MIB = (4 + 1) * HASH_MIB + 64
+
+
 # Issue 12's bound on an idle box. Other processes competing for the cores slow every answer
 # alike, so the bound grows with the 1-minute load average per core (never below 1 s).
-P99_LIMIT_S = 1.0 * max(1.0, os.getloadavg()[0] / (os.cpu_count() or 1))
+def p99_limit() -> float:
+    """Read before a burst, so the load it measures is other processes', not the burst's own."""
+    return 1.0 * max(1.0, os.getloadavg()[0] / (os.cpu_count() or 1))
 
 
 @dataclass
@@ -115,13 +119,13 @@ def p99(answers: list[Answer]) -> float:
     return times[min(len(times) - 1, int(len(times) * 0.99))]
 
 
-def report(label: str, answers: list[Answer], rss_before: int, rss_peak: int) -> str:
+def report(label: str, answers: list[Answer], rss_before: int, rss_peak: int, limit: float) -> str:
     statuses = dict(sorted(Counter(a.status for a in answers).items()))
     return (
         f"{label}: statuses={statuses} p50={sorted(a.seconds for a in answers)[len(answers) // 2]:.3f}s "
         f"p99={p99(answers):.3f}s max={max(a.seconds for a in answers):.3f}s "
         f"rss_before={rss_before // 1024}MiB peak={rss_peak // 1024}MiB "
-        f"p99_limit={P99_LIMIT_S:.2f}s load={os.getloadavg()[0]:.2f}"
+        f"p99_limit={limit:.2f}s"
     )
 
 
@@ -132,17 +136,18 @@ async def test_abuse_200_wrong_passwords_from_200_addresses_hit_the_argon2_cap(s
     # unknown emails cost as much as known ones); a burst on a cold process waits for it once.
     await burst(server, ["warm-up@example.com"], ["127.0.8.8"])
     rss_before = tree_kib(server.process.pid, "VmRSS")
+    limit = p99_limit()
     addresses = [f"127.0.{1 + i // 250}.{1 + i % 250}" for i in range(BURST)]
     emails = [f"nobody{i}@example.com" for i in range(BURST)]
     answers = await burst(server, emails, addresses)
     rss_peak = tree_kib(server.process.pid, "VmHWM")
-    print(report("200 addresses x 200 emails", answers, rss_before, rss_peak))
+    print(report("200 addresses x 200 emails", answers, rss_before, rss_peak, limit))
     statuses = Counter(a.status for a in answers)
     assert set(statuses) <= {422, 429, 503}, statuses
     assert statuses[503] + statuses[429] > 0, "no attempt was refused: the hashing cap did not hold"
-    assert p99(answers) < P99_LIMIT_S
+    assert p99(answers) < limit
     refused = [a.seconds for a in answers if a.status in (429, 503)]
-    assert max(refused) < P99_LIMIT_S
+    assert max(refused) < limit
     assert rss_peak - rss_before < RSS_HEADROOM_MIB * 1024
 
 
@@ -153,16 +158,17 @@ async def test_abuse_200_wrong_passwords_for_one_account_let_exactly_the_limit_t
     """A burst from one address at one account: the rate limiter lets exactly its limit reach hashing."""
     sign_up_verified(server, "victim@example.com").close()
     rss_before = tree_kib(server.process.pid, "VmRSS")
+    limit = p99_limit()
     answers = await burst(server, ["victim@example.com"] * BURST, ["127.0.9.9"] * BURST)
     rss_peak = tree_kib(server.process.pid, "VmHWM")
-    print(report("1 address x 1 email", answers, rss_before, rss_peak))
+    print(report("1 address x 1 email", answers, rss_before, rss_peak, limit))
     statuses = Counter(a.status for a in answers)
     # The app's sign-in limit: 5 attempts per minute per address and per email. Those 5 reach the
     # hashing cap, which may still refuse some of them (503).
     assert statuses[429] == BURST - 5, statuses
     assert statuses[422] + statuses[503] == 5, statuses
     assert statuses[422] >= 1, statuses
-    assert p99(answers) < P99_LIMIT_S
+    assert p99(answers) < limit
 
 
 async def test_hasher_queued_caller_gets_unavailable_after_max_wait() -> None:
