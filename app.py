@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -20,7 +21,7 @@ from redis.exceptions import RedisError
 from actors.connection import RedisClient, create_redis
 from actors.counter import CounterActor
 from actors.durability import check_durability
-from actors.embedded import EmbeddedRedis
+from actors.embedded import EmbeddedRedis, die_with_parent
 from actors.ratelimit import RateLimitActor
 from domain import db
 from domain.auth.setup import close_auth, create_auth
@@ -147,6 +148,9 @@ def create_app(settings: Settings) -> Litestar:
 
 def asgi() -> Litestar:
     """ASGI factory for servers (granian, uvicorn): settings from the environment."""
+    # Each server worker dies with the process that started it: `serve`/`dev` killed outright
+    # (SIGKILL) must not leave workers holding the port.
+    die_with_parent(signal.SIGTERM)
     settings = Settings.from_env()
     configure_logging(settings)
     return create_app(settings)

@@ -44,13 +44,22 @@ def find_redis_server() -> Path:
     )
 
 
-def _die_with_parent() -> None:
-    # Runs in the child between fork and exec: the kernel SIGKILLs redis when we die,
-    # even by SIGKILL, so no orphan server is left holding the data directory.
+def die_with_parent(sig: int = signal.SIGKILL) -> None:
+    """Ask the kernel to send `sig` to this process when its parent dies (Linux; no-op elsewhere).
+
+    Used for the embedded redis-server (between fork and exec) and for server worker processes,
+    so killing the app, even with SIGKILL, leaves no orphan holding the data directory or port.
+    """
+    if not sys.platform.startswith("linux"):
+        return
     libc = ctypes.CDLL("libc.so.6", use_errno=True)
-    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    libc.prctl(PR_SET_PDEATHSIG, sig)
     if os.getppid() == 1:  # parent already gone before prctl took effect
         os._exit(1)
+
+
+def _die_with_parent() -> None:
+    die_with_parent(signal.SIGKILL)
 
 
 def _ping(sock_path: Path) -> bool:

@@ -44,12 +44,34 @@ def test_sigkill_leaves_no_redis_and_restart_keeps_data(tmp_path: Path) -> None:
 
     stop_app(app, signal.SIGKILL)
     wait_until(lambda: not redis_pids_for(data_dir), 20, "redis-server died with the app")
+    wait_until(lambda: not app_pids_for(data_dir), 20, "server workers died with the app")
 
     with running_app(data_dir) as again:
         assert again.get("/readyz").status_code == 200
         client = redis.Redis(unix_socket_path=str(data_dir / "redis" / "redis.sock"))
         assert client.get("foundation:survives") == b"yes"
         client.close()
+
+
+def app_pids_for(data_dir: Path) -> list[int]:
+    """App processes (supervisor or workers) started with DATA_DIR=data_dir, zombies excluded."""
+    needle = f"DATA_DIR={data_dir}".encode()
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            environ = (entry / "environ").read_bytes()
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        if (
+            needle in environ.split(b"\0")
+            and ") Z " not in stat
+            and b"redis" not in (entry / "cmdline").read_bytes()
+        ):
+            pids.append(int(entry.name))
+    return pids
 
 
 def test_two_apps_with_different_data_dirs_run_side_by_side(tmp_path: Path) -> None:
