@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import uuid
+import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -25,9 +25,9 @@ BUTTON_CLASS = (
 
 
 def _attrs(pairs: Mapping[str, object]) -> Markup:
-    return Markup(" ").join(
-        Markup('{}="{}"').format(name, value) for name, value in pairs.items() if value is not None
-    )
+    # f-strings over escape() rather than Markup.format: same escaping, a fraction of the cost on
+    # the hot path (every counter partial renders one of these forms). Names come from our code.
+    return Markup(" ".join(f'{name}="{escape(value)}"' for name, value in pairs.items() if value is not None))  # noqa: S704 (escaped)
 
 
 def _current_path(context: Mapping[str, Any]) -> str | None:
@@ -43,7 +43,7 @@ def _current_path(context: Mapping[str, Any]) -> str | None:
 def _hidden(name: str, value: object) -> Markup:
     if isinstance(value, bool):
         value = "true" if value else "false"
-    return Markup('<input type="hidden" name="{}" value="{}">').format(name, value)
+    return Markup(f'<input type="hidden" name="{escape(name)}" value="{escape(value)}">')  # noqa: S704 (escaped)
 
 
 class RemoteHelpers:
@@ -117,11 +117,11 @@ class RemoteHelpers:
             if next_path := _current_path(context):
                 hidden.append(_hidden("next", next_path))
             # One key per rendered button: a double submit or a retried request applies once.
-            hidden.append(_hidden("_idempotency_key", uuid.uuid4().hex))
+            hidden.append(_hidden("_idempotency_key", os.urandom(16).hex()))
             form_attrs["hx-disabled-elt"] = "find button"
         hidden.extend(_hidden(key, value) for key, value in args.items())
-        button = Markup('<button type="submit" class="{}">{}</button>').format(button_class, label)
-        return Markup("<form {}>{}{}</form>").format(_attrs(form_attrs), Markup("").join(hidden), button)
+        button = f'<button type="submit" class="{escape(button_class)}">{escape(label)}</button>'
+        return Markup(f"<form {_attrs(form_attrs)}>{''.join(hidden)}{button}</form>")  # noqa: S704 (parts escaped)
 
     @pass_context
     def link(
