@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
@@ -87,6 +87,9 @@ class EventHub:
     _pubsub: PubSub | None = field(default=None, init=False)
     _reader: asyncio.Task[None] | None = field(default=None, init=False)
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock, init=False)
+    # Called when the pub/sub connection drops (before the Gap that follows the reconnect), for
+    # listeners that must stop trusting what they derived from events meanwhile (session cache).
+    on_lost: list[Callable[[], None]] = field(default_factory=list, init=False)
 
     def subscribe(self, kind: str, actor_id: str) -> Subscription:
         channel = actor_channel(kind, actor_id).encode()
@@ -95,6 +98,10 @@ class EventHub:
     @property
     def listener_count(self) -> int:
         return sum(len(subs) for subs in self._listeners.values())
+
+    def listeners_of(self, kind: str) -> int:
+        """Listeners of one actor kind (the hub also carries e.g. the sessions' invalidations)."""
+        return sum(1 for subs in self._listeners.values() for sub in subs if sub.kind == kind)
 
     async def aclose(self) -> None:
         if self._reader is not None:
@@ -160,6 +167,8 @@ class EventHub:
                 delay = RECONNECT_DELAY_S[0]
             except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
                 log.warning("actor events: pub/sub connection lost (%s); reconnecting", exc)
+                for callback in tuple(self.on_lost):
+                    callback()
                 await asyncio.sleep(delay)  # back off before redis-py reconnects and resubscribes
                 delay = min(delay * 2, RECONNECT_DELAY_S[1])
                 continue

@@ -193,11 +193,19 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
     )
     app.state.live = live
     on_shutdown_signal(live.close_all)
-    beating = asyncio.get_running_loop().create_task(live.heartbeats())
+    loop = asyncio.get_running_loop()
+    beating = loop.create_task(live.heartbeats())
+    # Session invalidations ride the same pub/sub connection: while they arrive, signed-in
+    # requests resolve their session from memory (domain/auth/local_cache.py).
+    following = loop.create_task(services.auth.sessions.local.follow(live.hub)) if services.auth else None
     try:
         yield
     finally:
         beating.cancel()
+        if following is not None:
+            following.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await following
         if live.open:
             log.info("closing %d live stream(s)", live.open)
         live.close_all()
@@ -247,7 +255,7 @@ async def live_status(request: AnyRequest) -> Response[dict[str, int]]:
     body = {
         "open_streams": live.open,
         "process_open_streams": open_streams(),
-        "listeners": live.hub.listener_count,
+        "listeners": live.hub.listeners_of("counter"),
         # Closed streams must leave no task behind (this request's own task is counted too).
         "tasks": len(asyncio.all_tasks()),
     }

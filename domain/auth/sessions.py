@@ -14,6 +14,7 @@ from actors.connection import RedisClient
 from domain.auth.clock import Clock, utc_now
 from domain.auth.devices import describe_device
 from domain.auth.events import auth_event
+from domain.auth.local_cache import Invalidation, LocalEntry, LocalSessionCache
 from domain.auth.tables import Session, User
 from domain.auth.tokens import hash_token, new_token
 from domain.auth.types import AuthSession, AuthUser
@@ -92,6 +93,8 @@ class SessionStore:
     def __init__(self, redis: RedisClient, clock: Clock = utc_now) -> None:
         self.redis = redis
         self.clock = clock
+        # Answers most lookups in memory once `local.follow(hub)` runs (see web/live.py).
+        self.local = LocalSessionCache()
 
     # --- cache helpers: Redis trouble is logged and the database answers instead ---------
 
@@ -149,6 +152,45 @@ class SessionStore:
             return None
         token_hash = hash_token(token)
         now = self.clock()
+        local = self.local.get(token_hash)
+        if local is not None:
+            entry = CachedSession(local.session_id, local.user.id, local.expires_at, local.last_seen)
+            user: AuthUser | None = local.user
+        else:
+            generation = self.local.generation
+            found = await self._lookup(token_hash, now)
+            if found is None:
+                return None
+            entry, user = found
+            if user is not None:
+                self._keep(token_hash, entry, user, generation)
+        if entry.expires_at <= now.timestamp():
+            await self._delete_rows([token_hash])
+            return None
+        if user is None:
+            await self._delete_rows([token_hash])
+            return None
+        extended = False
+        ttl = SESSION_TTL.total_seconds()
+        stamp = now.timestamp()
+        if entry.expires_at - stamp < ttl - UPDATE_AGE.total_seconds():
+            entry = CachedSession(entry.id, entry.user_id, stamp + ttl, stamp)
+            await Session.update({Session.expires_at: now + SESSION_TTL, Session.last_seen: now}).where(
+                Session.id == entry.id
+            )
+            await self._cache_set(_session_key(token_hash), entry, ttl)
+            self._keep(token_hash, entry, user, self.local.generation)
+            extended = True
+        elif stamp - entry.last_seen > LAST_SEEN_EVERY.total_seconds():
+            entry = CachedSession(entry.id, entry.user_id, entry.expires_at, stamp)
+            await Session.update({Session.last_seen: now}).where(Session.id == entry.id)
+            await self._cache_set(_session_key(token_hash), entry, entry.expires_at - stamp)
+            self._keep(token_hash, entry, user, self.local.generation)
+        session = AuthSession(id=entry.id, user_id=entry.user_id, expires_at=entry.expires_at)
+        return Resolved(user=user, session=session, extended=extended)
+
+    async def _lookup(self, token_hash: str, now: datetime) -> tuple[CachedSession, AuthUser | None] | None:
+        """The session entry (Redis, else the database) and its user; None when there is no such session."""
         cached = await self._cache_get(_session_key(token_hash))
         entry = msgspec.json.decode(cached, type=CachedSession) if cached else None
         if entry is None:
@@ -166,29 +208,16 @@ class SessionStore:
                 last_seen=row["last_seen"].timestamp(),
             )
             await self._cache_set(_session_key(token_hash), entry, entry.expires_at - now.timestamp())
-        if entry.expires_at <= now.timestamp():
-            await self._delete_rows([token_hash])
-            return None
-        user = await self.user(entry.user_id)
-        if user is None:
-            await self._delete_rows([token_hash])
-            return None
-        extended = False
-        ttl = SESSION_TTL.total_seconds()
-        stamp = now.timestamp()
-        if entry.expires_at - stamp < ttl - UPDATE_AGE.total_seconds():
-            entry = CachedSession(entry.id, entry.user_id, stamp + ttl, stamp)
-            await Session.update({Session.expires_at: now + SESSION_TTL, Session.last_seen: now}).where(
-                Session.id == entry.id
-            )
-            await self._cache_set(_session_key(token_hash), entry, ttl)
-            extended = True
-        elif stamp - entry.last_seen > LAST_SEEN_EVERY.total_seconds():
-            entry = CachedSession(entry.id, entry.user_id, entry.expires_at, stamp)
-            await Session.update({Session.last_seen: now}).where(Session.id == entry.id)
-            await self._cache_set(_session_key(token_hash), entry, entry.expires_at - stamp)
-        session = AuthSession(id=entry.id, user_id=entry.user_id, expires_at=entry.expires_at)
-        return Resolved(user=user, session=session, extended=extended)
+        return entry, await self.user(entry.user_id)
+
+    def _keep(self, token_hash: str, entry: CachedSession, user: AuthUser, generation: int) -> None:
+        self.local.put(
+            token_hash,
+            LocalEntry(
+                session_id=entry.id, user=user, expires_at=entry.expires_at, last_seen=entry.last_seen
+            ),
+            since_generation=generation,
+        )
 
     async def user(self, user_id: int) -> AuthUser | None:
         """The user, from the cache when it holds them."""
@@ -203,12 +232,14 @@ class SessionStore:
     async def invalidate_user(self, user_id: int) -> None:
         """Forget the cached user after a change (profile, email, admin flag); the next request reloads it."""
         await self._cache_delete(_user_key(user_id))
+        await self.local.publish(self.redis, Invalidation(user=user_id))
 
     async def _delete_rows(self, token_hashes: list[str]) -> None:
         if not token_hashes:
             return
         await self._cache_delete(*(_session_key(h) for h in token_hashes))
         await Session.delete().where(Session.token_hash.is_in(token_hashes))
+        await self.local.publish(self.redis, Invalidation(sessions=token_hashes))
 
     async def revoke_token(self, token: str) -> None:
         """End the session a cookie token names (sign-out)."""

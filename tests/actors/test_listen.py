@@ -12,6 +12,8 @@ from actors.embedded import EmbeddedRedis
 from actors.events import ActorEvent
 from actors.keys import actor_channel
 from actors.listen import EventHub, Gap
+from domain.auth.local_cache import LocalEntry, LocalSessionCache
+from domain.auth.types import AuthUser
 
 
 async def poll(condition: Callable[[], bool], timeout: float, message: str) -> None:
@@ -99,5 +101,30 @@ async def test_event_hub_sends_a_gap_after_redis_restarts(fresh_server: Embedded
         await counter.increment("live")
         second = await asyncio.wait_for(events.__anext__(), 5)
         assert isinstance(second, ActorEvent) and second.version == 2
+    await hub.aclose()
+    await client.aclose()
+
+
+async def test_session_memory_goes_dark_when_pub_sub_drops_and_comes_back_empty(
+    fresh_server: EmbeddedRedis,
+) -> None:
+    client = create_redis(fresh_server.url)
+    hub = EventHub(client)
+    cache = LocalSessionCache()
+    follower = asyncio.create_task(cache.follow(hub))
+    await cache.wait_live()
+    user = AuthUser(id=1, email="a@example.com", name="A")
+    cache.put("h", LocalEntry(1, user, 2e9, 1e9), since_generation=cache.generation)
+    assert cache.get("h") is not None
+    fresh_server.kill()
+    # Invalidations sent now would be lost: the memory must stop answering at once.
+    await poll(lambda: not cache.live, 15, "cache went dark")
+    assert cache.get("h") is None
+    fresh_server.start()
+    await cache.wait_live(15)
+    assert len(cache) == 0  # whatever it held before the drop is gone
+    follower.cancel()
+    await asyncio.gather(follower, return_exceptions=True)
+    assert not cache.live
     await hub.aclose()
     await client.aclose()

@@ -10,7 +10,9 @@ import pytest
 from actors.connection import create_redis
 from actors.ratelimit import RateLimitActor
 from domain.auth.clock import utc_now
+from domain.auth.sessions import SessionStore
 from domain.auth.tables import Session, User
+from domain.auth.tokens import hash_token
 from tests.web.auth_support import (
     Client,
     auth_of,
@@ -129,10 +131,45 @@ def test_session_lookups_are_served_from_the_cache(client: Client) -> None:
         await Session.delete(force=True)
 
     run(client, drop_rows_behind_the_cache)
+    sessions = auth_of(client).sessions
     # No database query: the cached session still answers (a real revoke also clears the cache).
     assert _signed_in(client)
-    run(client, auth_of(client).sessions.redis.flushdb)
+    run(client, sessions.redis.flushdb)
+    assert _signed_in(client)  # ... from this process's memory, which answers first
+    sessions.local.clear()
     assert not _signed_in(client)
+
+
+def test_a_revoke_in_another_process_reaches_this_one_over_pub_sub(client: Client) -> None:
+    signed_in_user(client, "ada@example.com")
+    assert _signed_in(client)
+    local = auth_of(client).sessions.local
+    token = session_cookie(client)
+    assert token and local.live and local.get(hash_token(token)) is not None
+    # Another worker: its own SessionStore (and memory) on the same Redis and database.
+    other = SessionStore(auth_of(client).sessions.redis)
+    generation = local.generation
+    run(client, other.revoke_token, token)
+    run(client, local.wait_for_generation, generation)
+    assert local.get(hash_token(token)) is None
+    assert not _signed_in(client)
+
+
+def test_a_user_change_in_another_process_reaches_this_ones_memory(client: Client) -> None:
+    signed_in_user(client, "ada@example.com")
+    assert "Ada" in client.get("/account").text
+    local = auth_of(client).sessions.local
+
+    async def rename() -> None:
+        await User.update({User.name: "Grace"}, force=True)
+
+    run(client, rename)
+    assert "Grace" not in client.get("/account").text  # both caches still hold the old name
+    other = SessionStore(auth_of(client).sessions.redis)
+    generation = local.generation
+    run(client, other.invalidate_user, 1)
+    run(client, local.wait_for_generation, generation)
+    assert "Grace" in client.get("/account").text
 
 
 def test_last_seen_is_recorded_every_few_minutes_without_extending(client: Client) -> None:
