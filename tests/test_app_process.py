@@ -146,3 +146,23 @@ def test_routes_lists_remote_functions_and_the_admin_mount(tmp_path: Path) -> No
     assert any("get_counter  [remote query]" in line for line in lines)
     assert any(line.startswith("/admin/*") and "(mounted app)" in line for line in lines)
     assert not any(" OPTIONS " in line for line in lines)
+
+
+def test_the_admin_panel_is_built_on_first_use_not_at_start(tmp_path: Path) -> None:
+    """piccolo-admin (FastAPI) stays out of a worker until an admin request needs it."""
+    code = (
+        "import sys, app\n"
+        "from settings import Settings\n"
+        "app.create_app(Settings.from_env())\n"
+        "print(sorted(m for m in ('fastapi', 'piccolo_admin') if m in sys.modules))\n"
+        "from web.admin.mount import AdminBridge\n"
+        "AdminBridge(Settings.from_env()).panel\n"
+        "print(sorted(m for m in ('fastapi', 'piccolo_admin') if m in sys.modules))\n"
+    )
+    env = {**os.environ, "DATA_DIR": str(tmp_path), "LOG_LEVEL": "WARNING"}
+    env.pop("REDIS_URL", None)
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["[]", "['fastapi', 'piccolo_admin']"]

@@ -24,13 +24,14 @@ from domain.auth.events import auth_event
 from domain.auth.types import AuthUser
 from domain.errors import Forbidden, NotFound, NotSignedIn
 from settings import Settings
-from web.admin.panel import SERVICES_SCOPE_KEY, build_panel
 from web.auth.cookies import cleared_cookie
 from web.auth.guards import handle_not_signed_in
 from web.errors import domain_error_response
 from web.security import security_headers
 
 MOUNT_PATH = "/admin"
+# Where the bridge hands the app's services to piccolo-admin's hooks (web/admin/panel.py).
+SERVICES_SCOPE_KEY = "remote_stack.services"
 # piccolo_api's SessionsAuthBackend reads its session token from this cookie.
 PICCOLO_COOKIE = "id"
 SIGN_IN_MESSAGE = "Please sign in to open the admin panel."
@@ -77,11 +78,27 @@ def _json(status: int, message: str) -> Response[Any]:
 
 
 class AdminBridge:
-    """The ASGI app behind the `/admin` mount; `panel` is piccolo-admin, built once."""
+    """The ASGI app behind the `/admin` mount; `panel` is piccolo-admin, built on first use.
 
-    def __init__(self, settings: Settings, panel: PanelApp) -> None:
+    piccolo-admin brings FastAPI and builds a schema per table: about 0.4 s of imports and work
+    and tens of MB per worker that only the admin pages need. Building it when the first admin
+    request arrives keeps that off every worker's start (and out of workers no admin visits).
+    """
+
+    def __init__(self, settings: Settings, build: Callable[[Settings], PanelApp] | None = None) -> None:
         self.settings = settings
-        self.panel = panel
+        self._build = build
+        self._panel: PanelApp | None = None
+
+    @property
+    def panel(self) -> PanelApp:
+        if self._panel is None:
+            if self._build is None:
+                from web.admin.panel import build_panel
+
+                self._build = build_panel
+            self._panel = self._build(self.settings)
+        return self._panel
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self.serve(scope, receive, self._with_admin_headers(send))
@@ -191,8 +208,8 @@ class AdminBridge:
 
 
 def admin_mount(settings: Settings) -> ASGIRouteHandler:
-    """The `/admin` route handler; piccolo-admin is built here, once for the app."""
-    bridge = AdminBridge(settings, build_panel(settings))
+    """The `/admin` route handler; piccolo-admin is built on the first admin request, once per process."""
+    bridge = AdminBridge(settings)
 
     @asgi(MOUNT_PATH, is_mount=True, copy_scope=True, include_in_schema=False)
     async def admin_panel(scope: Scope, receive: Receive, send: Send) -> None:

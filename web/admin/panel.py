@@ -19,8 +19,10 @@ from domain.auth.core import Auth
 from domain.auth.validation import normalize_email
 from settings import Settings
 
-# The bridge puts the app's Services here, as piccolo-admin's FastAPI app replaces scope["app"].
-SERVICES_SCOPE_KEY = "remote_stack.services"
+# The bridge puts the app's Services under SERVICES_SCOPE_KEY, as piccolo-admin's FastAPI app
+# replaces scope["app"]. This module is imported by the bridge on the first admin request.
+from web.admin.mount import SERVICES_SCOPE_KEY
+
 ACTOR_INSPECTOR_PATH = "/admin-tools/actors"
 
 
