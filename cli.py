@@ -5,11 +5,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import sqlite3
 import sys
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
+
+import asyncpg
 
 from actors.embedded import EmbeddedRedis, EmbeddedRedisError
 from commands import OPERATOR_COMMANDS
@@ -27,16 +30,30 @@ def step(message: str) -> None:
 
 
 @contextmanager
-def embedded_redis_for(settings: Settings) -> Iterator[Settings]:
-    """Start the embedded Redis when REDIS_URL is unset; child processes inherit its URL."""
+def embedded_redis_for(
+    settings: Settings, meanwhile: Callable[[Settings], None] | None = None
+) -> Iterator[Settings]:
+    """Start the embedded Redis when REDIS_URL is unset; child processes inherit its URL.
+
+    `meanwhile` (e.g. migrations, which need no Redis) runs while redis-server boots.
+    """
     if settings.redis_url is not None:
         step(f"using Redis at {settings.redis_url}")
+        if meanwhile is not None:
+            meanwhile(settings)
         yield settings
         return
     server = EmbeddedRedis(settings.data_dir)
     step(f"starting embedded Redis (data in {server.directory})")
     started = time.monotonic()
-    url = server.start()
+    server.launch()
+    try:
+        if meanwhile is not None:
+            meanwhile(settings)
+        url = server.wait_ready()
+    except BaseException:
+        server.stop()
+        raise
     step(f"embedded Redis ready in {time.monotonic() - started:.2f}s at {url}")
     os.environ["REDIS_URL"] = url
     try:
@@ -51,7 +68,13 @@ async def open_database(settings: Settings) -> AsyncIterator[None]:
     """Bind the tables to the settings' database for one CLI command."""
     engine = db.make_engine(settings.resolved_database_url)
     db.bind_engine(engine)
-    await db.prepare(engine, pool_size=2)
+    try:
+        await db.prepare(engine, pool_size=2)
+    except (OSError, sqlite3.Error, asyncpg.PostgresError) as exc:
+        # Unreachable server, wrong credentials, missing database, a path that is not a file.
+        raise CommandError(
+            f"cannot open the database {redact(settings.resolved_database_url)}: {exc}"
+        ) from None
     try:
         yield
     finally:
@@ -130,8 +153,7 @@ def cmd_routes(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_dev(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
-    with embedded_redis_for(settings) as ready:
-        run_migrations(ready)
+    with embedded_redis_for(settings, meanwhile=run_migrations):
         step(f"serving on http://{args.host}:{args.port} (auto-reload on; Ctrl-C to stop)")
         uvicorn.run(
             "app:asgi",
@@ -164,8 +186,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
     workers = args.workers or int(os.environ.get("WEB_CONCURRENCY") or os.cpu_count() or 1)
     prepare_metrics_dir(settings)
-    with embedded_redis_for(settings) as ready:
-        run_migrations(ready)
+    with embedded_redis_for(settings, meanwhile=run_migrations):
         step(f"serving on http://{args.host}:{args.port} with {workers} worker(s) (granian)")
         Granian(
             "app:asgi",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import sqlite3
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -65,6 +66,9 @@ def bind_engine(engine: Engine) -> None:  # type: ignore[type-arg]
 async def prepare(engine: Engine, *, pool_size: int = 10) -> None:  # type: ignore[type-arg]
     """Per-process setup: WAL for SQLite (readers never block the writer), a pool for Postgres."""
     if isinstance(engine, SQLiteEngine):
+        # Opened once synchronously first: a file that cannot be opened raises sqlite3.Error here,
+        # not inside aiosqlite's thread (which then also prints tracebacks at exit).
+        sqlite3.connect(engine.connection_kwargs["database"]).close()
         await engine.run_ddl("PRAGMA journal_mode=WAL", in_pool=False)
     elif isinstance(engine, PostgresEngine):
         await engine.start_connection_pool(min_size=1, max_size=pool_size)

@@ -166,3 +166,36 @@ def test_the_admin_panel_is_built_on_first_use_not_at_start(tmp_path: Path) -> N
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == ["[]", "['fastapi', 'piccolo_admin']"]
+
+
+def test_a_failed_migration_stops_the_redis_that_booted_meanwhile(tmp_path: Path) -> None:
+    """Migrations run while redis-server boots; when they fail, serve exits and takes Redis down."""
+    data_dir = tmp_path / "data"
+    env = {**os.environ, "DATA_DIR": str(data_dir), "LOG_LEVEL": "WARNING"}
+    env.pop("REDIS_URL", None)
+    # A directory where the SQLite file should be: the database cannot be opened.
+    (tmp_path / "db.sqlite3").mkdir()
+    env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'db.sqlite3'}"
+    result = subprocess.run(
+        [sys.executable, "app.py", "serve", "--port", "0", "--workers", "1"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert "starting embedded Redis" in result.stderr + result.stdout
+    assert "Traceback" not in result.stderr and "error: cannot open the database" in result.stderr
+    assert not redis_pids_for(data_dir)
+
+
+def test_migrate_against_an_unreachable_database_says_so_in_one_line(tmp_path: Path) -> None:
+    env = {**os.environ, "DATA_DIR": str(tmp_path), "DATABASE_URL": "postgresql://app:secret@127.0.0.1:1/app"}
+    result = subprocess.run(
+        [sys.executable, "app.py", "migrate"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 2
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: cannot open the database postgresql://app:***@127.0.0.1:1/app")
+    assert "secret" not in result.stderr + result.stdout and "Traceback" not in result.stderr
