@@ -130,7 +130,10 @@ class EventHub:
                 if self._reader is None or self._reader.done():
                     self._reader = asyncio.get_running_loop().create_task(self._read(pubsub))
         try:
-            await asyncio.wait_for(confirmed.wait(), SUBSCRIBE_TIMEOUT_S)
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancellation
+            # that lands as the confirmation arrives, leaving a cancelled caller waiting forever.
+            async with asyncio.timeout(SUBSCRIBE_TIMEOUT_S):
+                await confirmed.wait()
         except BaseException:
             await self._remove(sub)
             raise

@@ -90,7 +90,8 @@ class LiveStreams:
         """Every HEARTBEAT_S, a comment on every stream: one timer for the process, not one per stream."""
         while not self.closing.is_set():
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.closing.wait(), HEARTBEAT_S)
+                async with asyncio.timeout(HEARTBEAT_S):  # not wait_for: see actors/listen.py
+                    await self.closing.wait()
             for sub in tuple(self._subscriptions):
                 sub._deliver(BEAT)
 
@@ -204,8 +205,9 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
         beating.cancel()
         if following is not None:
             following.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await following
+            with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+                async with asyncio.timeout(DRAIN_S):  # shutdown must not wait on it forever
+                    await following
         if live.open:
             log.info("closing %d live stream(s)", live.open)
         live.close_all()
