@@ -123,6 +123,22 @@ def test_admin_demoted_from_the_panel_loses_access_on_the_next_request(client: C
         assert browser.get("/admin-tools/actors", follow_redirects=False).status_code == 403
 
 
+def test_a_user_renamed_in_the_panel_sees_the_new_name_on_the_next_request(client: Client) -> None:
+    signed_in_admin(client)
+    other = Browser(client)
+    with other.active() as browser:
+        signed_in_admin(browser, "second@example.com")
+        assert "Renamed" not in browser.get("/account").text  # their user is now cached
+    second = user_id(client, "second@example.com")
+    client.get("/admin/")
+    response = client.patch(
+        f"/admin/api/tables/users/{second}/", json={"name": "Renamed"}, headers=piccolo_headers(client)
+    )
+    assert response.status_code == 200, response.text
+    with other.active() as browser:
+        assert "Renamed" in browser.get("/account").text
+
+
 def test_admin_writes_need_piccolo_csrf_header(client: Client) -> None:
     signed_in_admin(client)
     me = user_id(client, ADMIN_EMAIL)

@@ -9,6 +9,7 @@ piccolo-admin's own authentication admits them without a second password.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any, cast
 
@@ -42,6 +43,8 @@ REFUSED = {
     "/api/change-password/": "Change your password on your account page, /account.",
 }
 LOGOUT = "/public/logout/"
+# piccolo-admin's endpoint for one user row (edits invalidate the app's cached copy of that user).
+USER_ROW = re.compile(r"/api/tables/users/(\d+)/?")
 
 AnyRequest = Request[Any, Any, Any]
 # piccolo-admin is a Starlette (FastAPI) app; its ASGI types are not Litestar's, only compatible.
@@ -187,7 +190,24 @@ class AdminBridge:
         reply = send
         if sub == LOGOUT and scope.get("method") == "POST":
             reply = self._signing_out(send, session_token, inner)
-        await self.panel(inner, receive, reply)
+        edited = USER_ROW.fullmatch(sub) if method in ("PATCH", "PUT") else None
+        if edited is None:
+            await self.panel(inner, receive, reply)
+            return
+        status = 0
+
+        async def send_noting_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await reply(message)
+
+        await self.panel(inner, receive, send_noting_status)
+        auth = getattr(inner[SERVICES_SCOPE_KEY], "auth", None)
+        if status < 400 and auth is not None:
+            # After the row is written (a pre-patch hook would run before it, and a request in
+            # between would cache the old row again): every process reloads this user.
+            await auth.sessions.invalidate_user(int(edited[1]))
 
     def _signing_out(
         self, send: Send, session_token: str, scope: dict[str, Any]

@@ -39,17 +39,10 @@ def refuse_create_and_edit(piccolo_crud: PiccoloCRUD, request: Request) -> None:
         )
 
 
-async def forget_user(row_id: Any, request: Request) -> None:
-    """Before a user is changed: drop their cached copy so the app reloads it on the next request."""
-    auth = _auth(request)
-    if auth is not None:
-        await auth.sessions.invalidate_user(int(row_id))
-
-
 async def normalize_user_patch(row_id: Any, values: dict[str, Any], request: Request) -> dict[str, Any]:
     if isinstance(values.get("email"), str):
         values["email"] = normalize_email(values["email"])
-    await forget_user(row_id, request)
+    # The cached copy of this user is dropped by the bridge once the write is done (mount.py).
     return values
 
 
