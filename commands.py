@@ -26,6 +26,29 @@ from settings import Settings
 Handler = Callable[[Settings, argparse.Namespace], int]
 
 
+async def forget_cached_user(settings: Settings, user_id: int) -> None:
+    """Tell running app processes to reload this user (their caches would keep the old admin flag).
+
+    Uses REDIS_URL, else the embedded Redis of a running app in the same DATA_DIR; with neither,
+    no process holds a cached copy. Redis trouble is logged and the caches expire within 150 s.
+    """
+    from actors.connection import create_redis
+    from actors.embedded import EmbeddedRedis
+    from domain.auth.sessions import SessionStore
+
+    url = settings.redis_url
+    if url is None:
+        embedded = EmbeddedRedis(settings.data_dir)
+        if not embedded.socket_path.exists():
+            return
+        url = embedded.url
+    redis = create_redis(url)
+    try:
+        await SessionStore(redis).invalidate_user(user_id)
+    finally:
+        await redis.aclose()
+
+
 def _fail(exc: DomainError) -> Exception:
     from cli import CommandError
 
@@ -67,7 +90,9 @@ def cmd_createadmin(settings: Settings, args: argparse.Namespace) -> int:
 
         async def promote() -> UserRow:
             async with open_database(settings):
-                return await set_admin(email, True)
+                promoted = await set_admin(email, True)
+            await forget_cached_user(settings, promoted.id)
+            return promoted
 
         promoted = asyncio.run(promote())
         step(f"promoted {email} (user {promoted.id}) to admin; their password is unchanged")
@@ -134,7 +159,9 @@ def cmd_users(settings: Settings, args: argparse.Namespace) -> int:
 
     async def change() -> UserRow:
         async with open_database(settings):
-            return await set_admin(args.email, make_admin)
+            changed = await set_admin(args.email, make_admin)
+        await forget_cached_user(settings, changed.id)
+        return changed
 
     try:
         user = asyncio.run(change())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import os
 import subprocess
@@ -11,15 +12,19 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import msgspec
 import pytest
+import redis as redis_sync
 from litestar.testing import TestClient
 
 from cli import main, open_database
+from domain.auth.local_cache import invalidation_channel
 from domain.auth.passwords import PasswordHasher
 from domain.auth.tables import Account, User
 from settings import Settings
 from tests.conftest import TEST_BASE_URL
-from tests.support.server import ROOT
+from tests.support.server import ROOT, running_app
+from tests.support.signin import signed_in
 from tests.web.auth_support import PASSWORD, fast_hashing, sign_in
 
 APP = str(ROOT / "app.py")
@@ -268,3 +273,28 @@ def test_operator_commands_on_postgres(
     assert run_cli(capsys, monkeypatch, "users", "demote", "root@example.com").code == 0
     listed = run_cli(capsys, monkeypatch, "users", "list")
     assert listed.out.splitlines()[1].split()[:5] == ["1", "root@example.com", "root", "yes", "no"]
+
+
+def test_promoting_from_the_cli_tells_a_running_app_to_reload_the_user(tmp_path: Path) -> None:
+    """The running app caches users (memory and Redis); the CLI drops the Redis copy and publishes
+    the invalidation every app process applies (tests/web/test_auth_sessions.py shows them apply it)."""
+    data_dir = tmp_path / "data"
+    with (
+        running_app(data_dir) as app,
+        contextlib.closing(signed_in(app.base_url, data_dir, "ada@example.com")),
+    ):
+        redis = redis_sync.Redis(unix_socket_path=str(data_dir / "redis" / "redis.sock"))
+        pubsub = redis.pubsub()  # type: ignore[no-untyped-call]
+        pubsub.subscribe(invalidation_channel())
+        assert pubsub.get_message(timeout=5)["type"] == "subscribe"  # type: ignore[index]
+        cached = [key for key in redis.scan_iter("auth:user:*")]
+        assert len(cached) == 1  # ada, cached by the sign-in's requests
+        env = {"DATA_DIR": str(data_dir), "DATABASE_URL": ""}
+        assert process(env, tmp_path, "users", "promote", "ada@example.com").code == 0
+        message = pubsub.get_message(timeout=5)
+        assert message is not None and message["type"] == "message"
+        change = msgspec.json.decode(message["data"])
+        assert change["kind"] == "auth" and change["state"] == {"user": int(cached[0].split(b"{")[1][:-1])}
+        assert not redis.exists(cached[0])
+        pubsub.close()
+        redis.close()
