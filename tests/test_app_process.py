@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import redis
 
 from tests.support.demo import needs_counter_demo
@@ -190,10 +191,11 @@ def test_a_failed_migration_stops_the_redis_that_booted_meanwhile(tmp_path: Path
     assert not redis_pids_for(data_dir)
 
 
-def test_migrate_against_an_unreachable_database_says_so_in_one_line(tmp_path: Path) -> None:
+@pytest.mark.parametrize("command", ["migrate", "migrations-status"])
+def test_migrations_against_an_unreachable_database_say_so_in_one_line(tmp_path: Path, command: str) -> None:
     env = {**os.environ, "DATA_DIR": str(tmp_path), "DATABASE_URL": "postgresql://app:secret@127.0.0.1:1/app"}
     result = subprocess.run(
-        [sys.executable, "app.py", "migrate"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+        [sys.executable, "app.py", command], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 2
     last = result.stderr.strip().splitlines()[-1]
