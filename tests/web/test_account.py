@@ -242,3 +242,27 @@ def test_email_change_link_refused_when_the_address_was_taken_meanwhile(ada: Cli
 def test_account_answers_vary_by_htmx(ada: Client) -> None:
     response = post_form(ada, "/account/profile", {"name": "Ada", "avatar": ""}, headers=HTMX)
     assert "HX-Request" in response.headers["vary"] and response.headers["cache-control"] == "no-store"
+
+
+def test_change_password_and_delete_account_with_htmx(ada: Client) -> None:
+    wrong = post_form(
+        ada,
+        "/account/password",
+        {"current_password": "not it", "new_password": "a fresh password"},
+        headers=HTMX,
+    )
+    assert wrong.status_code == 422 and "not your current password" in wrong.text
+    assert "<html" not in wrong.text  # a partial for the swap, not a page
+    changed = post_form(
+        ada,
+        "/account/password",
+        {"current_password": PASSWORD, "new_password": "a fresh password"},
+        headers=HTMX,
+    )
+    assert changed.status_code == 200 and "Password changed." in changed.text and "<html" not in changed.text
+    refused = post_form(ada, "/account/delete", {"current_password": PASSWORD}, headers=HTMX)
+    assert refused.status_code == 422 and "<html" not in refused.text
+    deleted = post_form(ada, "/account/delete", {"current_password": "a fresh password"}, headers=HTMX)
+    assert deleted.status_code == 200 and deleted.headers.get("HX-Redirect") == "/"
+    assert not session_cookie(ada)
+    assert sign_in(ada, "ada@example.com", "a fresh password").status_code == 422
