@@ -260,16 +260,18 @@ def test_oauth_cancelled_consent(client: Client, provider: OAuthProvider, style:
         ("invalid_scope", 400, "could not sign you in (invalid_scope)"),
     ],
 )
+@pytest.mark.parametrize("style", ["google", "github"])
 def test_oauth_provider_error_redirect(
-    client: Client, provider: OAuthProvider, error: str, status: int, text: str
+    client: Client, provider: OAuthProvider, error: str, status: int, text: str, style: str
 ) -> None:
     provider.add_user("grace", email="grace@example.com")
-    assert_refused(sign_in_with(client, "github", "grace", decision=error), status, text)
+    assert_refused(sign_in_with(client, style, "grace", decision=error), status, text)
 
 
-def test_oauth_state_mismatch(client: Client, provider: OAuthProvider) -> None:
+@pytest.mark.parametrize("style", ["google", "github"])
+def test_oauth_state_mismatch(client: Client, provider: OAuthProvider, style: str) -> None:
     provider.add_user("grace", email="grace@example.com")
-    location = consent(start(client, "google"), "grace")
+    location = consent(start(client, style), "grace")
     forged = location.replace(query_of(location)["state"], "forged-state-value")
     assert_refused(callback(client, forged), 400, "expired or was started in another browser")
     # The real state still works once, then never again.
@@ -294,16 +296,17 @@ def test_oauth_callback_for_wrong_provider_is_refused(client: Client, provider: 
     assert_refused(callback(client, location.replace("/github/", "/google/")), 400, "expired")
 
 
+@pytest.mark.parametrize("style", ["google", "github"])
 def test_oauth_pkce_verifier_mismatch_is_refused_by_the_provider(
-    client: Client, provider: OAuthProvider
+    client: Client, provider: OAuthProvider, style: str
 ) -> None:
     """Code injection: an attacker's code pasted into the victim's callback fails PKCE at the provider."""
     provider.add_user("mallory", email="mallory@example.com")
     attacker = Browser(client)
     with attacker.active():
-        stolen_code = query_of(consent(start(client, "google"), "mallory"))["code"]
-    victim_state = query_of(start(client, "google"))["state"]
-    path = f"/auth/oauth/google/callback?code={stolen_code}&state={victim_state}"
+        stolen_code = query_of(consent(start(client, style), "mallory"))["code"]
+    victim_state = query_of(start(client, style))["state"]
+    path = f"/auth/oauth/{style}/callback?code={stolen_code}&state={victim_state}"
     response = client.get(path, follow_redirects=False)
     assert_refused(response, 400, "refused the sign-in (invalid_grant)")
     assert not session_cookie(client) and users(client) == []
