@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -41,12 +42,40 @@ def redis_url(redis_server: EmbeddedRedis) -> Iterator[str]:
     yield redis_server.url
 
 
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file with every migration applied, made once: each test's app starts from a copy.
+
+    The app's lifespan still runs `migrate()` (it finds nothing pending), so a test of the
+    migrations themselves uses its own database (tests/domain/test_migrations.py).
+    """
+    from domain import db
+    from domain.migrations import migrate
+
+    data_dir = tmp_path_factory.mktemp("migrated")
+    path = data_dir / "app.sqlite3"
+
+    async def run() -> None:
+        engine = db.make_engine(f"sqlite:///{path}")
+        db.bind_engine(engine)
+        await db.prepare(engine)
+        await migrate(engine, data_dir)
+        await db.close(engine)
+
+    asyncio.run(run())
+    assert not Path(f"{path}-wal").exists() or Path(f"{path}-wal").stat().st_size == 0
+    return path
+
+
 @pytest.fixture
-def settings(tmp_path: Path, redis_url: str) -> Settings:
-    """Development settings on a fresh SQLite file and the shared embedded Redis."""
+def settings(tmp_path: Path, redis_url: str, migrated_sqlite: Path) -> Settings:
+    """Development settings on a fresh (migrated) SQLite file and the shared embedded Redis."""
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    shutil.copyfile(migrated_sqlite, data_dir / "app.sqlite3")
     return Settings(
         app_env="development",
-        data_dir=tmp_path / "data",
+        data_dir=data_dir,
         redis_url=redis_url,
         auth_secret=TEST_SECRET,
         base_url=TEST_BASE_URL,
