@@ -23,7 +23,27 @@ from actors.keys import actor_channel
 log = logging.getLogger(__name__)
 
 SUBSCRIBE_TIMEOUT_S = 5.0
+CLOSE_TIMEOUT_S = 2.0
 RECONNECT_DELAY_S = (0.05, 2.0)
+
+
+async def cancel_and_wait(task: asyncio.Task[Any], timeout_s: float) -> bool:
+    """Cancel `task` and wait for it to end, at most `timeout_s`; True when it ended.
+
+    Cancels again while waiting: code below us (Python 3.11's `asyncio.wait_for`, a client
+    library's reconnect loop) can swallow one cancellation and carry on.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    while not task.done() and loop.time() < deadline:
+        task.cancel()
+        await asyncio.wait({task}, timeout=min(0.1, max(deadline - loop.time(), 0)))
+    if not task.done():
+        log.warning("task %s did not stop within %.1fs of being cancelled", task.get_name(), timeout_s)
+        return False
+    if not task.cancelled() and task.exception() is not None:
+        log.warning("task %s ended with %r", task.get_name(), task.exception())
+    return True
 
 
 class Gap(msgspec.Struct, frozen=True):
@@ -105,12 +125,13 @@ class EventHub:
 
     async def aclose(self) -> None:
         if self._reader is not None:
-            self._reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._reader
+            await cancel_and_wait(self._reader, CLOSE_TIMEOUT_S)
             self._reader = None
         if self._pubsub is not None:
-            await self._pubsub.aclose()  # type: ignore[no-untyped-call]
+            # Bounded: with Redis gone, closing must not hold up the app's shutdown.
+            with contextlib.suppress(TimeoutError, RedisConnectionError, RedisTimeoutError, OSError):
+                async with asyncio.timeout(CLOSE_TIMEOUT_S):
+                    await self._pubsub.aclose()  # type: ignore[no-untyped-call]
             self._pubsub = None
         self._listeners.clear()
         self._confirmed.clear()

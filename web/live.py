@@ -21,7 +21,7 @@ from litestar.response.sse import ServerSentEventMessage
 from actors.counter import CounterActor, CounterState
 from actors.events import ActorEvent
 from actors.keys import InvalidActorId, validate_id
-from actors.listen import EventHub, Gap, Subscription
+from actors.listen import EventHub, Gap, Subscription, cancel_and_wait
 from web.services import get_services, services_from_state
 
 log = logging.getLogger(__name__)
@@ -204,10 +204,7 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
     finally:
         beating.cancel()
         if following is not None:
-            following.cancel()
-            with contextlib.suppress(asyncio.CancelledError, TimeoutError):
-                async with asyncio.timeout(DRAIN_S):  # shutdown must not wait on it forever
-                    await following
+            await cancel_and_wait(following, DRAIN_S)  # bounded: shutdown must not wait on it
         if live.open:
             log.info("closing %d live stream(s)", live.open)
         live.close_all()

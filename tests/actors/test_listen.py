@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable
 
@@ -11,7 +12,7 @@ from actors.counter import CounterActor
 from actors.embedded import EmbeddedRedis
 from actors.events import ActorEvent
 from actors.keys import actor_channel
-from actors.listen import EventHub, Gap
+from actors.listen import EventHub, Gap, cancel_and_wait
 from domain.auth.local_cache import LocalEntry, LocalSessionCache
 from domain.auth.types import AuthUser
 
@@ -128,3 +129,34 @@ async def test_session_memory_goes_dark_when_pub_sub_drops_and_comes_back_empty(
     assert not cache.live
     await hub.aclose()
     await client.aclose()
+
+
+async def test_cancel_and_wait_cancels_again_when_a_cancellation_is_swallowed() -> None:
+    swallowed = asyncio.Event()
+
+    async def stubborn() -> None:
+        try:
+            await asyncio.sleep(30)
+        except asyncio.CancelledError:
+            swallowed.set()  # as Python 3.11's wait_for can do: carry on as if nothing happened
+        await asyncio.sleep(30)
+
+    task = asyncio.create_task(stubborn())
+    await asyncio.sleep(0)
+    assert await cancel_and_wait(task, 5) is True
+    assert swallowed.is_set() and task.cancelled()
+
+
+async def test_cancel_and_wait_gives_up_after_its_timeout() -> None:
+    release = asyncio.Event()
+
+    async def deaf() -> None:
+        while not release.is_set():
+            with contextlib.suppress(asyncio.CancelledError):
+                await release.wait()
+
+    task = asyncio.create_task(deaf())
+    await asyncio.sleep(0)
+    assert await cancel_and_wait(task, 0.3) is False
+    release.set()
+    await task
