@@ -16,9 +16,10 @@ from tests.support.demo import needs_counter_demo
 from tests.support.server import RunningApp, free_port, running_app
 
 pytest.importorskip("playwright")
-from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Page, expect
 
-from tests.browser.test_live_browser import ARGS, CHROMIUM, sign_up_verify_and_sign_in, wait_for_stream
+from tests.browser.support import chromium
+from tests.browser.test_live_browser import sign_up_verify_and_sign_in, wait_for_stream
 
 pytestmark = [pytest.mark.browser, needs_counter_demo]
 
@@ -27,12 +28,8 @@ SECRET = "c" * 8 + "0123456789abcdefghijklmnopqrstuvwxyz"
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"Chromium not found at {CHROMIUM} (apt-get install chromium; .ci/run does it)")
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    with chromium() as instance:
         yield instance
-        instance.close()
 
 
 @contextmanager

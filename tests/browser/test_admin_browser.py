@@ -6,16 +6,15 @@ import re
 import subprocess
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from tests.support.server import ROOT, RunningApp, free_port, running_app
 
 pytest.importorskip("playwright")
-from playwright.sync_api import Browser, expect, sync_playwright
+from playwright.sync_api import Browser, expect
 
-from tests.browser.test_auth_browser import ARGS, CHROMIUM, PASSWORD
+from tests.browser.support import PASSWORD, chromium
 
 
 @pytest.fixture(scope="module")
@@ -38,12 +37,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApp]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip("chromium is not installed")
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    with chromium() as instance:
         yield instance
-        instance.close()
 
 
 def test_admin_signs_in_once_and_uses_the_panel(server: RunningApp, browser: Browser) -> None:

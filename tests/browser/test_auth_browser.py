@@ -3,30 +3,16 @@
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from domain.mail import dev_mail_dir, list_stored
-from tests.support.server import RunningApp, free_port, running_app, wait_until
+from tests.support.server import RunningApp, free_port, running_app
 
 pytest.importorskip("playwright")
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-PASSWORD = "correct horse battery"
+from tests.browser.support import PASSWORD, chromium, verification_link
 
 
 @pytest.fixture(scope="module")
@@ -39,27 +25,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApp]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip("chromium is not installed")
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    with chromium() as instance:
         yield instance
-        instance.close()
-
-
-def verification_link(app: RunningApp, email: str) -> str:
-    found: list[str] = []
-
-    def arrived() -> bool:
-        for mail in list_stored(dev_mail_dir(app.data_dir)):
-            match = re.search(r"https?://\S+/auth/verify\?token=\S+", mail.text)
-            if mail.to == email and match:
-                found.append(match.group(0))
-                return True
-        return False
-
-    wait_until(arrived, 10, f"a verification mail to {email}")
-    return found[0]
 
 
 def sign_up_and_verify(page: Page, app: RunningApp, email: str, name: str) -> None:

@@ -1,0 +1,50 @@
+"""Shared by the browser tests: Debian's Chromium through Playwright, and mailed links as URLs."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+from tests.support.server import RunningApp
+from tests.support.signin import PASSWORD
+from tests.support.signin import verification_link as verification_path
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
+
+__all__ = ["ARGS", "CHROMIUM", "PASSWORD", "chromium", "verification_link"]
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@contextmanager
+def chromium() -> Iterator[Browser]:
+    """Headless Chromium for one test module; skipped, with the way to get it, when it is missing."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"Chromium not found at {CHROMIUM} (apt-get install chromium; .ci/run does it)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield instance
+        instance.close()
+
+
+def verification_link(app: RunningApp, email: str) -> str:
+    """The full URL of the verification link mailed to `email` (waits for the mail)."""
+    return app.base_url + verification_path(app.data_dir, email)
