@@ -16,7 +16,7 @@ from domain.auth.core import AuthLimits, Limit
 from tests.conftest import TEST_BASE_URL
 from tests.hardening.xss import PAYLOADS, payloads, problems_in
 from tests.support.demo import COUNTER_DEMO, needs_counter_demo
-from tests.web.auth_support import PASSWORD, auth_of, fast_hashing, last_link
+from tests.web.auth_support import PASSWORD, auth_of, csrf_token, fast_hashing, last_link
 
 Client = TestClient[Litestar]
 FUZZ = settings(
@@ -62,18 +62,9 @@ def assert_inert(response: httpx.Response, sent: str) -> None:
     assert not problems, f"{where}: {problems}"
 
 
-def csrf(client: Client) -> str:
-    token = client.cookies.get("csrftoken")
-    if not token:
-        client.get("/auth/sign-in")
-        token = client.cookies.get("csrftoken")
-    assert token
-    return token
-
-
 def post(client: Client, path: str, data: dict[str, str], caller: str = "browser") -> httpx.Response:
     """A form post the way the page sends it: the CSRF field and header, same-origin headers."""
-    token = csrf(client)
+    token = csrf_token(client)
     headers = {**SAME_ORIGIN, **CALLERS[caller], "x-csrftoken": token}
     return client.post(path, data={**data, "_csrf_token": token}, headers=headers, follow_redirects=True)
 
