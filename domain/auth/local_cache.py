@@ -35,13 +35,20 @@ CHANNEL_KIND, CHANNEL_ID = "auth", "invalidate"
 RETRY_DELAY_S = (0.1, 5.0)
 
 
+class CachedSession(msgspec.Struct, frozen=True):
+    """A session row as the caches keep it (Redis as JSON, this process in a LocalEntry)."""
+
+    id: int
+    user_id: int
+    expires_at: float
+    last_seen: float
+
+
 class LocalEntry(msgspec.Struct, frozen=True):
     """What `SessionStore.resolve` needs to answer: the session's cached row and its user."""
 
-    session_id: int
+    session: CachedSession
     user: AuthUser
-    expires_at: float
-    last_seen: float
 
 
 class Invalidation(msgspec.Struct, frozen=True, omit_defaults=True):

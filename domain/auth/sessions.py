@@ -14,7 +14,7 @@ from actors.connection import RedisClient
 from domain.auth.clock import Clock, utc_now
 from domain.auth.devices import describe_device
 from domain.auth.events import auth_event
-from domain.auth.local_cache import Invalidation, LocalEntry, LocalSessionCache
+from domain.auth.local_cache import CachedSession, Invalidation, LocalEntry, LocalSessionCache
 from domain.auth.tables import Session, User
 from domain.auth.tokens import hash_token, new_token
 from domain.auth.types import AuthSession, AuthUser
@@ -28,13 +28,6 @@ LAST_SEEN_EVERY = timedelta(minutes=5)
 # A cached entry lives at most this long, which bounds staleness if Redis missed an invalidation.
 CACHE_TTL_S = 120
 MAX_USER_AGENT = 512
-
-
-class CachedSession(msgspec.Struct, frozen=True):
-    id: int
-    user_id: int
-    expires_at: float
-    last_seen: float
 
 
 class SessionView(msgspec.Struct, frozen=True):
@@ -153,9 +146,9 @@ class SessionStore:
         token_hash = hash_token(token)
         now = self.clock()
         local = self.local.get(token_hash)
+        user: AuthUser | None
         if local is not None:
-            entry = CachedSession(local.session_id, local.user.id, local.expires_at, local.last_seen)
-            user: AuthUser | None = local.user
+            entry, user = local.session, local.user
         else:
             generation = self.local.generation
             found = await self._lookup(token_hash, now)
@@ -164,10 +157,7 @@ class SessionStore:
             entry, user = found
             if user is not None:
                 self._keep(token_hash, entry, user, generation)
-        if entry.expires_at <= now.timestamp():
-            await self._delete_rows([token_hash])
-            return None
-        if user is None:
+        if user is None or entry.expires_at <= now.timestamp():
             await self._delete_rows([token_hash])
             return None
         extended = False
@@ -211,13 +201,7 @@ class SessionStore:
         return entry, await self.user(entry.user_id)
 
     def _keep(self, token_hash: str, entry: CachedSession, user: AuthUser, generation: int) -> None:
-        self.local.put(
-            token_hash,
-            LocalEntry(
-                session_id=entry.id, user=user, expires_at=entry.expires_at, last_seen=entry.last_seen
-            ),
-            since_generation=generation,
-        )
+        self.local.put(token_hash, LocalEntry(entry, user), since_generation=generation)
 
     async def user(self, user_id: int) -> AuthUser | None:
         """The user, from the cache when it holds them."""

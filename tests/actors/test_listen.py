@@ -13,7 +13,7 @@ from actors.embedded import EmbeddedRedis
 from actors.events import ActorEvent
 from actors.keys import actor_channel
 from actors.listen import EventHub, Gap, cancel_and_wait
-from domain.auth.local_cache import LocalEntry, LocalSessionCache
+from domain.auth.local_cache import CachedSession, LocalEntry, LocalSessionCache
 from domain.auth.types import AuthUser
 
 
@@ -115,7 +115,7 @@ async def test_session_memory_goes_dark_when_pub_sub_drops_and_comes_back_empty(
     follower = asyncio.create_task(cache.follow(hub))
     await cache.wait_live()
     user = AuthUser(id=1, email="a@example.com", name="A")
-    cache.put("h", LocalEntry(1, user, 2e9, 1e9), since_generation=cache.generation)
+    cache.put("h", LocalEntry(CachedSession(1, user.id, 2e9, 1e9), user), since_generation=cache.generation)
     assert cache.get("h") is not None
     fresh_server.kill()
     # Invalidations sent now would be lost: the memory must stop answering at once.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from domain.auth.local_cache import MAX_ENTRIES, Invalidation, LocalEntry, LocalSessionCache
+from domain.auth.local_cache import MAX_ENTRIES, CachedSession, Invalidation, LocalEntry, LocalSessionCache
 from domain.auth.types import AuthUser
 
 
@@ -16,7 +16,7 @@ class Clock:
 
 def entry(user_id: int = 1, session_id: int = 10) -> LocalEntry:
     user = AuthUser(id=user_id, email=f"u{user_id}@example.com", name="U", avatar=None)
-    return LocalEntry(session_id=session_id, user=user, expires_at=2e9, last_seen=1e9)
+    return LocalEntry(CachedSession(session_id, user_id, 2e9, 1e9), user)
 
 
 def live_cache(clock: Clock | None = None) -> LocalSessionCache:
