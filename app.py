@@ -38,6 +38,7 @@ from web.errors import exception_handlers
 from web.remote import register_template_helpers
 from web.routes import route_handlers
 from web.services import Services
+from web.templating import TemplateEngine
 
 ROOT = Path(__file__).resolve().parent
 TEMPLATES = ROOT / "web" / "templates"
@@ -101,9 +102,6 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
 
 
 def template_helpers(engine: JinjaTemplateEngine) -> None:
-    # Compile each template once: `dev` restarts the process when a template changes, so checking
-    # every file's mtime on each render (Jinja's default) buys nothing.
-    engine.engine.auto_reload = False
     register_template_helpers(engine)
     register_oauth_helpers(engine)
 
@@ -126,7 +124,7 @@ def create_app(settings: Settings) -> Litestar:
         # set `request_class=HTMXRequest` for itself.
         plugins=[HTMXPlugin(HTMXConfig(set_request_class_globally=False))],
         template_config=TemplateConfig(
-            directory=TEMPLATES, engine=JinjaTemplateEngine, engine_callback=template_helpers
+            directory=TEMPLATES, engine=TemplateEngine, engine_callback=template_helpers
         ),
         exception_handlers={**exception_handlers(), NotSignedIn: handle_not_signed_in},
         # Outermost first: log every request, count it, then proxy headers and the origin check.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -350,6 +351,15 @@ def test_rate_limit_fails_closed_when_redis_is_down(tmp_path: Path, calls: Calls
 
 
 # --- template helper --------------------------------------------------------------------------
+
+
+def test_each_rendered_button_gets_its_own_idempotency_key_and_current_token(client: Client) -> None:
+    """The button's static markup is built once; the per-render parts must not be cached with it."""
+    first, second = client.get("/page/button").text, client.get("/page/button").text
+    keys = [re.findall(r'name="_idempotency_key" value="([0-9a-f]{32})"', page) for page in (first, second)]
+    assert len(keys[0]) == len(keys[1]) == 1 and keys[0] != keys[1]
+    token = client.cookies.get("csrftoken")
+    assert f'name="_csrf_token" value="{token}"' in second
 
 
 def test_button_renders_htmx_attributes_and_a_real_form(client: Client) -> None:

@@ -40,10 +40,14 @@ def _current_path(context: Mapping[str, Any]) -> str | None:
     return safe_path(str(request.url.path) + (f"?{request.url.query}" if request.url.query else ""), request)
 
 
-def _hidden(name: str, value: object) -> Markup:
+def _hidden(name: str, value: object) -> str:
     if isinstance(value, bool):
         value = "true" if value else "false"
-    return Markup(f'<input type="hidden" name="{escape(name)}" value="{escape(value)}">')  # noqa: S704 (escaped)
+    return f'<input type="hidden" name="{escape(name)}" value="{escape(value)}">'
+
+
+# Stands in for the URL while a button's static markup is built; no URL or attribute contains it.
+_URL_SLOT = "\x00url\x00"
 
 
 class RemoteHelpers:
@@ -51,6 +55,7 @@ class RemoteHelpers:
 
     def __init__(self, registry: Registry) -> None:
         self.registry = registry
+        self._frames: dict[tuple[str, str, str | None, str | None, str, str], tuple[str, str, str, str]] = {}
 
     def _get(self, name: str | RemoteFunction[..., Any]) -> RemoteFunction[..., Any]:
         return name if isinstance(name, RemoteFunction) else self.registry.get(name)
@@ -90,6 +95,32 @@ class RemoteHelpers:
         pairs["hx-trigger"] = trigger
         return _attrs(pairs)
 
+    def _button_frame(
+        self,
+        rf: RemoteFunction[..., Any],
+        label: str,
+        target: str | None,
+        swap: str | None,
+        button_class: str,
+        form_class: str,
+    ) -> tuple[str, str, str, str]:
+        """The parts of a button's markup that only depend on how the template calls it, escaped once.
+
+        Returned as (`<form ... action="`, `" ... hx-post="`, `" ...>`, `<button>...</form>`): the URL
+        goes between the first three, the hidden inputs between the last two.
+        """
+        key = (rf.name, label, target, swap, button_class, form_class)
+        frame = self._frames.get(key)
+        if frame is None:
+            attrs: dict[str, object] = {"method": rf.method.lower(), "action": _URL_SLOT, "class": form_class}
+            attrs.update(self._hx(rf, _URL_SLOT, target, swap))
+            if rf.method == "POST":
+                attrs["hx-disabled-elt"] = "find button"
+            head, middle, tail = f"<form {_attrs(attrs)}>".split(_URL_SLOT)
+            button = f'<button type="submit" class="{escape(button_class)}">{escape(label)}</button></form>'
+            frame = self._frames[key] = (head, middle, tail, button)
+        return frame
+
     @pass_context
     def button(
         self,
@@ -106,22 +137,20 @@ class RemoteHelpers:
         """A `<form>` with one button: htmx swaps the partial; without JavaScript it posts and comes back."""
         rf = self._get(name)
         path_args = {f.name: args.pop(f.name) for f in rf.path_fields if f.name in args}
-        url = rf.url(**path_args)
-        hidden: list[Markup] = []
-        form_attrs: dict[str, object] = {"method": rf.method.lower(), "action": url, "class": form_class}
-        form_attrs.update(self._hx(rf, url, target, swap))
+        url = escape(rf.url(**path_args))
+        # The counter partial renders one of these per response: the static markup is built once.
+        head, middle, tail, button = self._button_frame(rf, label, target, swap, button_class, form_class)
+        parts = [head, url, middle, url, tail]
         if rf.method == "POST":
-            token = csrf_token(context)
-            if token:
-                hidden.append(_hidden("_csrf_token", token))
+            if token := csrf_token(context):
+                parts.append(_hidden("_csrf_token", token))
             if next_path := _current_path(context):
-                hidden.append(_hidden("next", next_path))
+                parts.append(_hidden("next", next_path))
             # One key per rendered button: a double submit or a retried request applies once.
-            hidden.append(_hidden("_idempotency_key", os.urandom(16).hex()))
-            form_attrs["hx-disabled-elt"] = "find button"
-        hidden.extend(_hidden(key, value) for key, value in args.items())
-        button = f'<button type="submit" class="{escape(button_class)}">{escape(label)}</button>'
-        return Markup(f"<form {_attrs(form_attrs)}>{''.join(hidden)}{button}</form>")  # noqa: S704 (parts escaped)
+            parts.append(f'<input type="hidden" name="_idempotency_key" value="{os.urandom(16).hex()}">')
+        parts.extend(_hidden(key, value) for key, value in args.items())
+        parts.append(button)
+        return Markup("".join(parts))  # noqa: S704 (every part escaped)
 
     @pass_context
     def link(
