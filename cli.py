@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.util
 import os
 import sqlite3
 import sys
@@ -180,14 +181,34 @@ def prepare_metrics_dir(settings: Settings) -> None:
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(path)
 
 
+EVENT_LOOPS = ("uvloop", "asyncio")
+
+
+def event_loop() -> str:
+    """The event loop `serve` runs the app on: EVENT_LOOP, else uvloop where installed, else asyncio.
+
+    Named rather than left to granian's "auto", which would take any other loop that happens to
+    be installed (rloop broke sign-up here).
+    """
+    chosen = os.environ.get("EVENT_LOOP", "").strip().lower()
+    if chosen:
+        if chosen not in EVENT_LOOPS:
+            raise CommandError(f"EVENT_LOOP must be one of {', '.join(EVENT_LOOPS)} (got {chosen!r})")
+        if not importlib.util.find_spec(chosen):
+            raise CommandError(f"EVENT_LOOP={chosen} but {chosen} is not installed")
+        return chosen
+    return "uvloop" if importlib.util.find_spec("uvloop") else "asyncio"
+
+
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     from granian import Granian
-    from granian.constants import Interfaces
+    from granian.constants import Interfaces, Loops
 
     workers = args.workers or int(os.environ.get("WEB_CONCURRENCY") or os.cpu_count() or 1)
+    loop = event_loop()
     prepare_metrics_dir(settings)
     with embedded_redis_for(settings, meanwhile=run_migrations):
-        step(f"serving on http://{args.host}:{args.port} with {workers} worker(s) (granian)")
+        step(f"serving on http://{args.host}:{args.port} with {workers} worker(s) (granian, {loop})")
         Granian(
             "app:asgi",
             factory=True,
@@ -198,6 +219,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
             backlog=2048,
             log_access=False,
             respawn_failed_workers=True,
+            loop=Loops(loop),
         ).serve()
     return 0
 

@@ -112,6 +112,15 @@ def test_production_without_secret_exits_with_one_line_reason(tmp_path: Path) ->
     assert not redis_pids_for(tmp_path)
 
 
+def test_an_unknown_event_loop_exits_with_one_line_reason_before_starting_anything(tmp_path: Path) -> None:
+    result = run_cli({"DATA_DIR": str(tmp_path), "EVENT_LOOP": "tokio"}, "serve")
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "error: EVENT_LOOP must be one of uvloop, asyncio (got 'tokio')"
+    ]
+    assert not redis_pids_for(tmp_path)
+
+
 def test_production_with_placeholder_secret_exits(tmp_path: Path) -> None:
     result = run_cli(
         {

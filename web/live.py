@@ -148,7 +148,9 @@ def on_shutdown_signal(callback: Callable[[], None]) -> None:
 
     Servers (granian, uvicorn) wait for open responses to finish before the lifespan's shutdown
     runs, and an SSE response never finishes by itself: streams must learn of the signal first.
-    The server's handler is kept and still runs after ours.
+    The server's handler is kept and still runs after ours. Granian on asyncio's loop registers
+    it with `loop.add_signal_handler` (readable from the loop); on uvloop, whose table is not,
+    that same call installs the loop's own `signal.signal` handler, chained like uvicorn's.
     """
     loop = asyncio.get_running_loop()
     if threading.current_thread() is not threading.main_thread():

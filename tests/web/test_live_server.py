@@ -145,8 +145,10 @@ async def test_page_version_in_the_url_counts_for_the_first_connection(server: R
         await asyncio.gather(*tasks, return_exceptions=True)
 
 
-async def test_shutdown_ends_open_streams_with_a_retry_hint(tmp_path: Path) -> None:
-    app = start_app(tmp_path / "data")
+@pytest.mark.parametrize("loop", ["uvloop", "asyncio"])
+async def test_shutdown_ends_open_streams_with_a_retry_hint(tmp_path: Path, loop: str) -> None:
+    """Each loop hands the server's SIGTERM handler to on_shutdown_signal differently (web/live.py)."""
+    app = start_app(tmp_path / "data", env={"EVENT_LOOP": loop})
     try:
         clients = [Client() for _ in range(5)]
         async with http_client(app) as http:
