@@ -118,8 +118,12 @@ def error_response(
     if caller is Caller.HTMX:
         all_headers.setdefault("HX-Retarget", HTMX_ERROR_TARGET)
         all_headers.setdefault("HX-Reswap", "innerHTML")
-        return Template(ERROR_PARTIAL, context=context, status_code=status, headers=all_headers)
-    return Template(ERROR_PAGE, context=context, status_code=status, headers=all_headers)
+        return Template(
+            ERROR_PARTIAL, context=context, status_code=status, headers=all_headers, media_type=MediaType.HTML
+        )
+    return Template(
+        ERROR_PAGE, context=context, status_code=status, headers=all_headers, media_type=MediaType.HTML
+    )
 
 
 def retry_after_header(seconds: float) -> dict[str, str]:

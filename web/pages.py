@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, get
+from litestar.enums import MediaType
 from litestar.response import Template
 from redis.exceptions import RedisError
 
@@ -32,4 +33,5 @@ async def home(request: Request[Any, Any, Any]) -> Template:
         "pages/home.html",
         context={"counter": counter, "has_counter_demo": get_counter is not None},
         headers={"Vary": VARY, "Cache-Control": "no-store"},
+        media_type=MediaType.HTML,
     )

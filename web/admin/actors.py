@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from litestar import Request, Response, get, post
 from litestar.connection import ASGIConnection
+from litestar.enums import MediaType
 from litestar.handlers.base import BaseRouteHandler
 from litestar.params import Parameter
 from litestar.response import Template
@@ -42,7 +43,9 @@ def _page(context: dict[str, Any], status: int = 200) -> Template:
         "message": None,
         "snapshot": None,
     }
-    return Template(PAGE, context={**base, **context}, status_code=status, headers=NO_STORE)
+    return Template(
+        PAGE, context={**base, **context}, status_code=status, headers=NO_STORE, media_type=MediaType.HTML
+    )
 
 
 @get(PATH, guards=[admin_now], include_in_schema=False)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, Response, get, post
+from litestar.enums import MediaType
 from litestar.response import Template
 
 from domain.auth import account
@@ -48,7 +49,9 @@ async def _done(
         return redirect(request, "/account", notice=notice)
     current, session = require_session(request)
     context = await _context(request, user or current, session, section, notice=notice)
-    return Template(f"partials/account_{section}.html", context=context, headers=NO_STORE)
+    return Template(
+        f"partials/account_{section}.html", context=context, headers=NO_STORE, media_type=MediaType.HTML
+    )
 
 
 async def _failed(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, get
+from litestar.enums import MediaType
 from litestar.exceptions import NotFoundException
 from litestar.response import Template
 
@@ -27,4 +28,5 @@ async def dev_mail(request: AnyRequest, name: str = "") -> Template:
         "pages/dev_mail.html",
         context={"messages": list_stored(directory), "selected": selected},
         headers={"Cache-Control": "no-store"},
+        media_type=MediaType.HTML,
     )

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from litestar import Request, Response
+from litestar.enums import MediaType
 from litestar.response import Redirect, Template
 
 from domain.auth.core import Auth
@@ -78,7 +79,13 @@ def render(
     """The partial for htmx, the full page otherwise: both from the same context."""
     template = templates.partial if caller_of(request) is Caller.HTMX else templates.page
     ctx = {"errors": {}, "values": {}, "message": None, "notice": None, **context}
-    return Template(template, context=ctx, status_code=status, headers={**NO_STORE, **(headers or {})})
+    return Template(
+        template,
+        context=ctx,
+        status_code=status,
+        headers={**NO_STORE, **(headers or {})},
+        media_type=MediaType.HTML,
+    )
 
 
 def render_error(
