@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import os
 import re
-import uuid
 from typing import Any, cast
 
 from litestar.datastructures import MutableScopeHeaders
@@ -11,6 +11,7 @@ from litestar.types import Message, Scope
 
 SCOPE_KEY = "request_id"
 HEADER = "x-request-id"
+HEADER_BYTES = HEADER.encode()
 # A proxy's id is reused only when it cannot smuggle anything into logs or headers.
 SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
@@ -23,10 +24,10 @@ def request_id_of(scope: Scope) -> str:
         return existing
     incoming = ""
     for name, value in scope.get("headers", ()):
-        if name.lower() == HEADER.encode():
+        if name.lower() == HEADER_BYTES:
             incoming = value.decode("latin-1")
             break
-    request_id = incoming if SAFE_ID.match(incoming) else uuid.uuid4().hex
+    request_id = incoming if SAFE_ID.match(incoming) else os.urandom(16).hex()
     state[SCOPE_KEY] = request_id
     return request_id
 

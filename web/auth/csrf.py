@@ -9,6 +9,7 @@ other, so a token never outlives or crosses sessions.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 from typing import Any, cast
@@ -30,9 +31,15 @@ def csrf_config_of(scope: Scope) -> CSRFConfig | None:
 
 def bound_token(config: CSRFConfig, auth_secret: str, session_token: str) -> str:
     """The CSRF token of the session whose cookie token is `session_token` (in Litestar's format)."""
+    return _bound_token(config.secret, auth_secret, session_token)
+
+
+@functools.lru_cache(maxsize=4096)
+def _bound_token(csrf_secret: str, auth_secret: str, session_token: str) -> str:
+    # Every signed-in request asks for its session's token: three hashes, remembered per session.
     key = hashlib.sha256(f"csrf-binding:{auth_secret}".encode()).digest()
     secret = hmac.new(key, session_token.encode(), hashlib.sha256).hexdigest()[:CSRF_SECRET_LENGTH]
-    return secret + generate_csrf_hash(token=secret, secret=config.secret)
+    return secret + generate_csrf_hash(token=secret, secret=csrf_secret)
 
 
 def matches(candidate: str | None, expected: str) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
 import inspect
 import re
 import types
@@ -48,11 +49,22 @@ def _strip(annotation: Any) -> Any:
     return annotation
 
 
-def _union_members(annotation: Any) -> tuple[Any, ...]:
+def _members(annotation: Any) -> tuple[Any, ...]:
     bare = _strip(annotation)
     if get_origin(bare) in (Union, types.UnionType):
         return tuple(_strip(arg) for arg in get_args(bare))
     return (bare,)
+
+
+_cached_members = functools.lru_cache(maxsize=1024)(_members)
+
+
+def _union_members(annotation: Any) -> tuple[Any, ...]:
+    """The types an annotation admits. Every request asks this of every field: answers are cached."""
+    try:
+        return _cached_members(annotation)
+    except TypeError:  # an annotation that cannot be hashed (e.g. Annotated with a dict in it)
+        return _members(annotation)
 
 
 def is_optional(annotation: Any) -> bool:
