@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 import re
+import statistics
 import tempfile
 import time
 import uuid
@@ -89,8 +90,43 @@ wrk.body = ""
 """
 
 
-def _ratio_row(name: str, measured: WrkResult, baseline: WrkResult, target: float, note: str = "") -> Row:
-    ratio = measured.requests_per_s / baseline.requests_per_s if baseline.requests_per_s else 0.0
+def _median(values: list[float]) -> float:
+    return statistics.median(values) if values else 0.0
+
+
+@dataclass
+class Rounds:
+    """One route measured in every round; ratios pair each round's figure with that round's /ping."""
+
+    results: list[WrkResult]
+
+    @property
+    def requests_per_s(self) -> float:
+        return _median([r.requests_per_s for r in self.results])
+
+    @property
+    def p50_ms(self) -> float:
+        return _median([r.p50_ms for r in self.results])
+
+    @property
+    def p99_ms(self) -> float:
+        return _median([r.p99_ms for r in self.results])
+
+    @property
+    def errors(self) -> int:
+        return sum(r.errors for r in self.results)
+
+    def ratios_to(self, baseline: Rounds) -> list[float]:
+        return [
+            mine.requests_per_s / base.requests_per_s if base.requests_per_s else 0.0
+            for mine, base in zip(self.results, baseline.results, strict=True)
+        ]
+
+
+def _ratio_row(name: str, measured: Rounds, baseline: Rounds, target: float, note: str = "") -> Row:
+    ratios = measured.ratios_to(baseline)
+    ratio = _median(ratios)
+    spread = f"rounds {', '.join(f'{r:.2f}' for r in ratios)}"
     return Row(
         name=name,
         measured=(
@@ -100,7 +136,9 @@ def _ratio_row(name: str, measured: WrkResult, baseline: WrkResult, target: floa
         ratio=ratio,
         target=f">= {target}",
         ok=ratio >= target and measured.errors == 0,
-        note=note + (f" ({measured.errors} errors)" if measured.errors else ""),
+        note="; ".join(
+            part for part in (note, spread, f"{measured.errors} errors" if measured.errors else "") if part
+        ),
     )
 
 
@@ -124,13 +162,13 @@ def _sign_in_loop(base_url: str, email: str, rate: float, duration_s: float) -> 
             sent += 1
 
 
-def run(duration_s: int = 5) -> list[Row]:
+def run(duration_s: int = 5, rounds: int = 3, round_s: int = 3) -> list[Row]:
+    """The HTTP rows. /ping, the counter POST and GET / take turns for `rounds` short runs each:
+    on a noisy machine a route and its baseline are then measured minutes apart at most seconds
+    apart, and each ratio is the median of the per-round ratios."""
     rows: list[Row] = []
     progress("starting app (granian, 1 worker) for HTTP benchmarks")
     with app_server(workers=1, env={"AUTH_ATTEMPTS_PER_MINUTE": "1000000"}) as server:
-        ping = wrk(server.base_url + "/ping", connections=50, duration_s=duration_s)
-        progress(f"/ping: {ping.requests_per_s:,.0f} req/s")
-
         user = sign_up_and_in(server)
         with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
             script.write(WRK_POST)
@@ -139,23 +177,26 @@ def run(duration_s: int = 5) -> list[Row]:
             "BENCH_CSRF": user.csrf_token,
             "BENCH_ORIGIN": server.base_url,
         }
-        post = wrk(
-            server.base_url + f"/counter/bench-{uuid.uuid4().hex[:8]}",
-            connections=50,
-            duration_s=duration_s,
-            script=Path(script.name),
-            env=env,
-        )
+        counter_url = server.base_url + f"/counter/bench-{uuid.uuid4().hex[:8]}"
+        ping, post, home = Rounds([]), Rounds([]), Rounds([])
+        wrk(server.base_url + "/ping", connections=50, duration_s=1)  # warm: templates, pools, caches
+        for n in range(1, rounds + 1):
+            ping.results.append(wrk(server.base_url + "/ping", connections=50, duration_s=round_s))
+            post.results.append(
+                wrk(counter_url, connections=50, duration_s=round_s, script=Path(script.name), env=env)
+            )
+            home.results.append(wrk(server.base_url + "/", connections=50, duration_s=round_s))
+            progress(
+                f"round {n}/{rounds}: /ping {ping.results[-1].requests_per_s:,.0f}, "
+                f"POST /counter {post.results[-1].requests_per_s:,.0f}, "
+                f"GET / {home.results[-1].requests_per_s:,.0f} req/s"
+            )
         Path(script.name).unlink()
         row = _ratio_row("signed-in POST /counter/{id} (htmx, CSRF, session)", post, ping, 0.5)
         row.target += ", p99 <= 25 ms"
         row.ok = bool(row.ok) and post.p99_ms <= 25
         rows.append(row)
-        progress(f"POST /counter: {post.requests_per_s:,.0f} req/s")
-
-        home = wrk(server.base_url + "/", connections=50, duration_s=duration_s)
         rows.append(_ratio_row("GET / page render", home, ping, 0.6))
-        progress(f"GET /: {home.requests_per_s:,.0f} req/s")
 
         idle = wrk(server.base_url + "/ping", connections=10, duration_s=duration_s)
         email = f"load-{uuid.uuid4().hex[:8]}@example.com"
