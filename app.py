@@ -17,6 +17,7 @@ from litestar.plugins.htmx import HTMXConfig, HTMXPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
+from litestar.types import Message, Scope
 from redis.exceptions import RedisError
 
 from actors.connection import RedisClient, create_redis
@@ -101,6 +102,18 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
             await asyncio.to_thread(embedded.stop)
 
 
+async def before_send(message: Message, scope: Scope) -> None:
+    """The app's one `before_send` hook: request id, security headers, flash cookie expiry.
+
+    One hook rather than three: Litestar awaits every hook for every message, and an SSE stream
+    sends one message per change; only the response start is touched.
+    """
+    if message["type"] == "http.response.start":
+        request_id.stamp(message, scope)
+        security.add_security_headers(message, scope)
+        flash.expire_shown(message, scope)
+
+
 def template_helpers(engine: JinjaTemplateEngine) -> None:
     register_template_helpers(engine)
     register_oauth_helpers(engine)
@@ -134,7 +147,7 @@ def create_app(settings: Settings) -> Litestar:
             security.middleware(settings),
             session_middleware,
         ],
-        before_send=[request_id.before_send, security.before_send, flash.before_send],
+        before_send=[before_send],
         allowed_hosts=security.allowed_hosts(settings),
         csrf_config=CSRFConfig(
             secret=settings.auth_secret,

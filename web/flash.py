@@ -121,8 +121,14 @@ def get_flashes(context: Mapping[str, Any]) -> list[Flash]:
 
 
 async def before_send(message: Message, scope: Scope) -> None:
-    """`before_send` hook for app.py: expire the flash cookie once a page has shown it."""
-    if message["type"] != "http.response.start" or not cast(dict[str, Any], scope).get(CONSUMED_KEY):
+    """`before_send` hook: expire the flash cookie once a page has shown it."""
+    if message["type"] == "http.response.start":
+        expire_shown(message, scope)
+
+
+def expire_shown(message: Message, scope: Scope) -> None:
+    """On a response start: expire the flash cookie if this request showed its messages."""
+    if not cast(dict[str, Any], scope).get(CONSUMED_KEY):
         return
     headers = MutableScopeHeaders.from_message(message)
     already = [v for v in headers.getall("set-cookie", []) if v.startswith(f"{COOKIE}=")]

@@ -33,9 +33,13 @@ def request_id_of(scope: Scope) -> str:
 
 
 async def before_send(message: Message, scope: Scope) -> None:
-    """`before_send` hook for app.py: every HTTP response carries `X-Request-ID`."""
-    if message["type"] != "http.response.start":
-        return
+    """`before_send` hook: every HTTP response carries `X-Request-ID`."""
+    if message["type"] == "http.response.start":
+        stamp(message, scope)
+
+
+def stamp(message: Message, scope: Scope) -> None:
+    """Add `X-Request-ID` to a response start that lacks one."""
     headers = MutableScopeHeaders.from_message(message)
     if HEADER not in headers:
         headers[HEADER] = request_id_of(scope)

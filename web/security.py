@@ -14,7 +14,7 @@ from litestar.config.allowed_hosts import AllowedHostsConfig
 from litestar.enums import ScopeType
 from litestar.exceptions import PermissionDeniedException
 from litestar.middleware import DefineMiddleware
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import ASGIApp, HTTPResponseStartEvent, Message, Receive, Scope, Send
 
 from settings import Settings
 
@@ -290,9 +290,13 @@ def _encoded_headers(is_admin: bool, production: bool) -> tuple[tuple[bytes, byt
 
 
 async def before_send(message: Message, scope: Scope) -> None:
-    """`before_send` hook for app.py: security headers on every HTTP response (errors and 404s too)."""
-    if message["type"] != "http.response.start":
-        return
+    """`before_send` hook: security headers on every HTTP response (errors and 404s too)."""
+    if message["type"] == "http.response.start":
+        add_security_headers(message, scope)
+
+
+def add_security_headers(message: HTTPResponseStartEvent, scope: Scope) -> None:
+    """The security headers a response start lacks, added to it (app.py's response hook)."""
     app = scope.get("app")
     settings = getattr(getattr(app, "state", None), "settings", None)
     production = isinstance(settings, Settings) and settings.is_production
