@@ -24,6 +24,7 @@ from actors.embedded import EmbeddedRedis  # noqa: E402
 from actors.keys import actor_channel, actor_key  # noqa: E402
 from actors.runtime import AUTO_REQUEST_TTL_MS  # noqa: E402
 from actors.scripts import ScriptRunner  # noqa: E402
+from bench.common import run_on_app_loop  # noqa: E402
 
 Row = dict[str, Any]
 
@@ -114,10 +115,12 @@ def run(duration: float = 1.5, callers: int = 50, repeats: int = 5) -> list[Row]
             samples: dict[str, list[Row]] = {"redis-benchmark": [], "actors": []}
             for _ in range(repeats):
                 samples["redis-benchmark"].append(_redis_benchmark(sock, "b", sha, callers, requests))
-                samples["actors"].append(asyncio.run(_python_load(server.url, "p", callers, duration, True)))
+                samples["actors"].append(
+                    run_on_app_loop(_python_load(server.url, "p", callers, duration, True))
+                )
             if fsync == "always":
                 samples["actors, uncoalesced"] = [
-                    asyncio.run(_python_load(server.url, "u", callers, duration, False))
+                    run_on_app_loop(_python_load(server.url, "u", callers, duration, False))
                 ]
             medians = {name: _median(results) for name, results in samples.items()}
             baseline = medians["redis-benchmark"]["ops_per_s"]

@@ -7,12 +7,11 @@ import contextlib
 import statistics
 import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import httpx
 
-from bench.common import Row, Server, app_server, progress, raise_fd_limit
+from bench.common import Row, Server, app_server, loop_factory, progress, raise_fd_limit
 from bench.web_routes import sign_up_and_in
 
 
@@ -135,21 +134,12 @@ async def _measure(
     return delays, missing, all(s.order_ok for s in streams), rss
 
 
-def client_loop() -> Callable[[], asyncio.AbstractEventLoop] | None:
-    """uvloop for the SSE client where it is installed (it is a dependency of the app's `serve`)."""
-    try:
-        import uvloop
-    except ImportError:
-        return None
-    return uvloop.new_event_loop
-
-
 def run(streams_n: int = 1000, changes: int = 20) -> list[Row]:
     raise_fd_limit()
     progress(f"starting app for SSE benchmark ({streams_n} streams, {changes} changes)")
     # The load generator shares the two cores with the server: on asyncio's own loop its reading
     # of 1,000 sockets per change doubled the delivery p50 it measured.
-    with app_server(workers=1) as server, asyncio.Runner(loop_factory=client_loop()) as runner:
+    with app_server(workers=1) as server, asyncio.Runner(loop_factory=loop_factory()) as runner:
         delays, missing, ordered, rss = runner.run(_measure(server, streams_n, changes))
     delays.sort()
     p50 = statistics.median(delays) if delays else float("nan")
