@@ -62,6 +62,7 @@ def loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
 
 
 def run_on_app_loop(coro: Coroutine[Any, Any, T]) -> T:
+    """`asyncio.run(coro)` on the loop `serve` uses, so load from this process is as fast as the app's."""
     with asyncio.Runner(loop_factory=loop_factory()) as runner:
         return runner.run(coro)
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from bench.common import Row, Server, app_server, loop_factory, progress, raise_fd_limit
+from bench.common import Row, Server, app_server, progress, raise_fd_limit, run_on_app_loop
 from bench.web_routes import sign_up_and_in
 
 
@@ -139,8 +139,8 @@ def run(streams_n: int = 1000, changes: int = 20) -> list[Row]:
     progress(f"starting app for SSE benchmark ({streams_n} streams, {changes} changes)")
     # The load generator shares the two cores with the server: on asyncio's own loop its reading
     # of 1,000 sockets per change doubled the delivery p50 it measured.
-    with app_server(workers=1) as server, asyncio.Runner(loop_factory=loop_factory()) as runner:
-        delays, missing, ordered, rss = runner.run(_measure(server, streams_n, changes))
+    with app_server(workers=1) as server:
+        delays, missing, ordered, rss = run_on_app_loop(_measure(server, streams_n, changes))
     delays.sort()
     p50 = statistics.median(delays) if delays else float("nan")
     p99 = delays[int(len(delays) * 0.99) - 1] if delays else float("nan")

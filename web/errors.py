@@ -16,7 +16,6 @@ from litestar.exceptions import (
     PermissionDeniedException,
     ValidationException,
 )
-from litestar.response import Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from litestar.types import ExceptionHandlersMap
 from redis.exceptions import ClusterDownError
@@ -25,6 +24,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from domain.errors import DomainError, RateLimited, Unavailable
 from web.request_id import request_id_of
+from web.templating import HTMLTemplate
 
 log = logging.getLogger(__name__)
 
@@ -118,12 +118,8 @@ def error_response(
     if caller is Caller.HTMX:
         all_headers.setdefault("HX-Retarget", HTMX_ERROR_TARGET)
         all_headers.setdefault("HX-Reswap", "innerHTML")
-        return Template(
-            ERROR_PARTIAL, context=context, status_code=status, headers=all_headers, media_type=MediaType.HTML
-        )
-    return Template(
-        ERROR_PAGE, context=context, status_code=status, headers=all_headers, media_type=MediaType.HTML
-    )
+        return HTMLTemplate(ERROR_PARTIAL, context=context, status_code=status, headers=all_headers)
+    return HTMLTemplate(ERROR_PAGE, context=context, status_code=status, headers=all_headers)
 
 
 def retry_after_header(seconds: float) -> dict[str, str]:

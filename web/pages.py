@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, get
-from litestar.enums import MediaType
 from litestar.response import Template
 from redis.exceptions import RedisError
 
 from domain.errors import DomainError
 from web.errors import VARY
 from web.remote import REGISTRY, context_from
+from web.templating import HTMLTemplate
 
 DEMO_COUNTER = "default"
 
@@ -29,9 +29,8 @@ async def home(request: Request[Any, Any, Any]) -> Template:
             counter = await get_counter(context_from(request), DEMO_COUNTER)
         except (DomainError, RedisError):
             counter = None  # Redis unavailable: the page still renders, without the demo's value
-    return Template(
+    return HTMLTemplate(
         "pages/home.html",
         context={"counter": counter, "has_counter_demo": get_counter is not None},
         headers={"Vary": VARY, "Cache-Control": "no-store"},
-        media_type=MediaType.HTML,
     )

@@ -7,7 +7,9 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader
+from litestar.enums import MediaType
 from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.response import Template
 
 
 class FlatGlobalsEnvironment(Environment):
@@ -38,3 +40,14 @@ class TemplateEngine(JinjaTemplateEngine):
                 loader=FileSystemLoader(directory or []), autoescape=True, auto_reload=False
             )
         super().__init__(engine_instance=engine_instance)
+
+
+class HTMLTemplate(Template):
+    """Litestar's Template response for our `.html` pages and partials, declared `text/html`.
+
+    Without a media type Litestar works it out from the file name on every response.
+    """
+
+    def __init__(self, template_name: str, **kwargs: Any) -> None:
+        kwargs.setdefault("media_type", MediaType.HTML)
+        super().__init__(template_name, **kwargs)

@@ -7,7 +7,6 @@ from typing import Annotated, Any
 
 from litestar import Request, Response, get, post
 from litestar.connection import ASGIConnection
-from litestar.enums import MediaType
 from litestar.handlers.base import BaseRouteHandler
 from litestar.params import Parameter
 from litestar.response import Template
@@ -19,6 +18,7 @@ from domain.errors import Forbidden, ValidationFailed
 from web.auth.forms import NO_STORE, read_form, redirect
 from web.auth.guards import require_user
 from web.services import get_services
+from web.templating import HTMLTemplate
 
 AnyRequest = Request[Any, Any, Any]
 PATH = "/admin-tools/actors"
@@ -43,9 +43,7 @@ def _page(context: dict[str, Any], status: int = 200) -> Template:
         "message": None,
         "snapshot": None,
     }
-    return Template(
-        PAGE, context={**base, **context}, status_code=status, headers=NO_STORE, media_type=MediaType.HTML
-    )
+    return HTMLTemplate(PAGE, context={**base, **context}, status_code=status, headers=NO_STORE)
 
 
 @get(PATH, guards=[admin_now], include_in_schema=False)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, Response, get, post
-from litestar.enums import MediaType
 from litestar.response import Template
 
 from domain.auth import account
@@ -17,6 +16,7 @@ from web.auth.guards import require_session, signed_in
 from web.auth.oauth import oauth_section
 from web.errors import Caller, caller_of
 from web.services import get_services
+from web.templating import HTMLTemplate
 
 AnyRequest = Request[Any, Any, Any]
 PAGE = "pages/account.html"
@@ -49,9 +49,7 @@ async def _done(
         return redirect(request, "/account", notice=notice)
     current, session = require_session(request)
     context = await _context(request, user or current, session, section, notice=notice)
-    return Template(
-        f"partials/account_{section}.html", context=context, headers=NO_STORE, media_type=MediaType.HTML
-    )
+    return HTMLTemplate(f"partials/account_{section}.html", context=context, headers=NO_STORE)
 
 
 async def _failed(

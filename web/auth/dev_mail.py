@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, get
-from litestar.enums import MediaType
 from litestar.exceptions import NotFoundException
 from litestar.response import Template
 
 from domain.mail import dev_mail_dir, find_stored, list_stored
 from web.services import get_services
+from web.templating import HTMLTemplate
 
 AnyRequest = Request[Any, Any, Any]
 
@@ -24,9 +24,8 @@ async def dev_mail(request: AnyRequest, name: str = "") -> Template:
     selected = find_stored(directory, name) if name else None
     if name and selected is None:
         raise NotFoundException()
-    return Template(
+    return HTMLTemplate(
         "pages/dev_mail.html",
         context={"messages": list_stored(directory), "selected": selected},
         headers={"Cache-Control": "no-store"},
-        media_type=MediaType.HTML,
     )

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from litestar import Request, Response
-from litestar.enums import MediaType
 from litestar.response import Redirect, Template
 
 from domain.auth.core import Auth
@@ -16,6 +15,7 @@ from web import flash
 from web.errors import VARY, Caller, caller_of, retry_after_header
 from web.remote.responses import safe_path
 from web.services import get_services
+from web.templating import HTMLTemplate
 
 AnyRequest = Request[Any, Any, Any]
 NO_STORE = {"Vary": VARY, "Cache-Control": "no-store"}
@@ -79,13 +79,7 @@ def render(
     """The partial for htmx, the full page otherwise: both from the same context."""
     template = templates.partial if caller_of(request) is Caller.HTMX else templates.page
     ctx = {"errors": {}, "values": {}, "message": None, "notice": None, **context}
-    return Template(
-        template,
-        context=ctx,
-        status_code=status,
-        headers={**NO_STORE, **(headers or {})},
-        media_type=MediaType.HTML,
-    )
+    return HTMLTemplate(template, context=ctx, status_code=status, headers={**NO_STORE, **(headers or {})})
 
 
 def render_error(

@@ -7,11 +7,12 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from litestar import MediaType, Request, Response
-from litestar.response import Redirect, Template
+from litestar.response import Redirect
 
 from domain.errors import DomainError, NotSignedIn, ValidationFailed
 from web import flash
 from web.errors import VARY, Caller, domain_error_response, error_response
+from web.templating import HTMLTemplate
 
 if TYPE_CHECKING:
     from web.remote.function import RemoteFunction
@@ -66,9 +67,7 @@ def success(
     if caller is Caller.HTMX:
         headers = _vary({"HX-Trigger": rf.name} if rf.kind != "query" else None)
         if rf.partial:
-            return Template(
-                rf.partial, context=rf.template_context(result), headers=headers, media_type=MediaType.HTML
-            )
+            return HTMLTemplate(rf.partial, context=rf.template_context(result), headers=headers)
         if rf.kind != "query":
             return Response(None, status_code=204, headers=headers)
     if caller is Caller.BROWSER:
@@ -81,9 +80,7 @@ def success(
             return response
         template = rf.page or rf.partial
         if template:
-            return Template(
-                template, context=rf.template_context(result), headers=_vary(), media_type=MediaType.HTML
-            )
+            return HTMLTemplate(template, context=rf.template_context(result), headers=_vary())
     return Response(result, media_type=MediaType.JSON, headers=_vary())
 
 
@@ -105,7 +102,7 @@ def invalid(
     if template is None:
         return error_response(request, 422, message, errors=errors)
     context = rf.template_context(None, errors=errors, values=values, message=message)
-    return Template(template, context=context, status_code=422, headers=_vary(), media_type=MediaType.HTML)
+    return HTMLTemplate(template, context=context, status_code=422, headers=_vary())
 
 
 def not_signed_in(
