@@ -24,7 +24,8 @@ UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
 HSTS = "max-age=63072000; includeSubDomains"
 ADMIN_PREFIX = "/admin"
-PROBE_PATHS = ("^/healthz$", "^/readyz$", "^/metrics$")
+# Probes, scrapers and the benchmark baseline: they change nothing, hold no session and set no cookie.
+PROBE_PATHS = ("^/healthz$", "^/readyz$", "^/metrics$", "^/ping$")
 
 # htmx loads from /static and sets no inline script or style (base.html turns its indicator styles
 # off), so the app's own pages need nothing beyond 'self'. No 'unsafe-eval': htmx's allowEval is off.

@@ -20,6 +20,19 @@ def test_healthz_answers_ok(client: TestClient[Litestar]) -> None:
     assert response.text == "ok"
 
 
+@pytest.mark.parametrize("path", ["/healthz", "/readyz", "/ping"])
+def test_probes_set_no_cookie_while_pages_still_hand_out_a_csrf_token(
+    client: TestClient[Litestar], path: str
+) -> None:
+    probe = client.get(path)
+    assert probe.status_code == 200
+    assert "set-cookie" not in probe.headers
+    assert not client.cookies
+    page = client.get("/auth/sign-in")
+    assert page.status_code == 200
+    assert page.cookies.get("csrftoken")
+
+
 def test_readyz_reports_database_and_redis_ok(client: TestClient[Litestar]) -> None:
     response = client.get("/readyz")
     assert response.status_code == 200
