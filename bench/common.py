@@ -137,33 +137,72 @@ def app_server(workers: int = 1, env: dict[str, str] | None = None) -> Iterator[
         stderr=subprocess.PIPE,
     )
     base_url = f"http://127.0.0.1:{port}"
-    deadline = started + 60
-    while True:
-        if process.poll() is not None:
-            err = process.stderr.read().decode(errors="replace") if process.stderr else ""
-            raise RuntimeError(f"app exited with {process.returncode}: {err[-2000:]}")
-        try:
-            if httpx.get(base_url + "/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if time.monotonic() > deadline:
-            process.kill()
-            raise RuntimeError("app did not answer /healthz within 60 s")
-        time.sleep(0.01)
+    _wait_for(base_url + "/healthz", process, started + 60)
     server = Server(process, base_url, data_dir, time.monotonic() - started)
     try:
         yield server
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        if process.stderr:
-            process.stderr.close()
+        _stop(process)
         shutil.rmtree(data_dir, ignore_errors=True)
+
+
+@contextmanager
+def plain_server() -> Iterator[Server]:
+    """bench/plain_app.py under granian (1 worker, the loop `serve` uses) on its own embedded Redis."""
+    from actors.embedded import EmbeddedRedis
+    from cli import event_loop
+
+    data_dir = Path(tempfile.mkdtemp(prefix="rstack-plain-", dir="/tmp"))
+    redis_server = EmbeddedRedis(data_dir / "redis")
+    port = free_port()
+    process: subprocess.Popen[bytes] | None = None
+    try:
+        redis_url = redis_server.start()
+        started = time.monotonic()
+        process = subprocess.Popen(
+            [sys.executable, "-m", "granian", "--interface", "asgi", "--host", "127.0.0.1",
+             "--port", str(port), "--workers", "1", "--loop", event_loop(), "--backlog", "2048",
+             "--no-ws", "--log-level", "warning", "bench.plain_app:app"],
+            cwd=ROOT,
+            env={**os.environ, "PLAIN_REDIS_URL": redis_url},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )  # fmt: skip
+        base_url = f"http://127.0.0.1:{port}"
+        _wait_for(base_url + "/ping", process, started + 60)
+        yield Server(process, base_url, data_dir, time.monotonic() - started)
+    finally:
+        if process is not None:
+            _stop(process)
+        redis_server.stop()
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def _wait_for(url: str, process: subprocess.Popen[bytes], deadline: float) -> None:
+    while True:
+        if process.poll() is not None:
+            err = process.stderr.read().decode(errors="replace") if process.stderr else ""
+            raise RuntimeError(f"server exited with {process.returncode}: {err[-2000:]}")
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError(f"{url} did not answer 200 within 60 s")
+        time.sleep(0.01)
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+    if process.stderr:
+        process.stderr.close()
 
 
 def require_wrk() -> str:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import httpx
 
-from bench.common import Row, Server, WrkResult, app_server, progress, wrk
+from bench.common import Row, Server, WrkResult, app_server, plain_server, progress, wrk
 
 PASSWORD = "bench-Password-4711!"
 
@@ -123,7 +123,14 @@ class Rounds:
         ]
 
 
-def _ratio_row(name: str, measured: Rounds, baseline: Rounds, target: float, note: str = "") -> Row:
+def _ratio_row(
+    name: str,
+    measured: Rounds,
+    baseline: Rounds,
+    target: float | None,
+    note: str = "",
+    baseline_name: str = "/ping",
+) -> Row:
     ratios = measured.ratios_to(baseline)
     ratio = _median(ratios)
     spread = f"rounds {', '.join(f'{r:.2f}' for r in ratios)}"
@@ -132,10 +139,10 @@ def _ratio_row(name: str, measured: Rounds, baseline: Rounds, target: float, not
         measured=(
             f"{measured.requests_per_s:,.0f} req/s p50 {measured.p50_ms:.1f} ms p99 {measured.p99_ms:.1f} ms"
         ),
-        baseline=f"/ping {baseline.requests_per_s:,.0f} req/s p99 {baseline.p99_ms:.1f} ms",
+        baseline=f"{baseline_name} {baseline.requests_per_s:,.0f} req/s p99 {baseline.p99_ms:.1f} ms",
         ratio=ratio,
-        target=f">= {target}",
-        ok=ratio >= target and measured.errors == 0,
+        target="-" if target is None else f">= {target}",
+        ok=None if target is None else (ratio >= target and measured.errors == 0),
         note="; ".join(
             part for part in (note, spread, f"{measured.errors} errors" if measured.errors else "") if part
         ),
@@ -167,36 +174,66 @@ def run(duration_s: int = 5, rounds: int = 3, round_s: int = 3) -> list[Row]:
     on a noisy machine a route and its baseline are then measured minutes apart at most seconds
     apart, and each ratio is the median of the per-round ratios."""
     rows: list[Row] = []
-    progress("starting app (granian, 1 worker) for HTTP benchmarks")
-    with app_server(workers=1, env={"AUTH_ATTEMPTS_PER_MINUTE": "1000000"}) as server:
+    progress("starting app and the plain Litestar app (granian, 1 worker each) for HTTP benchmarks")
+    with (
+        app_server(workers=1, env={"AUTH_ATTEMPTS_PER_MINUTE": "1000000"}) as server,
+        plain_server() as plain_app,
+    ):
         user = sign_up_and_in(server)
         with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
             script.write(WRK_POST)
+        with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as plain_script:
+            plain_script.write('wrk.method = "POST"\n')
         env = {
             "BENCH_COOKIE": user.cookie_header,
             "BENCH_CSRF": user.csrf_token,
             "BENCH_ORIGIN": server.base_url,
         }
         counter_url = server.base_url + f"/counter/bench-{uuid.uuid4().hex[:8]}"
-        ping, post, home = Rounds([]), Rounds([]), Rounds([])
+        plain_url = plain_app.base_url + f"/counter/plain-{uuid.uuid4().hex[:8]}"
+        ping, post, home, plain = Rounds([]), Rounds([]), Rounds([]), Rounds([])
         wrk(server.base_url + "/ping", connections=50, duration_s=1)  # warm: templates, pools, caches
+        wrk(plain_url, connections=50, duration_s=1, script=Path(plain_script.name))
         for n in range(1, rounds + 1):
             ping.results.append(wrk(server.base_url + "/ping", connections=50, duration_s=round_s))
             post.results.append(
                 wrk(counter_url, connections=50, duration_s=round_s, script=Path(script.name), env=env)
             )
             home.results.append(wrk(server.base_url + "/", connections=50, duration_s=round_s))
+            plain.results.append(
+                wrk(plain_url, connections=50, duration_s=round_s, script=Path(plain_script.name))
+            )
             progress(
                 f"round {n}/{rounds}: /ping {ping.results[-1].requests_per_s:,.0f}, "
                 f"POST /counter {post.results[-1].requests_per_s:,.0f}, "
-                f"GET / {home.results[-1].requests_per_s:,.0f} req/s"
+                f"GET / {home.results[-1].requests_per_s:,.0f}, "
+                f"plain POST {plain.results[-1].requests_per_s:,.0f} req/s"
             )
         Path(script.name).unlink()
+        Path(plain_script.name).unlink()
         row = _ratio_row("signed-in POST /counter/{id} (htmx, CSRF, session)", post, ping, 0.5)
         row.target += ", p99 <= 25 ms"
         row.ok = bool(row.ok) and post.p99_ms <= 25
         rows.append(row)
         rows.append(_ratio_row("GET / page render", home, ping, 0.6))
+        rows.append(
+            _ratio_row(
+                "plain Litestar POST, same script (redis-py, f-string; bench/plain_app.py)",
+                plain,
+                ping,
+                None,
+                note="the POST without Remote Stack: no session, CSRF, template or middleware",
+            )
+        )
+        rows.append(
+            _ratio_row(
+                "signed-in POST /counter/{id} vs the plain Litestar POST",
+                post,
+                plain,
+                None,
+                baseline_name="plain POST",
+            )
+        )
 
         idle = wrk(server.base_url + "/ping", connections=10, duration_s=duration_s)
         email = f"load-{uuid.uuid4().hex[:8]}@example.com"
