@@ -13,6 +13,7 @@ from pathlib import Path
 from litestar import Litestar
 from litestar.config.csrf import CSRFConfig
 from litestar.logging.config import LoggingConfig
+from litestar.middleware import DefineMiddleware
 from litestar.plugins.htmx import HTMXConfig, HTMXPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
@@ -34,6 +35,7 @@ from web import flash, live, metrics, request_id, security
 from web import logging as request_log
 from web.admin import admin_routes
 from web.auth import handle_not_signed_in, session_middleware
+from web.auth.csrf import SessionBoundCSRFMiddleware
 from web.auth.oauth import register_oauth_helpers
 from web.errors import exception_handlers
 from web.remote import register_template_helpers
@@ -121,6 +123,15 @@ def template_helpers(engine: JinjaTemplateEngine) -> None:
 
 def create_app(settings: Settings) -> Litestar:
     """The Litestar app for `settings`; nothing starts until its lifespan runs."""
+    csrf_config = CSRFConfig(
+        secret=settings.auth_secret,
+        cookie_secure=settings.is_production,
+        cookie_samesite="lax",
+        # piccolo-admin checks its own double-submit token; /admin-tools pages use ours. Probes
+        # get no csrftoken cookie: a load balancer polling /healthz needs none, and making one
+        # (a random token, its HMAC, a Set-Cookie) was most of what /ping cost.
+        exclude=["^/admin(/|$)", *security.PROBE_PATHS],
+    )
     app = Litestar(
         # Litestar configures the root logger itself; give it our level so LOG_LEVEL means what it says.
         logging_config=LoggingConfig(root={"handlers": ["queue_listener"], "level": settings.log_level}),
@@ -146,21 +157,16 @@ def create_app(settings: Settings) -> Litestar:
             *metrics.middleware(settings),
             security.middleware(settings),
             session_middleware,
+            # Litestar's CSRF middleware with a shortcut for signed-in requests (web/auth/csrf.py);
+            # it stands in for `Litestar(csrf_config=...)`, which would add the plain one as well.
+            DefineMiddleware(SessionBoundCSRFMiddleware, config=csrf_config),
         ],
         before_send=[before_send],
         allowed_hosts=security.allowed_hosts(settings),
-        csrf_config=CSRFConfig(
-            secret=settings.auth_secret,
-            cookie_secure=settings.is_production,
-            cookie_samesite="lax",
-            # piccolo-admin checks its own double-submit token; /admin-tools pages use ours. Probes
-            # get no csrftoken cookie: a load balancer polling /healthz needs none, and making one
-            # (a random token, its HMAC, a Set-Cookie) was most of what /ping cost.
-            exclude=["^/admin(/|$)", *security.PROBE_PATHS],
-        ),
         debug=False,
     )
     app.state.settings = settings
+    app.state.csrf_config = csrf_config
     return app
 
 

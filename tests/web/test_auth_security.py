@@ -257,16 +257,37 @@ def test_csrf_token_from_another_session_or_none_is_refused(client: Client) -> N
     signed_in_user(client, "ada@example.com")
     assert _signed_in(client)
     # Well-formed and signed with the app's secret, as a token planted before sign-in would be.
-    foreign = generate_csrf_token(secret=client.app.csrf_config.secret)  # type: ignore[union-attr,unused-ignore]
+    foreign = generate_csrf_token(secret=client.app.state.csrf_config.secret)
     client.cookies.set("csrftoken", foreign, domain="testserver.local")
     response = client.post("/account/profile", data={"name": "Mallory", "_csrf_token": foreign})
     assert response.status_code == 403
     assert "Mallory" not in client.get("/").text
 
 
+def test_signed_in_post_must_submit_its_sessions_own_token(client: Client) -> None:
+    """The session's cookie alone is not enough: the form or header must carry that same token."""
+    signed_in_user(client, "ada@example.com")
+    client.get("/account")
+    bound = client.cookies["csrftoken"]
+    other = generate_csrf_token(secret=client.app.state.csrf_config.secret)  # well-formed, not this session's
+    refused = [
+        client.post("/account/profile", data={"name": "Mallory", "_csrf_token": other}),
+        client.post("/account/profile", data={"name": "Mallory"}, headers={"x-csrftoken": other}),
+        client.post("/account/profile", data={"name": "Mallory", "_csrf_token": bound[:-1]}),
+        client.post("/account/profile", data={"name": "Mallory"}),
+    ]
+    assert [r.status_code for r in refused] == [403, 403, 403, 403]
+    assert "Mallory" not in client.get("/account").text
+    by_header = client.post("/account/profile", data={"name": "Ada H"}, headers={"x-csrftoken": bound})
+    assert by_header.status_code == 200
+    by_form = client.post("/account/profile", data={"name": "Ada F", "_csrf_token": bound})
+    assert by_form.status_code == 200
+    assert "Ada F" in client.get("/account").text
+
+
 def test_page_load_reissues_the_sessions_csrf_token(client: Client) -> None:
     signed_in_user(client, "ada@example.com")
-    foreign = generate_csrf_token(secret=client.app.csrf_config.secret)  # type: ignore[union-attr,unused-ignore]
+    foreign = generate_csrf_token(secret=client.app.state.csrf_config.secret)
     client.cookies.set("csrftoken", foreign, domain="testserver.local")
     page = client.get("/account")
     bound = client.cookies["csrftoken"]

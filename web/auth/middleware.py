@@ -13,6 +13,7 @@ from domain.auth.core import Auth
 from domain.auth.sessions import Resolved
 from web.auth.cookies import cleared_cookie, cookie_name, session_cookie
 from web.auth.csrf import (
+    EXPECTED_KEY,
     SAFE_METHODS,
     bound_token,
     csrf_config_of,
@@ -101,6 +102,7 @@ class SessionMiddleware:
         expected = bound_token(config, auth_secret, session_token)
         current = _cookie_value(scope, config.cookie_name)
         refuse_foreign_token(scope, current, expected)
+        cast(dict[str, Any], scope)[EXPECTED_KEY] = expected
         if scope.get("method") in SAFE_METHODS and current != expected:
             return [install_for_safe_request(scope, config, expected)]
         return []
