@@ -100,7 +100,10 @@ async def _measure(
         if i % 100 == 99:
             await asyncio.sleep(0)  # let the server accept in batches rather than a SYN flood
     await asyncio.wait_for(asyncio.gather(*(s.connected.wait() for s in streams)), timeout=60)
-    progress(f"{streams_n} SSE streams open")
+    # A new stream is sent the counter's current state (version 0 here) after its headers; the
+    # first change is timed only once every stream has it, or it would wait behind 1,000 set-ups.
+    await asyncio.wait_for(arrivals.done(0).wait(), timeout=60)
+    progress(f"{streams_n} SSE streams open, each with the current state")
     sent_at: dict[int, float] = {}
     headers = {
         "Cookie": user.cookie_header,
