@@ -166,7 +166,11 @@ def create_app(settings: Settings) -> Litestar:
         debug=False,
     )
     app.state.settings = settings
-    app.state.csrf_config = csrf_config
+    # Set after construction, once every route was built with SessionBoundCSRFMiddleware and not
+    # also Litestar's plain one; csrf_token(), our middleware and the OpenAPI consoles (Swagger,
+    # RapiDoc: they copy the token into their requests) read it. A route added later with
+    # app.register() gets Litestar's check too: still correct, one check slower.
+    app.csrf_config = csrf_config
     return app
 
 

@@ -257,7 +257,7 @@ def test_csrf_token_from_another_session_or_none_is_refused(client: Client) -> N
     signed_in_user(client, "ada@example.com")
     assert _signed_in(client)
     # Well-formed and signed with the app's secret, as a token planted before sign-in would be.
-    foreign = generate_csrf_token(secret=client.app.state.csrf_config.secret)
+    foreign = generate_csrf_token(secret=client.app.csrf_config.secret)  # type: ignore[union-attr,unused-ignore]
     client.cookies.set("csrftoken", foreign, domain="testserver.local")
     response = client.post("/account/profile", data={"name": "Mallory", "_csrf_token": foreign})
     assert response.status_code == 403
@@ -269,7 +269,8 @@ def test_signed_in_post_must_submit_its_sessions_own_token(client: Client) -> No
     signed_in_user(client, "ada@example.com")
     client.get("/account")
     bound = client.cookies["csrftoken"]
-    other = generate_csrf_token(secret=client.app.state.csrf_config.secret)  # well-formed, not this session's
+    # Well-formed and signed with the app's secret, but not this session's.
+    other = generate_csrf_token(secret=client.app.csrf_config.secret)  # type: ignore[union-attr,unused-ignore]
     refused = [
         client.post("/account/profile", data={"name": "Mallory", "_csrf_token": other}),
         client.post("/account/profile", data={"name": "Mallory"}, headers={"x-csrftoken": other}),
@@ -285,9 +286,15 @@ def test_signed_in_post_must_submit_its_sessions_own_token(client: Client) -> No
     assert "Ada F" in client.get("/account").text
 
 
+def test_openapi_console_sends_the_csrf_token_with_its_requests(client: Client) -> None:
+    page = client.get("/schema/swagger")
+    assert page.status_code == 200
+    assert "x-csrftoken" in page.text.lower()  # its request interceptor copies the cookie to the header
+
+
 def test_page_load_reissues_the_sessions_csrf_token(client: Client) -> None:
     signed_in_user(client, "ada@example.com")
-    foreign = generate_csrf_token(secret=client.app.state.csrf_config.secret)
+    foreign = generate_csrf_token(secret=client.app.csrf_config.secret)  # type: ignore[union-attr,unused-ignore]
     client.cookies.set("csrftoken", foreign, domain="testserver.local")
     page = client.get("/account")
     bound = client.cookies["csrftoken"]

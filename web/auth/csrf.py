@@ -39,9 +39,7 @@ _FORM_TYPES = frozenset({RequestEncodingType.URL_ENCODED, RequestEncodingType.MU
 
 
 def csrf_config_of(scope: Scope) -> CSRFConfig | None:
-    """The app's CSRF settings (app.py keeps them in `app.state.csrf_config`)."""
-    state = getattr(scope.get("app"), "state", None)
-    config = getattr(state, "csrf_config", None) if state is not None else None
+    config = getattr(scope.get("app"), "csrf_config", None)
     return config if isinstance(config, CSRFConfig) else None
 
 
