@@ -1,0 +1,222 @@
+"""Microseconds of app work per request, without a server or network: `python -m bench.inprocess`.
+
+The app runs in this process on the loop `serve` uses, with its embedded stack; requests are
+plain ASGI calls (50 callers at a time, like the wrk runs), so the figures are the app's own
+Python work per request: middleware, handler, actor call, rendering, with no server, network or
+load generator sharing the CPU. That makes it the figure to watch when trimming the request path
+(a shared machine still moves it: compare rounds, and runs made minutes apart with care). Under
+`py-spy record -p <pid>` the same loop shows where the time goes (`--profile ROUTE` keeps one
+route running until interrupted).
+
+A signed-in user is made the way a browser would (sign-up form, the mailed link, sign-in form),
+through httpx's ASGI transport into the same app.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import re
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import httpx  # noqa: E402
+from litestar import Litestar  # noqa: E402
+
+from bench.common import progress, run_on_app_loop  # noqa: E402
+from domain.mail import dev_mail_dir, list_stored  # noqa: E402
+from settings import Settings  # noqa: E402
+
+BASE_URL = "http://127.0.0.1:8000"
+PASSWORD = "bench-Password-4711!"
+CALLERS = 50
+Message = dict[str, Any]
+
+
+async def _lifespan(app: Litestar) -> Callable[[], Awaitable[None]]:
+    """Run the app's start-up; return what runs its shutdown."""
+    to_app: asyncio.Queue[Message] = asyncio.Queue()
+    from_app: asyncio.Queue[Message] = asyncio.Queue()
+    scope = {"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}
+    task = asyncio.create_task(app(scope, to_app.get, from_app.put))  # type: ignore[arg-type]
+    await to_app.put({"type": "lifespan.startup"})
+    started = await from_app.get()
+    if started["type"] != "lifespan.startup.complete":
+        raise RuntimeError(f"app failed to start: {started}")
+
+    async def shutdown() -> None:
+        await to_app.put({"type": "lifespan.shutdown"})
+        await from_app.get()
+        await task
+
+    return shutdown
+
+
+async def _mailed_link(data_dir: Path, email: str) -> str:
+    for _ in range(200):
+        for mail in list_stored(dev_mail_dir(data_dir)):
+            match = re.search(r"https?://\S+token=\S+", mail.text) if mail.to == email else None
+            if match:
+                parts = urlsplit(match.group(0))
+                return f"{parts.path}?{parts.query}"
+        await asyncio.sleep(0.05)
+    raise RuntimeError(f"no link mailed to {email}")
+
+
+async def _sign_in(app: Litestar, data_dir: Path) -> tuple[bytes, bytes]:
+    """A verified, signed-in user: (Cookie header, CSRF token)."""
+    headers = {"Origin": BASE_URL, "Sec-Fetch-Site": "same-origin"}
+    transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
+    async with httpx.AsyncClient(transport=transport, base_url=BASE_URL, headers=headers) as client:
+        email = "inprocess@example.com"
+        await client.get("/auth/sign-up")
+        form = {"name": "Bench", "email": email, "password": PASSWORD}
+        await client.post("/auth/sign-up", data={**form, "_csrf_token": client.cookies["csrftoken"]})
+        await client.get(await _mailed_link(data_dir, email))
+        await client.get("/auth/sign-in")
+        signed_in = await client.post(
+            "/auth/sign-in",
+            data={"email": email, "password": PASSWORD, "_csrf_token": client.cookies["csrftoken"]},
+        )
+        if signed_in.status_code != 303:
+            raise RuntimeError(f"sign-in failed: {signed_in.status_code}")
+        await client.get("/")  # sign-in rotated the CSRF token; a page view hands out the new one
+        client.cookies.delete("flash")
+        cookie = "; ".join(f"{name}={value}" for name, value in client.cookies.items())
+        return cookie.encode(), client.cookies["csrftoken"].encode()
+
+
+def _scope(method: str, path: str, headers: list[tuple[bytes, bytes]]) -> dict[str, Any]:
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"127.0.0.1:8000"), *headers],
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8000),
+        "state": {},
+    }
+
+
+class Route:
+    """One request, repeated: a fresh scope each time, the body once, the status checked."""
+
+    def __init__(self, app: Litestar, method: str, path: str, headers: list[tuple[bytes, bytes]]) -> None:
+        self.app, self.method, self.path, self.headers = app, method, path, headers
+
+    async def once(self) -> None:
+        delivered = False
+        status: list[int] = []
+
+        async def receive() -> Message:
+            nonlocal delivered
+            if not delivered:
+                delivered = True
+                return {"type": "http.request", "body": b"", "more_body": False}
+            return {"type": "http.disconnect"}
+
+        async def send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status.append(message["status"])
+
+        await self.app(_scope(self.method, self.path, list(self.headers)), receive, send)  # type: ignore[arg-type]
+        if status != [200]:
+            raise RuntimeError(f"{self.method} {self.path} answered {status}")
+
+    async def per_request_us(self, requests: int) -> float:
+        """Mean µs per request with CALLERS requests in flight."""
+
+        async def caller() -> None:
+            for _ in range(requests // CALLERS):
+                await self.once()
+
+        started = time.perf_counter()
+        await asyncio.gather(*(caller() for _ in range(CALLERS)))
+        return (time.perf_counter() - started) / (requests // CALLERS * CALLERS) * 1e6
+
+
+async def _measure(requests: int, rounds: int, profile: str | None) -> dict[str, float]:
+    from app import create_app, settle_heap
+
+    data_dir = Path(tempfile.mkdtemp(prefix="rstack-inproc-", dir="/tmp"))
+    # LOG_LEVEL=WARNING as in the served benchmarks: no access log line per request.
+    settings = Settings(
+        app_env="development", data_dir=data_dir, base_url=BASE_URL, log_level="WARNING"
+    ).finalized()
+    app = create_app(settings)
+    shutdown = await _lifespan(app)
+    try:
+        cookie, csrf = await _sign_in(app, data_dir)
+        settle_heap()  # what a served worker does once started (app.py)
+        routes = {
+            "ping": Route(app, "GET", "/ping", []),
+            "post": Route(
+                app,
+                "POST",
+                "/counter/inprocess",
+                [
+                    (b"cookie", cookie),
+                    (b"x-csrftoken", csrf),
+                    (b"hx-request", b"true"),
+                    (b"origin", BASE_URL.encode()),
+                    (b"content-type", b"application/x-www-form-urlencoded"),
+                    (b"content-length", b"0"),
+                ],
+            ),
+            "home": Route(app, "GET", "/", [(b"cookie", cookie)]),
+        }
+        for route in routes.values():  # warm: templates, pools, caches
+            await route.per_request_us(500)
+        if profile is not None:
+            progress(f"looping {profile} for a profiler; Ctrl-C to stop")
+            while True:
+                await routes[profile].per_request_us(requests)
+        results: dict[str, list[float]] = {name: [] for name in routes}
+        for n in range(1, rounds + 1):
+            for name, route in routes.items():
+                results[name].append(await route.per_request_us(requests))
+            progress(f"round {n}/{rounds}: " + ", ".join(f"{k} {v[-1]:.0f} µs" for k, v in results.items()))
+        return {name: statistics.median(values) for name, values in results.items()}
+    finally:
+        await shutdown()
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--requests", type=int, default=3000, help="requests per route per round")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--profile", choices=["ping", "post", "home"], help="loop one route forever")
+    args = parser.parse_args()
+    try:
+        figures = run_on_app_loop(_measure(args.requests, args.rounds, args.profile))
+    except KeyboardInterrupt:  # how --profile ends; the app was shut down on the way out
+        print("stopped", file=sys.stderr)
+        raise SystemExit(130) from None
+    ping = figures["ping"]
+    print(f"GET /ping                       {ping:6.0f} µs per request")
+    print(
+        f"signed-in POST /counter/{{id}}    {figures['post']:6.0f} µs  ({figures['post'] / ping:.1f}x /ping)"
+    )
+    print(f"GET / (signed in)               {figures['home']:6.0f} µs  ({figures['home'] / ping:.1f}x /ping)")
+
+
+if __name__ == "__main__":
+    main()
