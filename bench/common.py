@@ -67,6 +67,27 @@ def run_on_app_loop(coro: Coroutine[Any, Any, T]) -> T:
         return runner.run(coro)
 
 
+def http_scope(
+    method: str, path: str, headers: list[tuple[bytes, bytes]], host: bytes = b"127.0.0.1:8000"
+) -> dict[str, Any]:
+    """An ASGI HTTP scope as a server would pass it, for calling the app in-process."""
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.3"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", host), *headers],
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8000),
+        "state": {},
+    }
+
+
 def progress(message: str) -> None:
     print(f"  .. {message}", file=sys.stderr, flush=True)
 

@@ -34,7 +34,7 @@ if str(ROOT) not in sys.path:
 import httpx  # noqa: E402
 from litestar import Litestar  # noqa: E402
 
-from bench.common import progress, run_on_app_loop  # noqa: E402
+from bench.common import http_scope, progress, run_on_app_loop  # noqa: E402
 from domain.mail import dev_mail_dir, list_stored  # noqa: E402
 from settings import Settings  # noqa: E402
 
@@ -97,24 +97,6 @@ async def _sign_in(app: Litestar, data_dir: Path) -> tuple[bytes, bytes]:
         return cookie.encode(), client.cookies["csrftoken"].encode()
 
 
-def _scope(method: str, path: str, headers: list[tuple[bytes, bytes]]) -> dict[str, Any]:
-    return {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": method,
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "headers": [(b"host", b"127.0.0.1:8000"), *headers],
-        "client": ("127.0.0.1", 50000),
-        "server": ("127.0.0.1", 8000),
-        "state": {},
-    }
-
-
 class Route:
     """One request, repeated: a fresh scope each time, the body once, the status checked."""
 
@@ -136,7 +118,7 @@ class Route:
             if message["type"] == "http.response.start":
                 status.append(message["status"])
 
-        await self.app(_scope(self.method, self.path, list(self.headers)), receive, send)  # type: ignore[arg-type]
+        await self.app(http_scope(self.method, self.path, list(self.headers)), receive, send)  # type: ignore[arg-type]
         if status != [200]:
             raise RuntimeError(f"{self.method} {self.path} answered {status}")
 

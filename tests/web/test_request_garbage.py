@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Iterator
+from typing import cast
 
 import pytest
 from litestar import Litestar
 from litestar.types import HTTPRequestEvent, Message, Scope
 
+from bench.common import http_scope
 from tests.conftest import TEST_BASE_URL
 from tests.web.auth_support import Client, csrf_token, fast_hashing, run, signed_in_user
 
@@ -25,22 +27,8 @@ def no_automatic_gc() -> Iterator[None]:
         gc.enable()
 
 
-def http_scope(method: str, path: str, headers: list[tuple[bytes, bytes]]) -> Scope:
-    return {  # type: ignore[return-value]
-        "type": "http",
-        "asgi": {"version": "3.0", "spec_version": "2.3"},
-        "http_version": "1.1",
-        "method": method,
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "headers": [(b"host", HOST), *headers],
-        "client": ("127.0.0.1", 50000),
-        "server": ("127.0.0.1", 80),
-        "state": {},
-    }
+def scope_of(method: str, path: str, headers: list[tuple[bytes, bytes]]) -> Scope:
+    return cast(Scope, http_scope(method, path, headers, host=HOST))
 
 
 async def serve(app: Litestar, scope: Scope) -> int:
@@ -73,10 +61,10 @@ def test_hot_routes_leave_no_cyclic_garbage(client: Client, no_automatic_gc: Non
         (b"content-type", b"application/x-www-form-urlencoded"),
     ]
     requests = {
-        "GET /ping": http_scope("GET", "/ping", []),
-        "GET / (signed out)": http_scope("GET", "/", []),
-        "GET / (signed in)": http_scope("GET", "/", signed_in),
-        "POST /counter/gc (htmx)": http_scope("POST", "/counter/gc", htmx_post),
+        "GET /ping": scope_of("GET", "/ping", []),
+        "GET / (signed out)": scope_of("GET", "/", []),
+        "GET / (signed in)": scope_of("GET", "/", signed_in),
+        "POST /counter/gc (htmx)": scope_of("POST", "/counter/gc", htmx_post),
     }
     app = client.app
     for name, scope in requests.items():
