@@ -22,10 +22,8 @@ from litestar.types import Message, Scope
 from redis.exceptions import RedisError
 
 from actors.connection import RedisClient, create_redis
-from actors.counter import CounterActor
 from actors.durability import check_durability
 from actors.embedded import EmbeddedRedis, die_with_parent
-from actors.ratelimit import RateLimitActor
 from domain import db
 from domain.auth.setup import close_auth, create_auth
 from domain.errors import NotSignedIn
@@ -90,8 +88,6 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
             settings=settings,
             redis=redis,
             engine=engine,
-            counter=CounterActor(redis),
-            ratelimit=RateLimitActor(redis),
             auth=create_auth(settings, redis),
         )
         yield

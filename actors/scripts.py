@@ -40,6 +40,9 @@ class Script:
     name: str
     source: bytes
     sha: str
+    # The actor kind and operation it belongs to (metrics labels); empty for scripts of no actor.
+    kind: str = ""
+    op: str = ""
     # RESP bytes of `EVALSHA <sha>`, packed once; the runner appends numkeys, keys and args.
     evalsha_prefix: bytes = field(init=False, repr=False, compare=False)
 
@@ -47,13 +50,17 @@ class Script:
         object.__setattr__(self, "evalsha_prefix", b"$7\r\nEVALSHA\r\n$40\r\n" + self.sha.encode() + b"\r\n")
 
     @classmethod
-    def from_package(cls, package: str, filename: str) -> Script:
-        prelude = resources.files(__package__ or "actors").joinpath(_PRELUDE_FILE).read_text("utf-8")
+    def from_package(
+        cls, package: str, filename: str, *, kind: str = "", op: str = "", prelude: bool = True
+    ) -> Script:
+        """Load `filename` from `package`, behind the shared prelude unless `prelude=False`."""
         body = resources.files(package).joinpath(filename).read_text("utf-8")
-        source = f"{prelude}\n{body}".encode()
-        return cls(
-            filename.removesuffix(".lua"), source, hashlib.sha1(source, usedforsecurity=False).hexdigest()
-        )
+        if prelude:
+            shared = resources.files(__package__ or "actors").joinpath(_PRELUDE_FILE).read_text("utf-8")
+            body = f"{shared}\n{body}"
+        source = body.encode()
+        sha = hashlib.sha1(source, usedforsecurity=False).hexdigest()
+        return cls(filename.removesuffix(".lua"), source, sha, kind, op)
 
 
 @dataclass(frozen=True)
@@ -264,8 +271,6 @@ class ScriptRunner:
         return None
 
     async def _check_waitaof(self) -> None:
-        from actors.durability import supports_waitaof
-
         if isinstance(self.redis, RedisCluster):
             raise DurabilityError("WAITAOF mode is not supported on Redis Cluster clients yet")
         if not await supports_waitaof(self.redis):
@@ -290,6 +295,19 @@ async def _read_replies(conn: Connection, count: int) -> list[object]:
         await conn.disconnect(nowait=True)
         raise RedisTimeoutError(f"no reply from Redis within {conn.socket_timeout}s") from None
     return replies
+
+
+async def supports_waitaof(redis: RedisClient) -> bool:
+    """True when the server knows WAITAOF (Redis 7.2+, Valkey 8); older servers do not.
+
+    Asks with a no-op `WAITAOF 0 0 1` (nothing to wait for, 1 ms cap): redis-py cannot parse
+    `COMMAND INFO` of an unknown command.
+    """
+    try:
+        await redis.execute_command("WAITAOF", 0, 0, 1)
+    except RedisError:
+        return False
+    return True
 
 
 _RUNNER_ATTRIBUTE = "_actors_script_runner"

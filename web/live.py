@@ -191,7 +191,7 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
         raise RuntimeError("web.live needs the app's template engine")
     live = LiveStreams(
         hub=EventHub(services.redis),
-        counter=services.counter,
+        counter=services.actor(CounterActor),
         render_value=lambda state: template.render(counter=state, oob=True),
     )
     app.state.live = live

@@ -89,8 +89,8 @@ def count_actor_call(kind: str, op: str, outcome: str = "ok") -> None:
 
 
 def _kind_and_op(script: Script) -> tuple[str, str]:
-    kind, _, op = script.name.partition("_")
-    return kind, op or kind
+    # Taken from the Actor class that declared the script, not guessed from its file name.
+    return script.kind or "script", script.op or script.name
 
 
 def instrument_actor_calls(redis: RedisClient) -> None:

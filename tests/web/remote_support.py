@@ -19,8 +19,6 @@ from litestar.testing import TestClient
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from actors.connection import create_redis
-from actors.counter import CounterActor
-from actors.ratelimit import RateLimitActor
 from domain.auth.types import AuthUser
 from domain.errors import Conflict, ValidationFailed
 from web import flash, request_id
@@ -180,8 +178,6 @@ def make_app(registry: Registry, template_dir: Path, redis_url: str | None = Non
             settings=cast(Any, None),
             redis=redis,
             engine=cast(Any, None),
-            counter=CounterActor(redis),
-            ratelimit=RateLimitActor(redis),
         )
         try:
             yield
