@@ -12,6 +12,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 
@@ -133,22 +134,38 @@ def cmd_routes(settings: Settings, args: argparse.Namespace) -> int:
 
     app = create_app(settings)
     remote = {rf.name: rf.kind for rf in REGISTRY}
-    rows: list[tuple[str, str, str]] = []
+    rows: list[tuple[str, str, str, str]] = []
     for route in app.routes:
         handlers = getattr(route, "route_handlers", None) or [getattr(route, "route_handler", None)]
         for handler in filter(None, handlers):
             methods = sorted(getattr(handler, "http_methods", None) or [])
             methods = [m for m in methods if m != "OPTIONS"]
             if isinstance(route, ASGIRoute):
-                rows.append((route.path + "/*", "(mounted app)", handler.handler_name))
+                rows.append((route.path + "/*", "(mounted app)", "-", handler.handler_name))
             elif methods:
                 name = handler.handler_name
                 kind = remote.get(name)
-                rows.append((route.path, ",".join(methods), f"{name}  [remote {kind}]" if kind else name))
-    width = max(len(path) for path, _, _ in rows)
-    for path, verbs, name in sorted(rows):
-        print(f"{path:<{width}}  {verbs:<14} {name}")
+                label = f"{name}  [remote {kind}]" if kind else name
+                rows.append((route.path, ",".join(methods), access_of(handler), label))
+    width = max(len(path) for path, _, _, _ in rows)
+    print(f"{'PATH':<{width}}  {'METHODS':<14} {'ACCESS':<9} HANDLER")
+    for path, verbs, access, name in sorted(rows):
+        print(f"{path:<{width}}  {verbs:<14} {access:<9} {name}")
     return 0
+
+
+def access_of(handler: Any) -> str:
+    """Who may call a route: `public`, `signed-in` or `admin` (remote functions say it; pages by guard)."""
+    from web.admin.actors import admin_now
+    from web.auth.guards import admin_only, signed_in
+
+    # Litestar wraps resolved guards; the handler's own `guards` list names the functions themselves.
+    guards = list(handler.guards or ())
+    if admin_only in guards or admin_now in guards:
+        return "admin"
+    if signed_in in guards or handler.opt.get("public") is False:
+        return "signed-in"
+    return "public"
 
 
 def cmd_dev(settings: Settings, args: argparse.Namespace) -> int:

@@ -155,6 +155,12 @@ def test_routes_lists_remote_functions_and_the_admin_mount(tmp_path: Path) -> No
     )
     assert any("get_counter  [remote query]" in line for line in lines)
     assert any(line.startswith("/admin/*") and "(mounted app)" in line for line in lines)
+    access = {
+        line.split()[-1] if "[" not in line else line.split()[-3]: line.split()[2] for line in lines[1:]
+    }
+    assert access["get_counter"] == "public"
+    assert access["increment_counter"] == "signed-in"
+    assert access["update_user_profile"] == "signed-in"
     assert not any(" OPTIONS " in line for line in lines)
 
 

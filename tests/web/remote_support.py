@@ -86,7 +86,9 @@ class Calls:
 def build_registry(calls: Calls) -> Registry:
     registry = Registry()
 
-    @query(registry=registry, partial="partials/note.html", page="pages/note.html", result_as="note")
+    @query(
+        registry=registry, public=True, partial="partials/note.html", page="pages/note.html", result_as="note"
+    )
     async def get_note(
         ctx: Context, title: Title, count: Annotated[int, msgspec.Meta(ge=0)] = 1, mood: Mood = Mood.happy
     ) -> Note:
@@ -114,7 +116,7 @@ def build_registry(calls: Calls) -> Registry:
             raise ValidationFailed("Not that one", field_errors={"title": "Pick another title"})
         return Note(title=title, count=count, tags=tags or [])
 
-    @form(registry=registry, partial="partials/note.html", result_as="note")
+    @form(registry=registry, public=True, partial="partials/note.html", result_as="note")
     async def note_form(ctx: Context, data: NoteForm) -> Note:
         calls.seen.append(("note_form", {"data": data}))
         assert isinstance(data, NoteForm)
@@ -124,7 +126,7 @@ def build_registry(calls: Calls) -> Registry:
     async def get_secret(ctx: Context) -> Note:
         return Note(title=ctx.require_user().name)
 
-    @command(registry=registry, rate_limit=RateLimit(limit=2, window_seconds=60, per="ip"))
+    @command(registry=registry, public=True, rate_limit=RateLimit(limit=2, window_seconds=60, per="ip"))
     async def limited(ctx: Context) -> Note:
         calls.seen.append(("limited", {}))
         return Note(title="ok")

@@ -17,6 +17,7 @@ CounterId = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_.:-]{1,64}$", max_
 
 @query(
     path="/counter/{counter_id}",
+    public=True,
     partial="partials/counter.html",
     page="pages/counter.html",
     result_as="counter",

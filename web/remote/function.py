@@ -65,7 +65,8 @@ class RemoteFunction(Generic[P, R]):
         *,
         kind: Kind,
         path: str | None,
-        signed_in: bool | str,
+        public: bool | None,
+        signed_in: str | None,
         partial: str | None,
         page: str | None,
         result_as: str,
@@ -78,9 +79,8 @@ class RemoteFunction(Generic[P, R]):
         self.name: str = fn.__name__
         self.kind = kind
         self.path_template = path or f"/_remote/{self.name}"
-        self.sign_in_message: str | None = (
-            (signed_in if isinstance(signed_in, str) else DEFAULT_SIGN_IN_MESSAGE) if signed_in else None
-        )
+        self.public = _resolve_public(self.name, kind, public, signed_in)
+        self.sign_in_message: str | None = None if self.public else (signed_in or DEFAULT_SIGN_IN_MESSAGE)
         self.partial = partial
         self.page = page
         self.result_as = result_as
@@ -283,8 +283,21 @@ class RemoteFunction(Generic[P, R]):
                 else Operation
             ),
             cache=False,
+            opt={"public": self.public},
         )
         return handler(endpoint)
+
+
+def _resolve_public(name: str, kind: Kind, public: bool | None, signed_in: str | None) -> bool:
+    """Guarded by default: queries need a user unless public; changes must say who may call them."""
+    if public and signed_in is not None:
+        raise TypeError(f"{name}: public=True and signed_in=... contradict each other; choose one")
+    if public is None and signed_in is None and kind != "query":
+        raise TypeError(
+            f"remote {kind} {name!r} must say who may call it: public=True (anyone, e.g. sign-in) "
+            'or public=False / signed_in="Please sign in to ..." (signed-in users only)'
+        )
+    return bool(public)
 
 
 def form_value(value: object) -> object:
