@@ -84,6 +84,8 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
         await db.prepare(engine, pool_size=settings.db_pool_size)
         await migrate(engine, settings.data_dir)
         await log_durability(redis)
+        if settings.metrics_enabled:
+            metrics.instrument_actor_calls(redis)
         app.state.services = Services(
             settings=settings,
             redis=redis,

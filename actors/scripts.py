@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import cast
@@ -101,6 +101,10 @@ def _as_error(reply: ResponseError) -> Exception:
     return reply
 
 
+# Told of every finished call: the script and "ok" or "error" (metrics count actor calls this way).
+CallObserver = Callable[[Script, str], None]
+
+
 @dataclass(eq=False)
 class ScriptRunner:
     """Runs scripts for every actor sharing one client.
@@ -121,6 +125,7 @@ class ScriptRunner:
     _inflight: int = field(default=0, init=False)
     _tasks: set[asyncio.Task[None]] = field(default_factory=set, init=False)
     _waitaof_checked: bool = field(default=False, init=False)
+    observers: list[CallObserver] = field(default_factory=list, init=False)
 
     async def run(
         self,
@@ -136,6 +141,7 @@ class ScriptRunner:
         call = _Call(script, keys, args, mutating)
         if not self.coalesce:
             (reply,) = await self._execute([call])
+            self._observe(script, reply)
             if isinstance(reply, Exception):
                 raise reply
             return reply
@@ -176,6 +182,7 @@ class ScriptRunner:
                 self._flush_scheduled = True
                 asyncio.get_running_loop().call_soon(self._flush)
         for call, reply in zip(batch, replies, strict=True):
+            self._observe(call.script, reply)
             fut = call.future
             if fut is None or fut.done():
                 continue
@@ -183,6 +190,11 @@ class ScriptRunner:
                 fut.set_exception(reply)
             else:
                 fut.set_result(reply)
+
+    def _observe(self, script: Script, reply: bytes | Exception) -> None:
+        outcome = "error" if isinstance(reply, Exception) else "ok"
+        for observer in self.observers:
+            observer(script, outcome)
 
     async def _execute(self, calls: list[_Call]) -> list[bytes | Exception]:
         """Run the calls (one round trip per attempt); each reply or error lands at its index."""
