@@ -22,6 +22,7 @@ from actors.counter import CounterActor, CounterState
 from actors.events import ActorEvent
 from actors.keys import InvalidActorId, validate_id
 from actors.listen import EventHub, Gap, Subscription, cancel_and_wait
+from web.private_apis import loop_signal_handler
 from web.services import get_services, services_from_state
 
 log = logging.getLogger(__name__)
@@ -155,11 +156,10 @@ def on_shutdown_signal(callback: Callable[[], None]) -> None:
     loop = asyncio.get_running_loop()
     if threading.current_thread() is not threading.main_thread():
         return  # signals are delivered to the main thread only (e.g. TestClient's portal thread)
-    loop_handlers: dict[int, asyncio.Handle] = getattr(loop, "_signal_handlers", {})
     for sig in (signal.SIGTERM, signal.SIGINT):
-        handle = loop_handlers.get(sig)
-        if handle is not None:  # the server used loop.add_signal_handler (granian)
-            server_callback, args = handle._callback, handle._args  # type: ignore[attr-defined]
+        registered = loop_signal_handler(loop, sig)
+        if registered is not None:  # the server used loop.add_signal_handler (granian)
+            server_callback, args = registered
 
             def chained(server_callback: Any = server_callback, args: Any = args) -> None:
                 callback()
