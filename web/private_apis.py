@@ -32,4 +32,5 @@ def loop_signal_handler(
     handle = handlers.get(sig)
     if handle is None:
         return None
-    return handle._callback, handle._args  # type: ignore[attr-defined,no-any-return]
+    callback: Callable[..., object] = handle._callback  # type: ignore[attr-defined]
+    return callback, tuple(handle._args)  # type: ignore[attr-defined]
