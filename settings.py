@@ -284,6 +284,7 @@ def check_base_url(base_url: str) -> None:
 
 
 def check_proxies(entries: tuple[str, ...]) -> None:
+    """Every TRUSTED_PROXIES entry is `*`, an IP address or a CIDR."""
     for entry in entries:
         if entry == "*":
             continue
