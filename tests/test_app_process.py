@@ -107,7 +107,8 @@ def test_production_without_secret_exits_with_one_line_reason(tmp_path: Path) ->
     )
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
-        "error: AUTH_SECRET is required in production (generate one: openssl rand -hex 32)"
+        "error: AUTH_SECRET is required in production (generate one: "
+        'python -c "import secrets; print(secrets.token_urlsafe(32))")'
     ]
     assert not redis_pids_for(tmp_path)
 
