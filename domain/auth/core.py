@@ -46,9 +46,10 @@ class Limit:
 
 @dataclass(frozen=True, slots=True)
 class AuthLimits:
-    """Attempts allowed per window; keys are per client IP, per email or per user."""
+    """Attempts allowed per window; keys are per client IP, per email, per known device or per user."""
 
     sign_in: Limit = Limit(5, 60)
+    known_device: Limit = Limit(5, 60)
     reset: Limit = Limit(5, 60)
     sign_up: Limit = Limit(10, 600)
     password_check: Limit = Limit(5, 60)
@@ -63,6 +64,8 @@ class Auth:
     mailer: Mailer
     ratelimit: RateLimitActor
     base_url: str
+    # Signs device cookies (domain/auth/device_cookie.py); derived from AUTH_SECRET.
+    device_key: bytes
     clock: Clock = utc_now
     limits: AuthLimits = field(default_factory=AuthLimits)
     _background: set[asyncio.Task[None]] = field(default_factory=set, repr=False)

@@ -14,6 +14,7 @@ from domain.auth.core import (
     Auth,
     write_transaction,
 )
+from domain.auth.device_cookie import limit_sign_in
 from domain.auth.events import auth_event
 from domain.auth.passwords import MAX_LENGTH
 from domain.auth.sessions import load_user
@@ -165,8 +166,10 @@ async def _resend(auth: Auth, email: str) -> None:
         await send_verification(auth, row["id"], email, row["name"])
 
 
-async def sign_in(auth: Auth, *, email: str, password: str, ip: str, user_agent: str) -> SignedIn:
-    """Check the password (rate-limited per IP and per email, before any hashing) and start a new session."""
+async def sign_in(
+    auth: Auth, *, email: str, password: str, ip: str, user_agent: str, device_cookie: str = ""
+) -> SignedIn:
+    """Check the password (limited first per IP, then per known device or else per email); start a session."""
     email = normalize_email(email)
     if not email or not password:
         errors = {"email": "Enter your email address."} if not email else {}
@@ -174,7 +177,7 @@ async def sign_in(auth: Auth, *, email: str, password: str, ip: str, user_agent:
             errors["password"] = "Enter your password."
         raise ValidationFailed("Enter your email and password.", field_errors=errors)
     await auth.limit(f"signin:ip:{ip}", auth.limits.sign_in)
-    await auth.limit(f"signin:email:{email}", auth.limits.sign_in)
+    await limit_sign_in(auth, email=email, device_cookie=device_cookie)
     row = (
         await Account.select(
             Account.id, Account.password_hash, Account.user.id, Account.user.email_verified, Account.user.name

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from piccolo.columns import Boolean, ForeignKey, OnDelete, Serial, Text, Timestamptz, Varchar
+from piccolo.columns import Boolean, ForeignKey, Integer, OnDelete, Serial, Text, Timestamptz, Varchar
 from piccolo.table import Table
 
 
@@ -17,6 +17,9 @@ class User(Table, tablename="users"):
     is_admin = Boolean(default=False)
     created_at = Timestamptz()
     updated_at = Timestamptz()
+    # Bumped when every session ends (password change or reset, "sign out everywhere"): device
+    # cookies signed with an older value stop counting as known devices.
+    device_generation = Integer(default=0)
 
 
 class Session(Table, tablename="sessions"):

@@ -1,4 +1,4 @@
-"""The session cookie: HttpOnly, SameSite=Lax, and in production Secure with the `__Host-` prefix."""
+"""Session and device cookies: HttpOnly, SameSite=Lax, and in production Secure with the `__Host-` prefix."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ DEV_NAME = "session"
 # `__Host-` makes browsers refuse the cookie unless it is Secure, Path=/ and has no Domain,
 # so a sibling subdomain cannot plant or overwrite it.
 PRODUCTION_NAME = "__Host-session"
+DEVICE_DEV_NAME = "device"
+DEVICE_PRODUCTION_NAME = "__Host-device"
 
 
 def cookie_name(settings: Settings) -> str:
@@ -36,6 +38,23 @@ def cleared_cookie(settings: Settings) -> Cookie:
         value="",
         path="/",
         max_age=0,
+        httponly=True,
+        samesite="lax",
+        secure=settings.is_production,
+    )
+
+
+def device_cookie_name(settings: Settings) -> str:
+    return DEVICE_PRODUCTION_NAME if settings.is_production else DEVICE_DEV_NAME
+
+
+def device_cookie(settings: Settings, value: str, max_age: int) -> Cookie:
+    """The known-device cookie (domain/auth/device_cookie.py): outlives sessions and sign-out."""
+    return Cookie(
+        key=device_cookie_name(settings),
+        value=value,
+        path="/",
+        max_age=max_age,
         httponly=True,
         samesite="lax",
         secure=settings.is_production,

@@ -8,8 +8,9 @@ from litestar import Request, Response, get, post
 from litestar.response import Template
 
 from domain.auth import flows, recovery
+from domain.auth.device_cookie import LIFETIME, issue_device_cookie
 from domain.errors import DomainError, ValidationFailed
-from web.auth.cookies import cleared_cookie, session_cookie
+from web.auth.cookies import cleared_cookie, device_cookie, device_cookie_name, session_cookie
 from web.auth.forms import (
     Templates,
     auth_service,
@@ -86,6 +87,7 @@ async def sign_in(request: AnyRequest) -> Response[Any]:
             password=values.get("password", ""),
             ip=client_ip(request),
             user_agent=user_agent(request),
+            device_cookie=request.cookies.get(device_cookie_name(get_services(request).settings), ""),
         )
     except flows.EmailNotVerified as exc:
         return render_error(request, exc, SIGN_IN, {**context, "unverified": True})
@@ -98,14 +100,17 @@ async def complete_sign_in(request: AnyRequest, signed: flows.SignedIn, target: 
     """Send the browser to `target` with the new session's cookie (also for OAuth callbacks).
 
     Any session the browser already had ends, and the CSRF cookie is dropped so the next page
-    mints a token for the new session.
+    mints a token for the new session. The browser becomes a known device of the account.
     """
+    auth = auth_service(request)
     old_token = request.scope.get("session_token")
     if isinstance(old_token, str):
-        await flows.sign_out(auth_service(request), old_token)
+        await flows.sign_out(auth, old_token)
     response = redirect(request, target, notice=f"Welcome back, {signed.user.name}.")
     settings = get_services(request).settings
     response.set_cookie(session_cookie(settings, signed.token, signed.session.expires_at))
+    known = await issue_device_cookie(auth, signed.user.id)
+    response.set_cookie(device_cookie(settings, known, int(LIFETIME.total_seconds())))
     response.delete_cookie(CSRF_COOKIE, path="/")
     return response
 
