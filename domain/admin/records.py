@@ -63,5 +63,6 @@ HIDDEN_COLUMNS = {
     "sessions": {"token_hash"},
     "accounts": {"password_hash", "access_token", "refresh_token", "id_token"},
     "verifications": {"token_hash"},
-    "users": set(),
+    # Internal bookkeeping of device cookies (domain/auth/device_cookie.py), not for editing by hand.
+    "users": {"device_generation"},
 }

@@ -52,6 +52,8 @@ def test_production_sign_up_by_smtp_and_host_prefixed_secure_cookie(
         assert response.status_code == 303
         cookie = next(v for v in response.headers.get_list("set-cookie") if v.startswith("__Host-session="))
         assert "Secure" in cookie and "HttpOnly" in cookie and "Path=/" in cookie and "Domain" not in cookie
+        device = next(v for v in response.headers.get_list("set-cookie") if v.startswith("__Host-device="))
+        assert "Secure" in device and "HttpOnly" in device and "Path=/" in device and "Domain" not in device
         assert client.get("/account").status_code == 200
 
 
