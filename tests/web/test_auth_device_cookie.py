@@ -29,10 +29,13 @@ LIMIT = 5
 _addresses = count(1)
 
 
-@pytest.fixture
-def settings(settings: Settings) -> Settings:
+@pytest.fixture(params=["sqlite", "postgres"])
+def settings(settings: Settings, request: pytest.FixtureRequest) -> Settings:
     # The test client's peer is "testclient": trusting every proxy lets X-Forwarded-For pick the IP.
-    return settings.with_overrides(trusted_proxies=("*",), auth_attempts_per_minute=LIMIT)
+    settings = settings.with_overrides(trusted_proxies=("*",), auth_attempts_per_minute=LIMIT)
+    if request.param == "postgres":
+        return settings.with_overrides(database_url=request.getfixturevalue("postgres_url"))
+    return settings
 
 
 @pytest.fixture(autouse=True)
