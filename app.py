@@ -77,6 +77,7 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
     if redis_url is None:
         embedded = EmbeddedRedis(settings.data_dir)
         redis_url = await asyncio.to_thread(embedded.start)
+        embedded.supervise()  # restarted on the same AOF if it dies; stop() ends this first
     redis = create_redis(redis_url)
     engine = db.make_engine(settings.resolved_database_url)
     db.bind_engine(engine)

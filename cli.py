@@ -56,7 +56,9 @@ def embedded_redis_for(
     except BaseException:
         server.stop()
         raise
-    step(f"embedded Redis ready in {time.monotonic() - started:.2f}s at {url}")
+    step(f"embedded Redis ({server.server_name}) ready in {time.monotonic() - started:.2f}s at {url}")
+    # Supervised here, in the one process that owns it: workers only inherit REDIS_URL.
+    server.supervise()
     os.environ["REDIS_URL"] = url
     try:
         yield settings.with_overrides(redis_url=url)

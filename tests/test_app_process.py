@@ -24,7 +24,7 @@ def test_serve_boots_embedded_stack_and_answers_probes(tmp_path: Path) -> None:
         assert ready.status_code == 200
         assert ready.json() == {"database": "ok", "redis": "ok"}
         assert (tmp_path / "data" / "app.sqlite3").exists()
-        assert (tmp_path / "data" / "redis" / "appendonly.aof").exists()
+        assert (tmp_path / "data" / "redis" / "appendonlydir" / "appendonly.aof.manifest").exists()
 
 
 def test_dev_command_serves_with_reload(tmp_path: Path) -> None:
