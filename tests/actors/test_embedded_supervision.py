@@ -80,6 +80,8 @@ async def test_supervised_server_comes_back_after_sigkill_with_every_acknowledge
     assert count == N
     assert supervised.pid not in (None, killed)
     assert redis_pids_for(supervised.data_dir) == [supervised.pid]
+    # The server answers a moment before the supervisor, done waiting for it, writes the line.
+    wait_until(lambda: any("restarted" in r.getMessage() for r in caplog.records), 5, "the restart logged")
     (line,) = [r.getMessage() for r in caplog.records if "restarted" in r.getMessage()]
     assert f"pid {killed} died (killed by SIGKILL); restarted as pid {supervised.pid}" in line
 
@@ -102,3 +104,31 @@ def test_stop_ends_the_server_and_its_supervisor(supervised: EmbeddedRedis) -> N
     wait_until(lambda: not redis_pids_for(supervised.data_dir), 10, "the server exited")
     assert not answers(supervised)
     assert supervisors() == running - 1
+
+
+def test_a_failed_restart_is_logged_and_retried(
+    supervised: EmbeddedRedis, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="actors.embedded")
+    client = redis_sync.Redis(unix_socket_path=str(supervised.socket_path))
+    client.incr("kept")
+    client.close()
+    # A damaged AOF makes the server refuse to start: the supervisor keeps trying, with backoff.
+    (incr,) = (supervised.directory / "appendonlydir").glob("*.incr.aof")
+    intact = incr.read_bytes()
+    incr.write_bytes(intact + b"damaged\r\n")
+    killed = supervised.pid
+    assert killed is not None
+    os.kill(killed, signal.SIGKILL)
+
+    def messages() -> list[str]:
+        return [r.getMessage() for r in caplog.records]
+
+    wait_until(lambda: any("restart failed" in m for m in messages()), 10, "the failed restart logged")
+    assert not answers(supervised)
+    incr.write_bytes(intact)
+    restarted = f"pid {killed} died (killed by SIGKILL); restarted"
+    wait_until(lambda: any(restarted in m for m in messages()), 10, "a later attempt restarted the server")
+    client = redis_sync.Redis(unix_socket_path=str(supervised.socket_path))
+    assert client.get("kept") == b"1"
+    client.close()
