@@ -21,8 +21,8 @@ log = logging.getLogger(__name__)
 
 PR_SET_PDEATHSIG = 1
 START_TIMEOUT_S = 10.0
-# A restart that fails (the port taken, the AOF unreadable) is retried after 1 s, then 2, 4 ... 30.
-RESTART_BACKOFF_S = (1.0, 30.0)
+# A server that ran this long before dying is restarted at once; see _backoff for the others.
+STABLE_AFTER_S = 30.0
 SERVER_NAMES = ("valkey-server", "redis-server")
 
 # Resolved once here: `preexec_fn` runs between fork and exec, where loading a library could
@@ -88,6 +88,13 @@ def describe_exit(returncode: int) -> str:
         return f"killed by {signal.Signals(-returncode).name}"
     except ValueError:
         return f"killed by signal {-returncode}"
+
+
+def _backoff(short_lived: int) -> float:
+    """Seconds before the next restart: none for a first one, then 1, 2, 4 ... 30."""
+    # Restarts that fail (the port taken, the AOF unreadable) or a server that keeps dying young:
+    # a crash loop must not become a tight loop.
+    return 0.0 if short_lived <= 1 else min(2.0 ** (short_lived - 2), 30.0)
 
 
 def _end(proc: subprocess.Popen[bytes], timeout: float) -> None:
@@ -233,17 +240,20 @@ class EmbeddedRedis:
         self._supervisor.start()
 
     def _supervise(self) -> None:
+        short_lived = 0  # restarts in a row that failed or died soon after starting
         while not self._stopping.is_set():
             proc = self.process
             if proc is None:
                 return
             returncode = proc.wait()
             died_at = time.monotonic()
-            backoff = RESTART_BACKOFF_S[0]
-            while not self._restart(proc, returncode, died_at):
-                if self._stopping.wait(backoff):
+            short_lived = short_lived + 1 if died_at - self._launched_at < STABLE_AFTER_S else 0
+            while True:
+                if self._stopping.wait(_backoff(short_lived)):
                     return
-                backoff = min(backoff * 2, RESTART_BACKOFF_S[1])
+                if self._restart(proc, returncode, died_at):
+                    break
+                short_lived += 1
 
     def _restart(self, dead: subprocess.Popen[bytes], returncode: int, died_at: float) -> bool:
         """One restart attempt after `dead` exited; True when done (restarted, or stopping)."""

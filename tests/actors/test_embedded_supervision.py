@@ -132,3 +132,27 @@ def test_a_failed_restart_is_logged_and_retried(
     client = redis_sync.Redis(unix_socket_path=str(supervised.socket_path))
     assert client.get("kept") == b"1"
     client.close()
+
+
+def test_a_server_that_keeps_dying_young_is_restarted_with_backoff(
+    supervised: EmbeddedRedis, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="actors.embedded")
+
+    def restart_took(killed: int) -> float:
+        os.kill(killed, signal.SIGKILL)
+        found: list[str] = []
+
+        def logged() -> bool:
+            found.extend(m for r in caplog.records if f"pid {killed} died" in (m := r.getMessage()))
+            return bool(found)
+
+        wait_until(logged, 10, f"the restart after pid {killed} logged")
+        return float(found[0].rsplit(" in ", 1)[1].rstrip("s"))
+
+    first = supervised.pid
+    assert first is not None
+    assert restart_took(first) < 1.0  # a first crash: restarted at once
+    second = supervised.pid
+    assert second is not None and second != first
+    assert restart_took(second) >= 1.0  # dead again within seconds of starting: it waits
