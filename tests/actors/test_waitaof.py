@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
 import shutil
 import subprocess
 from collections.abc import AsyncIterator
@@ -18,7 +17,7 @@ from actors.durability import supports_waitaof
 from actors.embedded import find_redis_server
 from actors.scripts import DurabilityError, ScriptRunner, WaitAof
 
-from .conftest import short_tmpdir, wait_until
+from .conftest import short_tmpdir, version_of, wait_until
 
 
 def start_server(binary: str, directory: Path, *args: str) -> subprocess.Popen[bytes]:
@@ -30,13 +29,6 @@ def start_server(binary: str, directory: Path, *args: str) -> subprocess.Popen[b
     )
     wait_until(lambda: sock.exists(), 10, "the 7.2+ server's socket appears")
     return proc
-
-
-def version_of(binary: str) -> tuple[int, int]:
-    """`valkey-server --version` says `v=8.1.8`; Valkey 8 answers WAITAOF like Redis 7.2+."""
-    out = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=10).stdout
-    match = re.search(r"v=(\d+)\.(\d+)", out)
-    return (int(match.group(1)), int(match.group(2))) if match else (0, 0)
 
 
 def server_binary() -> str:
