@@ -84,6 +84,7 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
     db.bind_engine(engine)
     try:
         await db.prepare(engine, pool_size=settings.db_pool_size)
+        log.info("database: %s", await db.describe(engine))
         await migrate(engine, settings.data_dir)
         await log_durability(redis)
         app.state.services = Services(
