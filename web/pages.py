@@ -1,10 +1,11 @@
-"""Full pages that are not owned by a feature module (home)."""
+"""Full pages that are not owned by a feature module: home, and `/counter` for the default counter."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from litestar import Request, get
+from litestar import Request, Response, get
+from litestar.exceptions import NotFoundException
 from litestar.response import Template
 from redis.exceptions import RedisError
 
@@ -34,3 +35,19 @@ async def home(request: Request[Any, Any, Any]) -> Template:
         context={"counter": counter, "has_counter_demo": get_counter is not None},
         headers={"Vary": VARY, "Cache-Control": "no-store"},
     )
+
+
+@get(
+    "/counter",
+    name="default_counter",
+    summary="The default counter",
+    description="`GET /counter/default`: JSON {count, id, timestamp}, or the page for browsers.",
+    tags=["remote"],
+    cache=False,
+)
+async def default_counter(request: Request[Any, Any, Any]) -> Response[Any]:
+    try:
+        get_counter = REGISTRY.get("get_counter")
+    except LookupError:  # a project generated without the counter demo
+        raise NotFoundException() from None
+    return await get_counter.handle(request)
