@@ -1,12 +1,13 @@
-"""Full pages that are not owned by a feature module: home, and `/counter` for the default counter."""
+"""Pages and files not owned by a feature module: home, `/counter` (the default counter), the favicon."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from litestar import Request, Response, get
 from litestar.exceptions import NotFoundException
-from litestar.response import Template
+from litestar.response import File, Template
 from redis.exceptions import RedisError
 
 from domain.errors import DomainError
@@ -15,9 +16,10 @@ from web.remote import REGISTRY, context_from
 from web.templating import HTMLTemplate
 
 DEMO_COUNTER = "default"
+FAVICON = Path(__file__).resolve().parent / "static" / "favicon.ico"
 
 
-@get("/", include_in_schema=False)
+@get("/", tags=["pages"])
 async def home(request: Request[Any, Any, Any]) -> Template:
     """The landing page: what the starter is, and the live counter demo (when the app has it)."""
     counter = None
@@ -51,3 +53,9 @@ async def default_counter(request: Request[Any, Any, Any]) -> Response[Any]:
     except LookupError:  # a project generated without the counter demo
         raise NotFoundException() from None
     return await get_counter.handle(request)
+
+
+@get("/favicon.ico", include_in_schema=False, cache=False)
+async def favicon() -> File:
+    """Browsers ask for /favicon.ico whatever the page links; answer with the app's icon, not a 404."""
+    return File(FAVICON, media_type="image/x-icon", headers={"Cache-Control": "public, max-age=86400"})

@@ -16,6 +16,7 @@ def route_handlers() -> list[ControllerRouterHandler]:
         health.ping,
         pages.home,
         pages.default_counter,
+        pages.favicon,
         *live.route_handlers(),
         *remote.route_handlers(),
         *auth_routes(),

@@ -46,7 +46,7 @@ def _page(context: dict[str, Any], status: int = 200) -> Template:
     return HTMLTemplate(PAGE, context={**base, **context}, status_code=status, headers=NO_STORE)
 
 
-@get(PATH, guards=[admin_now], include_in_schema=False)
+@get(PATH, guards=[admin_now], tags=["admin"])
 async def actor_inspector(
     request: AnyRequest,
     kind: str = "",
@@ -64,7 +64,7 @@ async def actor_inspector(
     return _page({"values": values, "snapshot": snapshot})
 
 
-@post(f"{PATH}/reset", guards=[admin_now], status_code=200, include_in_schema=False)
+@post(f"{PATH}/reset", guards=[admin_now], status_code=200, tags=["admin"])
 async def reset(request: AnyRequest) -> Response[Any] | Template:
     form = await read_form(request)
     try:

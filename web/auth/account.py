@@ -62,14 +62,14 @@ async def _failed(
     return render_error(request, exc, Templates(PAGE, f"partials/account_{section}.html"), context)
 
 
-@get("/account", guards=[signed_in], include_in_schema=False)
+@get("/account", guards=[signed_in])
 async def account_page(request: AnyRequest) -> Template:
     user, session = require_session(request)
     context = await _context(request, user, session)
     return render(request, Templates(PAGE, PAGE), context)
 
 
-@post("/account/profile", guards=[signed_in], status_code=200, include_in_schema=False)
+@post("/account/profile", guards=[signed_in], status_code=200)
 async def update_profile(request: AnyRequest) -> Response[Any]:
     user, _ = require_session(request)
     values = await read_form(request)
@@ -82,7 +82,7 @@ async def update_profile(request: AnyRequest) -> Response[Any]:
     return await _done(request, "profile", "Profile saved.", updated)
 
 
-@post("/account/password", guards=[signed_in], status_code=200, include_in_schema=False)
+@post("/account/password", guards=[signed_in], status_code=200)
 async def change_password(request: AnyRequest) -> Response[Any]:
     user, session = require_session(request)
     values = await read_form(request)
@@ -99,7 +99,7 @@ async def change_password(request: AnyRequest) -> Response[Any]:
     return await _done(request, "password", "Password changed. Your other devices were signed out.")
 
 
-@post("/account/email", guards=[signed_in], status_code=200, include_in_schema=False)
+@post("/account/email", guards=[signed_in], status_code=200)
 async def change_email(request: AnyRequest) -> Response[Any]:
     user, _ = require_session(request)
     values = await read_form(request)
@@ -117,9 +117,7 @@ async def change_email(request: AnyRequest) -> Response[Any]:
     )
 
 
-@post(
-    "/account/sessions/{session_id:int}/revoke", guards=[signed_in], status_code=200, include_in_schema=False
-)
+@post("/account/sessions/{session_id:int}/revoke", guards=[signed_in], status_code=200)
 async def revoke_session(request: AnyRequest, session_id: int) -> Response[Any]:
     user, session = require_session(request)
     auth = auth_service(request)
@@ -134,7 +132,7 @@ async def revoke_session(request: AnyRequest, session_id: int) -> Response[Any]:
     return await _done(request, "sessions", "That session has been signed out.")
 
 
-@post("/account/sessions/revoke-others", guards=[signed_in], status_code=200, include_in_schema=False)
+@post("/account/sessions/revoke-others", guards=[signed_in], status_code=200)
 async def revoke_others(request: AnyRequest) -> Response[Any]:
     user, session = require_session(request)
     ended = await account.revoke_other_sessions(auth_service(request), user.id, session.id)
@@ -142,7 +140,7 @@ async def revoke_others(request: AnyRequest) -> Response[Any]:
     return await _done(request, "sessions", f"Signed out of {ended} other {plural}.")
 
 
-@post("/account/delete", guards=[signed_in], status_code=200, include_in_schema=False)
+@post("/account/delete", guards=[signed_in], status_code=200)
 async def delete_account(request: AnyRequest) -> Response[Any]:
     user, _ = require_session(request)
     values = await read_form(request)

@@ -15,7 +15,7 @@ from web.templating import HTMLTemplate
 AnyRequest = Request[Any, Any, Any]
 
 
-@get("/dev/mail", include_in_schema=False)
+@get("/dev/mail")
 async def dev_mail(request: AnyRequest, name: str = "") -> Template:
     settings = get_services(request).settings
     if settings.is_production:

@@ -42,14 +42,14 @@ RESEND = _pages("resend_verification")
 VERIFY = Templates("pages/auth/verify.html", "pages/auth/verify.html")
 
 
-@get("/auth/sign-up", include_in_schema=False)
+@get("/auth/sign-up")
 async def sign_up_page(request: AnyRequest) -> Response[Any]:
     if current_user(request):
         return redirect(request, "/")
     return render(request, SIGN_UP, {})
 
 
-@post("/auth/sign-up", status_code=200, include_in_schema=False)
+@post("/auth/sign-up", status_code=200)
 async def sign_up(request: AnyRequest) -> Response[Any]:
     values = await read_form(request)
     auth = auth_service(request)
@@ -66,14 +66,14 @@ async def sign_up(request: AnyRequest) -> Response[Any]:
     return render(request, SIGN_UP, {"sent_to": email})
 
 
-@get("/auth/sign-in", include_in_schema=False)
+@get("/auth/sign-in")
 async def sign_in_page(request: AnyRequest, next: str | None = None) -> Response[Any]:
     if current_user(request):
         return redirect(request, next_path(request, next))
     return render(request, SIGN_IN, {"next": next_path(request, next, "")})
 
 
-@post("/auth/sign-in", status_code=200, include_in_schema=False)
+@post("/auth/sign-in", status_code=200)
 async def sign_in(request: AnyRequest) -> Response[Any]:
     values = await read_form(request)
     auth = auth_service(request)
@@ -110,7 +110,7 @@ async def complete_sign_in(request: AnyRequest, signed: flows.SignedIn, target: 
     return response
 
 
-@post("/auth/sign-out", status_code=200, include_in_schema=False)
+@post("/auth/sign-out", status_code=200)
 async def sign_out(request: AnyRequest) -> Response[Any]:
     token = request.scope.get("session_token")
     user = current_user(request)
@@ -122,7 +122,7 @@ async def sign_out(request: AnyRequest) -> Response[Any]:
     return response
 
 
-@get("/auth/verify", include_in_schema=False)
+@get("/auth/verify")
 async def verify(request: AnyRequest, token: str = "") -> Template:
     """Follow an emailed confirmation link (sign-up or email change); the link works once."""
     auth = auth_service(request)
@@ -143,12 +143,12 @@ async def verify(request: AnyRequest, token: str = "") -> Template:
     )
 
 
-@get("/auth/resend-verification", include_in_schema=False)
+@get("/auth/resend-verification")
 async def resend_page(request: AnyRequest, email: str = "") -> Template:
     return render(request, RESEND, {"values": {"email": email}})
 
 
-@post("/auth/resend-verification", status_code=200, include_in_schema=False)
+@post("/auth/resend-verification", status_code=200)
 async def resend(request: AnyRequest) -> Response[Any]:
     values = await read_form(request)
     try:
@@ -160,12 +160,12 @@ async def resend(request: AnyRequest) -> Response[Any]:
     return render(request, RESEND, {"sent": True})
 
 
-@get("/auth/forgot-password", include_in_schema=False)
+@get("/auth/forgot-password")
 async def forgot_page(request: AnyRequest) -> Template:
     return render(request, FORGOT, {})
 
 
-@post("/auth/forgot-password", status_code=200, include_in_schema=False)
+@post("/auth/forgot-password", status_code=200)
 async def forgot(request: AnyRequest) -> Response[Any]:
     values = await read_form(request)
     try:
@@ -177,7 +177,7 @@ async def forgot(request: AnyRequest) -> Response[Any]:
     return render(request, FORGOT, {"sent": True})
 
 
-@get("/auth/reset-password", include_in_schema=False)
+@get("/auth/reset-password")
 async def reset_page(request: AnyRequest, token: str = "") -> Template:
     valid = await recovery.reset_token_valid(auth_service(request), token)
     return render(
@@ -188,7 +188,7 @@ async def reset_page(request: AnyRequest, token: str = "") -> Template:
     )
 
 
-@post("/auth/reset-password", status_code=200, include_in_schema=False)
+@post("/auth/reset-password", status_code=200)
 async def reset(request: AnyRequest) -> Response[Any]:
     values = await read_form(request)
     token = values.get("token", "")
