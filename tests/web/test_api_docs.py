@@ -39,7 +39,7 @@ def test_schema_documents_every_route(app: Litestar, client: Client) -> None:
     assert {("GET", "/healthz"), ("POST", "/auth/sign-up")} <= documented
     for path, ops in paths.items():
         for method, op in ops.items():
-            assert op.get("summary"), f"{method.upper()} {path} has no summary"
+            assert op.get("summary") and op.get("description"), f"{method.upper()} {path} is not described"
 
 
 def test_favicon_is_an_icon(client: Client) -> None:

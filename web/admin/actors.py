@@ -53,6 +53,7 @@ async def actor_inspector(
     actor_id: Annotated[str, Parameter(query="id")] = "",
     hashed: bool = False,
 ) -> Template:
+    """Admins: an actor's Redis state by kind and id."""
     values = {"kind": kind, "id": actor_id, "hashed": hashed}
     if not kind and not actor_id:
         return _page({"values": values})
@@ -66,6 +67,7 @@ async def actor_inspector(
 
 @post(f"{PATH}/reset", guards=[admin_now], status_code=200, tags=["admin"])
 async def reset(request: AnyRequest) -> Response[Any] | Template:
+    """Admins: form `kind`, `id`: delete the actor's state and request records."""
     form = await read_form(request)
     try:
         # The form posts the resolved id, so rate-limit keys are not hashed twice.

@@ -64,6 +64,7 @@ async def _failed(
 
 @get("/account", guards=[signed_in])
 async def account_page(request: AnyRequest) -> Template:
+    """The signed-in user's account: profile, password, email, sessions, linked providers."""
     user, session = require_session(request)
     context = await _context(request, user, session)
     return render(request, Templates(PAGE, PAGE), context)
@@ -71,6 +72,7 @@ async def account_page(request: AnyRequest) -> Template:
 
 @post("/account/profile", guards=[signed_in], status_code=200)
 async def update_profile(request: AnyRequest) -> Response[Any]:
+    """Form `name`, `avatar`: change the profile."""
     user, _ = require_session(request)
     values = await read_form(request)
     try:
@@ -84,6 +86,7 @@ async def update_profile(request: AnyRequest) -> Response[Any]:
 
 @post("/account/password", guards=[signed_in], status_code=200)
 async def change_password(request: AnyRequest) -> Response[Any]:
+    """Form `current_password`, `new_password`: change the password; other sessions end."""
     user, session = require_session(request)
     values = await read_form(request)
     try:
@@ -101,6 +104,7 @@ async def change_password(request: AnyRequest) -> Response[Any]:
 
 @post("/account/email", guards=[signed_in], status_code=200)
 async def change_email(request: AnyRequest) -> Response[Any]:
+    """Form `new_email`, `current_password`: mail a confirmation link to the new address."""
     user, _ = require_session(request)
     values = await read_form(request)
     try:
@@ -119,6 +123,7 @@ async def change_email(request: AnyRequest) -> Response[Any]:
 
 @post("/account/sessions/{session_id:int}/revoke", guards=[signed_in], status_code=200)
 async def revoke_session(request: AnyRequest, session_id: int) -> Response[Any]:
+    """End one of the user's other sessions."""
     user, session = require_session(request)
     auth = auth_service(request)
     try:
@@ -134,6 +139,7 @@ async def revoke_session(request: AnyRequest, session_id: int) -> Response[Any]:
 
 @post("/account/sessions/revoke-others", guards=[signed_in], status_code=200)
 async def revoke_others(request: AnyRequest) -> Response[Any]:
+    """End every session of the user but this one."""
     user, session = require_session(request)
     ended = await account.revoke_other_sessions(auth_service(request), user.id, session.id)
     plural = "session" if ended == 1 else "sessions"
@@ -142,6 +148,7 @@ async def revoke_others(request: AnyRequest) -> Response[Any]:
 
 @post("/account/delete", guards=[signed_in], status_code=200)
 async def delete_account(request: AnyRequest) -> Response[Any]:
+    """Form `current_password`, `confirm_email`: delete the account and everything it owns."""
     user, _ = require_session(request)
     values = await read_form(request)
     try:

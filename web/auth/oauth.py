@@ -198,6 +198,7 @@ async def _section_response(request: AnyRequest, status: int = 200, **form: Any)
 
 @post("/account/oauth/{provider:str}/link", guards=[signed_in], status_code=200, tags=["auth"])
 async def oauth_link(request: AnyRequest, provider: str) -> Response[Any]:
+    """Link a provider account to the signed-in user (redirects to the provider)."""
     user, _ = require_session(request)
     try:
         return await _start(request, provider, next_to="/account", link_user_id=user.id)
@@ -207,6 +208,7 @@ async def oauth_link(request: AnyRequest, provider: str) -> Response[Any]:
 
 @post("/account/oauth/{provider:str}/unlink", guards=[signed_in], status_code=200, tags=["auth"])
 async def oauth_unlink(request: AnyRequest, provider: str) -> Response[Any]:
+    """Unlink a provider (refused if it is the last way to sign in)."""
     user, _ = require_session(request)
     configured = oauth_client(request).providers.get(provider)
     label = configured.label if configured else provider.capitalize()
