@@ -29,7 +29,7 @@ from domain.auth.setup import close_auth, create_auth
 from domain.errors import NotSignedIn
 from domain.migrations import migrate
 from settings import Settings
-from web import flash, live, metrics, request_id, security
+from web import api_docs, flash, live, metrics, request_id, security
 from web import logging as request_log
 from web.admin import admin_routes
 from web.auth import handle_not_signed_in, session_middleware
@@ -83,6 +83,7 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
     db.bind_engine(engine)
     try:
         await db.prepare(engine, pool_size=settings.db_pool_size)
+        log.info("database: %s", await db.describe(engine))
         await migrate(engine, settings.data_dir)
         await log_durability(redis)
         if settings.metrics_enabled:
@@ -162,6 +163,7 @@ def create_app(settings: Settings) -> Litestar:
         ],
         before_send=[before_send],
         allowed_hosts=security.allowed_hosts(settings),
+        openapi_config=api_docs.openapi_config(),
         debug=False,
     )
     app.state.settings = settings

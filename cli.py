@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import importlib.util
 import os
+import socket
 import sqlite3
 import sys
 import time
@@ -18,6 +20,7 @@ import asyncpg
 
 from actors.embedded import EmbeddedRedis, EmbeddedRedisError
 from commands import OPERATOR_COMMANDS
+from doctor import add_doctor_arguments, cmd_doctor
 from domain import db
 from domain.migrations import MigrationError, applied_migrations, migrate, pending_migrations
 from settings import Settings, SettingsError
@@ -170,11 +173,60 @@ def access_of(handler: Any) -> str:
     return "public"
 
 
+def check_port_free(host: str, port: int) -> None:
+    """Fail in one line naming the setting to change when another process already listens there."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        # As the servers do: a port left in TIME_WAIT by a stopped server is free.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise CommandError(
+                    f"port {port} on {host} is already in use: choose another with PORT "
+                    f"(make dev PORT={port + 1}) or --port (python app.py dev --port {port + 1})"
+                ) from None
+            raise CommandError(
+                f"cannot listen on {host}:{port}: {exc.strerror} (change --host/HOST)"
+            ) from None
+
+
+def local_url(host: str, port: int) -> str:
+    """The URL of a server bound to `host:port`, as a browser on this machine opens it."""
+    shown = "127.0.0.1" if host in {"", "0.0.0.0"} else "::1" if host == "::" else host
+    return f"http://{f'[{shown}]' if ':' in shown else shown}:{port}"
+
+
+def follow_port(settings: Settings, host: str, port: int) -> Settings:
+    """In development with BASE_URL unset, BASE_URL is the address served, so mailed links work on any port.
+
+    Put in the environment too: the server's worker processes read their settings from it.
+    """
+    if settings.is_production or settings.base_url_set:
+        return settings
+    url = local_url(host, port)
+    os.environ["BASE_URL"] = url
+    return settings.with_overrides(base_url=url)
+
+
+def announce(settings: Settings, host: str, port: int) -> None:
+    """The addresses a newcomer wants first: the app, the development mailbox, the admin."""
+    url = local_url(host, port)
+    step(f"app:   {url}/")
+    if not settings.is_production and settings.smtp_url is None:
+        step(f"mail:  {url}/dev/mail  (mail the app sends, e.g. sign-up confirmations)")
+    step(f"admin: {url}/admin/  (make yourself an admin: python app.py createadmin EMAIL)")
+
+
 def cmd_dev(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
+    check_port_free(args.host, args.port)
+    settings = follow_port(settings, args.host, args.port)
     with embedded_redis_for(settings, meanwhile=run_migrations):
-        step(f"serving on http://{args.host}:{args.port} (auto-reload on; Ctrl-C to stop)")
+        step(f"serving on {local_url(args.host, args.port)} (auto-reload on; Ctrl-C to stop)")
+        announce(settings, args.host, args.port)
         uvicorn.run(
             "app:asgi",
             factory=True,
@@ -184,7 +236,21 @@ def cmd_dev(settings: Settings, args: argparse.Namespace) -> int:
             reload_dirs=["web", "domain", "actors"],
             reload_includes=["*.py", "*.html", "*.lua", "*.css", "*.js"],
             log_level="info",
+            # The app logs every request itself (web/logging.py), with its request id.
+            access_log=False,
         )
+    return 0
+
+
+def cmd_makemigrations(settings: Settings, args: argparse.Namespace) -> int:
+    """`piccolo migrations new <app> --auto`, answering its rename prompts with yes."""
+    from piccolo.apps.migrations.commands.new import new
+
+    from domain.piccolo_app import APP_CONFIG
+
+    step(f"comparing the tables with {APP_CONFIG.migrations_folder_path}")
+    asyncio.run(new(APP_CONFIG.app_name, auto=True, desc=args.desc, auto_input="y"))
+    step("apply it with: python app.py migrate (dev and serve also migrate on start)")
     return 0
 
 
@@ -226,8 +292,11 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     workers = args.workers or int(os.environ.get("WEB_CONCURRENCY") or os.cpu_count() or 1)
     loop = event_loop()
     prepare_metrics_dir(settings)
+    check_port_free(args.host, args.port)
+    settings = follow_port(settings, args.host, args.port)
     with embedded_redis_for(settings, meanwhile=run_migrations):
-        step(f"serving on http://{args.host}:{args.port} with {workers} worker(s) (granian, {loop})")
+        step(f"serving on {local_url(args.host, args.port)} with {workers} worker(s) (granian, {loop})")
+        announce(settings, args.host, args.port)
         Granian(
             "app:asgi",
             factory=True,
@@ -248,7 +317,15 @@ COMMANDS: dict[str, tuple[Callable[[Settings, argparse.Namespace], int], str]] =
     "serve": (cmd_serve, "production server (granian, several worker processes)"),
     "migrate": (cmd_migrate, "apply pending database migrations (safe to run twice)"),
     "migrations-status": (cmd_migrations_status, "list applied and pending migrations"),
+    "makemigrations": (
+        cmd_makemigrations,
+        "write a migration for table changes (piccolo migrations new --auto)",
+    ),
     "routes": (cmd_routes, "list every route, remote functions included"),
+    "doctor": (
+        cmd_doctor,
+        "check this deployment's settings: URLs, cookies, OAuth, proxies, mail, Redis, DB",
+    ),
     **{name: (handler, text) for name, (handler, text, _) in OPERATOR_COMMANDS.items()},
 }
 
@@ -261,6 +338,10 @@ def build_parser() -> argparse.ArgumentParser:
         if name in {"dev", "serve"}:
             cmd.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
             cmd.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+        if name == "doctor":
+            add_doctor_arguments(cmd)
+        if name == "makemigrations":
+            cmd.add_argument("--desc", default="", help="what the migration does, kept in its file")
         if name in OPERATOR_COMMANDS:
             OPERATOR_COMMANDS[name][2](cmd)
         if name == "serve":

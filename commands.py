@@ -157,16 +157,23 @@ def cmd_users(settings: Settings, args: argparse.Namespace) -> int:
 
     make_admin = args.users_command == "promote"
 
-    async def change() -> UserRow:
+    async def change() -> tuple[UserRow, bool]:
         async with open_database(settings):
+            current = await find_user(args.email)
+            if current is not None and current.is_admin == make_admin:
+                return current, False
             changed = await set_admin(args.email, make_admin)
         await forget_cached_user(settings, changed.id)
-        return changed
+        return changed, True
 
     try:
-        user = asyncio.run(change())
+        user, changed = asyncio.run(change())
     except DomainError as exc:
         raise _fail(exc) from None
+    if not changed:
+        state = "already an admin" if make_admin else "not an admin"
+        step(f"{user.email} (user {user.id}) is {state}; nothing to do")
+        return 0
     step(f"{user.email} (user {user.id}) is {'now an admin' if make_admin else 'no longer an admin'}")
     return 0
 
@@ -184,10 +191,11 @@ def add_createadmin_arguments(parser: argparse.ArgumentParser) -> None:
 
 def add_users_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="users_command", required=True, metavar="ACTION")
-    sub.add_parser("list", help="table of every user: id, email, name, verified, admin, created")
+    text = "table of every user: id, email, name, verified, admin, created"
+    sub.add_parser("list", help=text, description=text)
     for action, text in (("promote", "make a user an admin"), ("demote", "take a user's admin rights away")):
         cmd = sub.add_parser(action, help=text, description=text)
-        cmd.add_argument("email", metavar="EMAIL")
+        cmd.add_argument("email", metavar="EMAIL", help="the user's email address")
 
 
 # name -> (handler, help, argument builder); cli.py adds these to its COMMANDS and parser.

@@ -93,6 +93,8 @@ class Settings:
     redis_url: str | None = None
     auth_secret: str = ""
     base_url: str = "http://127.0.0.1:8000"
+    # Whether BASE_URL was set; when not, `dev`/`serve` in development point it at the port they bind.
+    base_url_set: bool = False
     log_level: str = "INFO"
     db_pool_size: int = 10
     # Sign-in, reset and password-check attempts allowed per minute, per IP and per email.
@@ -163,6 +165,7 @@ class Settings:
             redis_url=get("REDIS_URL"),
             auth_secret=get("AUTH_SECRET") or "",
             base_url=(get("BASE_URL") or "http://127.0.0.1:8000").rstrip("/"),
+            base_url_set=get("BASE_URL") is not None,
             log_level=(get("LOG_LEVEL") or "INFO").upper(),
             db_pool_size=int(get("DB_POOL_SIZE") or "10"),
             auth_attempts_per_minute=int(get("AUTH_ATTEMPTS_PER_MINUTE") or "5"),

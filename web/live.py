@@ -223,7 +223,7 @@ def _version(raw: str | None) -> int | None:
 
 
 # CSRF protection has nothing to check on this GET; skipping it saves a send wrapper per message.
-@get("/counter/{counter_id:str}/events", include_in_schema=False, opt={"exclude_from_csrf": True})
+@get("/counter/{counter_id:str}/events", tags=["live"], opt={"exclude_from_csrf": True})
 async def counter_events(request: AnyRequest, counter_id: str, since: str | None = None) -> Stream:
     """The counter's changes as SSE (`event: counter`, `id:` its version, data: the value fragment).
 
@@ -247,7 +247,7 @@ async def counter_events(request: AnyRequest, counter_id: str, since: str | None
     )
 
 
-@get("/dev/live", include_in_schema=False)
+@get("/dev/live", tags=["development"])
 async def live_status(request: AnyRequest) -> Response[dict[str, int]]:
     """Open SSE streams in this process (development and tests only)."""
     if get_services(request).settings.is_production:

@@ -166,7 +166,7 @@ def exposition() -> bytes:
     return generate_latest(REGISTRY)
 
 
-@get("/metrics", include_in_schema=False, cache=False, sync_to_thread=False)
+@get("/metrics", tags=["probes"], cache=False, sync_to_thread=False)
 def metrics_endpoint() -> Response[bytes]:
     """Prometheus scrape target; enabled by METRICS_ENABLED (restrict who reaches it at the proxy)."""
     return Response(exposition(), media_type=CONTENT_TYPE, headers={"Cache-Control": "no-store"})

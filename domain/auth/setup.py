@@ -14,7 +14,7 @@ from settings import Settings
 
 def create_auth(settings: Settings, redis: RedisClient) -> Auth:
     return Auth(
-        # A sign-in waits at most 0.15 s for a hashing slot, then gets 503 (issue 12: excess refused quickly).
+        # A sign-in waits at most 0.15 s for a hashing slot, then gets 503: excess is refused quickly.
         hasher=PasswordHasher(max_wait_seconds=0.15),
         sessions=SessionStore(redis),
         mailer=make_mailer(

@@ -52,7 +52,7 @@ def auth_routes() -> list[ControllerRouterHandler]:
                 dev_mail.dev_mail,
             ],
             exception_handlers={NotSignedIn: handle_not_signed_in},
-            include_in_schema=False,
+            tags=["auth"],
             # Auth forms are a few short fields; refuse anything bigger before parsing it.
             request_max_body_size=MAX_FORM_BYTES,
         )

@@ -124,7 +124,7 @@ def _sign_in_error(request: AnyRequest, exc: DomainError, next_to: str = "") -> 
     )
 
 
-@get("/auth/oauth/{provider:str}", include_in_schema=False)
+@get("/auth/oauth/{provider:str}", tags=["auth"])
 async def oauth_start(request: AnyRequest, provider: str, next: str | None = None) -> Response[Any]:
     """Begin signing in with `provider` (authorization code + state + PKCE S256)."""
     target = next_path(request, next)
@@ -134,7 +134,7 @@ async def oauth_start(request: AnyRequest, provider: str, next: str | None = Non
         return _sign_in_error(request, exc, next_path(request, next, ""))
 
 
-@get("/auth/oauth/{provider:str}/callback", include_in_schema=False)
+@get("/auth/oauth/{provider:str}/callback", tags=["auth"])
 async def oauth_callback(request: AnyRequest, provider: str) -> Response[Any]:
     """Where the provider sends the browser back: check state, exchange the code, sign in or link."""
     settings = get_services(request).settings
@@ -196,8 +196,9 @@ async def _section_response(request: AnyRequest, status: int = 200, **form: Any)
     return render(request, Templates(account_pages.PAGE, SECTION), context, status=status)
 
 
-@post("/account/oauth/{provider:str}/link", guards=[signed_in], status_code=200, include_in_schema=False)
+@post("/account/oauth/{provider:str}/link", guards=[signed_in], status_code=200, tags=["auth"])
 async def oauth_link(request: AnyRequest, provider: str) -> Response[Any]:
+    """Link a provider account to the signed-in user (redirects to the provider)."""
     user, _ = require_session(request)
     try:
         return await _start(request, provider, next_to="/account", link_user_id=user.id)
@@ -205,8 +206,9 @@ async def oauth_link(request: AnyRequest, provider: str) -> Response[Any]:
         return await _section_response(request, exc.status_code, message=exc.message)
 
 
-@post("/account/oauth/{provider:str}/unlink", guards=[signed_in], status_code=200, include_in_schema=False)
+@post("/account/oauth/{provider:str}/unlink", guards=[signed_in], status_code=200, tags=["auth"])
 async def oauth_unlink(request: AnyRequest, provider: str) -> Response[Any]:
+    """Unlink a provider (refused if it is the last way to sign in)."""
     user, _ = require_session(request)
     configured = oauth_client(request).providers.get(provider)
     label = configured.label if configured else provider.capitalize()

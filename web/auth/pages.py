@@ -43,15 +43,17 @@ RESEND = _pages("resend_verification")
 VERIFY = Templates("pages/auth/verify.html", "pages/auth/verify.html")
 
 
-@get("/auth/sign-up", include_in_schema=False)
+@get("/auth/sign-up")
 async def sign_up_page(request: AnyRequest) -> Response[Any]:
+    """The sign-up form."""
     if current_user(request):
         return redirect(request, "/")
     return render(request, SIGN_UP, {})
 
 
-@post("/auth/sign-up", status_code=200, include_in_schema=False)
+@post("/auth/sign-up", status_code=200)
 async def sign_up(request: AnyRequest) -> Response[Any]:
+    """Form `name`, `email`, `password`: create an account and mail a confirmation link."""
     values = await read_form(request)
     auth = auth_service(request)
     try:
@@ -67,15 +69,17 @@ async def sign_up(request: AnyRequest) -> Response[Any]:
     return render(request, SIGN_UP, {"sent_to": email})
 
 
-@get("/auth/sign-in", include_in_schema=False)
+@get("/auth/sign-in")
 async def sign_in_page(request: AnyRequest, next: str | None = None) -> Response[Any]:
+    """The sign-in form; `next` is where a successful sign-in goes."""
     if current_user(request):
         return redirect(request, next_path(request, next))
     return render(request, SIGN_IN, {"next": next_path(request, next, "")})
 
 
-@post("/auth/sign-in", status_code=200, include_in_schema=False)
+@post("/auth/sign-in", status_code=200)
 async def sign_in(request: AnyRequest) -> Response[Any]:
+    """Form `email`, `password` (and `next`): start a session (the `session` cookie)."""
     values = await read_form(request)
     auth = auth_service(request)
     target = next_path(request, values.get("next"))
@@ -115,8 +119,9 @@ async def complete_sign_in(request: AnyRequest, signed: flows.SignedIn, target: 
     return response
 
 
-@post("/auth/sign-out", status_code=200, include_in_schema=False)
+@post("/auth/sign-out", status_code=200)
 async def sign_out(request: AnyRequest) -> Response[Any]:
+    """End this browser's session."""
     token = request.scope.get("session_token")
     user = current_user(request)
     if isinstance(token, str):
@@ -127,7 +132,7 @@ async def sign_out(request: AnyRequest) -> Response[Any]:
     return response
 
 
-@get("/auth/verify", include_in_schema=False)
+@get("/auth/verify")
 async def verify(request: AnyRequest, token: str = "") -> Template:
     """Follow an emailed confirmation link (sign-up or email change); the link works once."""
     auth = auth_service(request)
@@ -148,13 +153,15 @@ async def verify(request: AnyRequest, token: str = "") -> Template:
     )
 
 
-@get("/auth/resend-verification", include_in_schema=False)
+@get("/auth/resend-verification")
 async def resend_page(request: AnyRequest, email: str = "") -> Template:
+    """The form to ask for another confirmation mail."""
     return render(request, RESEND, {"values": {"email": email}})
 
 
-@post("/auth/resend-verification", status_code=200, include_in_schema=False)
+@post("/auth/resend-verification", status_code=200)
 async def resend(request: AnyRequest) -> Response[Any]:
+    """Form `email`: mail a new confirmation link (same answer for unknown addresses)."""
     values = await read_form(request)
     try:
         await flows.resend_verification(
@@ -165,13 +172,15 @@ async def resend(request: AnyRequest) -> Response[Any]:
     return render(request, RESEND, {"sent": True})
 
 
-@get("/auth/forgot-password", include_in_schema=False)
+@get("/auth/forgot-password")
 async def forgot_page(request: AnyRequest) -> Template:
+    """The form to ask for a password-reset mail."""
     return render(request, FORGOT, {})
 
 
-@post("/auth/forgot-password", status_code=200, include_in_schema=False)
+@post("/auth/forgot-password", status_code=200)
 async def forgot(request: AnyRequest) -> Response[Any]:
+    """Form `email`: mail a password-reset link (same answer for unknown addresses)."""
     values = await read_form(request)
     try:
         await recovery.request_password_reset(
@@ -182,8 +191,9 @@ async def forgot(request: AnyRequest) -> Response[Any]:
     return render(request, FORGOT, {"sent": True})
 
 
-@get("/auth/reset-password", include_in_schema=False)
+@get("/auth/reset-password")
 async def reset_page(request: AnyRequest, token: str = "") -> Template:
+    """The new-password form for the mailed `token`."""
     valid = await recovery.reset_token_valid(auth_service(request), token)
     return render(
         request,
@@ -193,8 +203,9 @@ async def reset_page(request: AnyRequest, token: str = "") -> Template:
     )
 
 
-@post("/auth/reset-password", status_code=200, include_in_schema=False)
+@post("/auth/reset-password", status_code=200)
 async def reset(request: AnyRequest) -> Response[Any]:
+    """Form `token`, `password`: set a new password and end every session."""
     values = await read_form(request)
     token = values.get("token", "")
     try:

@@ -20,7 +20,7 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import Operation
 
 from domain.errors import DomainError
-from web.errors import GENERIC_500, REDIS_DOWN, caller_of, error_response, handle_redis_down
+from web.errors import GENERIC_500, REDIS_DOWN, Caller, caller_of, error_response, handle_redis_down
 from web.remote import params, responses
 from web.remote.context import DEFAULT_SIGN_IN_MESSAGE, Context, context_from
 from web.remote.openapi import (
@@ -218,6 +218,9 @@ class RemoteFunction(Generic[P, R]):
 
     async def handle(self, request: AnyRequest) -> Response[Any]:
         caller = caller_of(request)
+        if self.kind == "query" and caller is Caller.BROWSER and not prefers_html(request):
+            # A read for a client that did not ask for HTML (`curl`, `fetch`, scripts): JSON.
+            caller = Caller.JSON
         raw = RawInput()
         try:
             raw = await self._read_raw(request)
@@ -298,6 +301,13 @@ def _resolve_public(name: str, kind: Kind, public: bool | None, signed_in: str |
             'or public=False / signed_in="Please sign in to ..." (signed-in users only)'
         )
     return bool(public)
+
+
+def prefers_html(request: AnyRequest) -> bool:
+    """Browsers name text/html in Accept when they navigate; htmx marks its requests."""
+    if request.headers.get("hx-request") == "true":
+        return True
+    return any(part.strip().startswith("text/html") for part in request.headers.get("accept", "").split(","))
 
 
 def form_value(value: object) -> object:
