@@ -211,4 +211,4 @@ def asgi() -> Litestar:
 if __name__ == "__main__":
     from cli import main
 
-    raise SystemExit(main())
+    raise SystemExit(main(create_app=create_app))

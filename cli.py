@@ -8,30 +8,22 @@ import errno
 import importlib.util
 import os
 import socket
-import sqlite3
 import sys
 import time
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import asyncpg
+from litestar import Litestar
 
 from actors.embedded import EmbeddedRedis, EmbeddedRedisError
+from cli_support import CommandError, open_database, redact, step
 from commands import OPERATOR_COMMANDS
 from doctor import add_doctor_arguments, cmd_doctor
 from domain import db
 from domain.migrations import MigrationError, applied_migrations, migrate, pending_migrations
 from settings import Settings, SettingsError
-
-
-class CommandError(Exception):
-    """A command failed in a way the operator can fix; printed as one line, exit code 2."""
-
-
-def step(message: str) -> None:
-    print(f"==> {message}", flush=True)
 
 
 @contextmanager
@@ -70,24 +62,6 @@ def embedded_redis_for(
         step("embedded Redis stopped")
 
 
-@asynccontextmanager
-async def open_database(settings: Settings) -> AsyncIterator[None]:
-    """Bind the tables to the settings' database for one CLI command."""
-    engine = db.make_engine(settings.resolved_database_url)
-    db.bind_engine(engine)
-    try:
-        await db.prepare(engine, pool_size=2)
-    except (OSError, sqlite3.Error, asyncpg.PostgresError) as exc:
-        # Unreachable server, wrong credentials, missing database, a path that is not a file.
-        raise CommandError(
-            f"cannot open the database {redact(settings.resolved_database_url)}: {exc}"
-        ) from None
-    try:
-        yield
-    finally:
-        await db.close(engine)
-
-
 def run_migrations(settings: Settings) -> None:
     async def go() -> list[tuple[str, str]]:
         async with open_database(settings):
@@ -100,16 +74,6 @@ def run_migrations(settings: Settings) -> None:
             step(f"applied {app_name}:{migration_id}")
     else:
         step("database is up to date")
-
-
-def redact(url: str) -> str:
-    """The URL without its password, for printing."""
-    if "@" not in url or "://" not in url:
-        return url
-    scheme, rest = url.split("://", 1)
-    creds, host = rest.rsplit("@", 1)
-    user = creds.split(":", 1)[0]
-    return f"{scheme}://{user}:***@{host}" if ":" in creds else f"{scheme}://{user}@{host}"
 
 
 def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
@@ -132,9 +96,11 @@ def cmd_migrations_status(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_routes(settings: Settings, args: argparse.Namespace) -> int:
+    create_app: Callable[[Settings], Litestar] | None = getattr(args, "create_app", None)
+    if create_app is None:
+        raise CommandError("routes needs the app: run it as `python app.py routes`")
     from litestar.routes import ASGIRoute
 
-    from app import create_app
     from web.remote.declare import REGISTRY
 
     app = create_app(settings)
@@ -351,8 +317,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(
+    argv: Sequence[str] | None = None, *, create_app: Callable[[Settings], Litestar] | None = None
+) -> int:
+    """Run one command; `create_app` is the app factory (app.py passes it: commands never import app.py)."""
     args = build_parser().parse_args(argv)
+    args.create_app = create_app
     try:
         settings = Settings.from_env()
         handler, _ = COMMANDS[args.command]

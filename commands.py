@@ -10,6 +10,7 @@ from collections.abc import Callable
 from datetime import UTC
 from typing import TextIO
 
+from cli_support import CommandError, open_database, step
 from domain.admin.users import (
     UserRow,
     check_new_admin,
@@ -50,15 +51,11 @@ async def forget_cached_user(settings: Settings, user_id: int) -> None:
 
 
 def _fail(exc: DomainError) -> Exception:
-    from cli import CommandError
-
     return CommandError(exc.message)
 
 
 def read_password(stdin: TextIO, *, prompt: Callable[[str], str] = getpass.getpass) -> str:
     """From a terminal: asked twice without echo. Otherwise: the first line of stdin (for scripts)."""
-    from cli import CommandError
-
     if stdin.isatty():
         first = prompt("Password: ")
         if first != prompt("Password (again): "):
@@ -71,8 +68,6 @@ def read_password(stdin: TextIO, *, prompt: Callable[[str], str] = getpass.getpa
 
 
 def cmd_createadmin(settings: Settings, args: argparse.Namespace) -> int:
-    from cli import open_database, step
-
     try:
         email, name = check_new_admin(args.email, args.name or "")
     except DomainError as exc:
@@ -141,8 +136,6 @@ def format_users(users: list[UserRow]) -> str:
 
 
 def cmd_users(settings: Settings, args: argparse.Namespace) -> int:
-    from cli import open_database, step
-
     if args.users_command == "list":
 
         async def everyone() -> list[UserRow]:

@@ -17,7 +17,8 @@ import pytest
 import redis as redis_sync
 from litestar.testing import TestClient
 
-from cli import main, open_database
+from cli import main
+from cli_support import open_database
 from domain.auth.local_cache import invalidation_channel
 from domain.auth.passwords import PasswordHasher
 from domain.auth.tables import Account, User
