@@ -157,11 +157,16 @@ async def delete_account(auth: Auth, user: AuthUser, *, current_password: str, c
     elif confirm_email.strip().lower() != user.email:
         message = "Type your email address to confirm."
         raise ValidationFailed(message, field_errors={"confirm_email": message})
-    await auth.sessions.revoke_all(user.id)
-    async with write_transaction():
-        await Verification.delete().where(Verification.user == user.id)
-        await Session.delete().where(Session.user == user.id)
-        await Account.delete().where(Account.user == user.id)
-        await User.delete().where(User.id == user.id)
-    await auth.sessions.invalidate_user(user.id)
+    await erase_user(auth, user.id)
     auth_event("account.deleted", user_id=user.id)
+
+
+async def erase_user(auth: Auth, user_id: int) -> None:
+    """Remove a user with their sessions (cached copies too), sign-in methods and emailed links."""
+    await auth.sessions.revoke_all(user_id)
+    async with write_transaction():
+        await Verification.delete().where(Verification.user == user_id)
+        await Session.delete().where(Session.user == user_id)
+        await Account.delete().where(Account.user == user_id)
+        await User.delete().where(User.id == user_id)
+    await auth.sessions.invalidate_user(user_id)

@@ -96,7 +96,8 @@ def verified_user(client: Client, email: str, name: str = "Ada", password: str =
     """Sign up and follow the link (which signs this browser in), then leave the browser signed out."""
     assert sign_up(client, email, name, password).status_code == 200
     assert client.get(last_link(client, email)).status_code == 200
-    client.cookies.delete("session")
+    assert post_form(client, "/auth/sign-out", {}).status_code == 200
+    assert not session_cookie(client)
 
 
 def signed_in_user(client: Client, email: str, name: str = "Ada", password: str = PASSWORD) -> None:
