@@ -203,13 +203,22 @@ class Followed:
     reset_token: str = ""
 
 
-async def follow_link(auth: Auth, token: str, *, binding: str, ip: str, user_agent: str) -> Followed:
-    """Follow a confirmation link (sign-up or email change)."""
+async def follow_link(
+    auth: Auth,
+    token: str,
+    *,
+    binding: str,
+    ip: str,
+    user_agent: str,
+    current: AuthSession | None = None,
+) -> Followed:
+    """Follow a confirmation link (sign-up or email change) in a browser with session `current`, if any."""
     row = await auth.peek_token(token, (VERIFY_EMAIL, CHANGE_EMAIL))
     if row is None:
         raise ValidationFailed(INVALID_LINK, field_errors={"token": INVALID_LINK})
     if row["purpose"] == CHANGE_EMAIL:
-        return Followed(email=await _change_email(auth, token))
+        keep = current.id if current is not None and current.user_id == row["user"] else None
+        return Followed(email=await _change_email(auth, token, keep_session_id=keep))
     user = await load_user(row["user"])
     if user is None:
         raise ValidationFailed(INVALID_LINK, field_errors={"token": INVALID_LINK})
@@ -259,7 +268,7 @@ async def _confirm(auth: Auth, token: str, user: AuthUser, *, ip: str, user_agen
     return Followed(email=user.email, reset_token=reset)
 
 
-async def _change_email(auth: Auth, token: str) -> str:
+async def _change_email(auth: Auth, token: str, *, keep_session_id: int | None) -> str:
     row = await auth.consume_token(token, (CHANGE_EMAIL,))
     if row is None:
         raise ValidationFailed(INVALID_LINK, field_errors={"token": INVALID_LINK})
@@ -272,8 +281,8 @@ async def _change_email(auth: Auth, token: str) -> str:
     except UNIQUE_VIOLATIONS:
         raise Conflict("That email address now belongs to another account.") from None
     auth_event("email.changed", user_id=user_id)
-    # Links mailed to the old address (a reset, say) must not outlive the move.
-    await revoke_older_tokens(auth, user_id, end_sessions=False)
+    # Links mailed to the old address (a reset, say) and other sessions must not outlive the move.
+    await revoke_older_tokens(auth, user_id, keep_session_id=keep_session_id)
     return new_email
 
 

@@ -22,7 +22,7 @@ from web.auth.forms import (
     render_error,
     user_agent,
 )
-from web.auth.guards import current_user
+from web.auth.guards import current_session, current_user
 from web.services import get_services
 
 AnyRequest = Request[Any, Any, Any]
@@ -147,6 +147,7 @@ async def verify(request: AnyRequest, token: str = "") -> Response[Any]:
             binding=read_binding(request, settings, SIGN_UP_BINDING),
             ip=client_ip(request),
             user_agent=user_agent(request),
+            current=current_session(request),
         )
     except DomainError as exc:
         return _link_failed(request, exc)

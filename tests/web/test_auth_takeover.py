@@ -1,0 +1,171 @@
+"""Pre-account hijacking: whoever proves the mailbox owns the account, with no one else's password or name."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+import pytest
+
+from domain.auth.tables import Account, User
+from settings import Settings
+from tests.support.oauth_provider import OAuthProvider
+from tests.web.auth_support import (
+    LINK,
+    PASSWORD,
+    Browser,
+    Client,
+    fast_hashing,
+    last_link,
+    mails_to,
+    post_form,
+    run,
+    session_cookie,
+    sign_in,
+    sign_up,
+)
+from tests.web.oauth_support import oauth_server, provider, provider_settings, sign_in_with
+
+__all__ = ["oauth_server", "provider"]  # fixtures, imported for pytest
+
+VICTIM = "victim@example.com"
+ATTACKER_PASSWORD = "squatter picked this"
+
+
+@pytest.fixture
+def settings(settings: Settings, provider: OAuthProvider) -> Settings:
+    return provider_settings(settings, provider)
+
+
+@pytest.fixture(autouse=True)
+def _fast(client: Client) -> None:
+    fast_hashing(client)
+
+
+def links_to(client: Client, email: str) -> list[str]:
+    """The path of every link mailed to `email`, oldest first."""
+    found = []
+    for mail in mails_to(client, email):
+        match = LINK.search(mail.text)
+        if match and "token=" in match.group(0):
+            parts = urlsplit(match.group(0))
+            found.append(f"{parts.path}?{parts.query}")
+    return found
+
+
+def name_and_methods(client: Client) -> tuple[str, list[str]]:
+    async def query() -> tuple[str, list[str]]:
+        user = await User.select(User.id, User.name).where(User.email == VICTIM).first()
+        assert user is not None
+        rows = await Account.select(Account.provider).where(Account.user == user["id"])
+        return str(user["name"]), sorted(r["provider"] for r in rows)
+
+    return run(client, query)
+
+
+def attacker_cannot_sign_in(attacker: Browser) -> None:
+    with attacker.active() as browser:
+        response = sign_in(browser, VICTIM, ATTACKER_PASSWORD)
+        assert response.status_code in (403, 422) and not session_cookie(browser)
+        assert browser.get("/account", follow_redirects=False).status_code == 303
+
+
+@pytest.mark.parametrize("attacker_signs_up", ["first", "last"])
+def test_takeover_a_squatters_password_and_name_never_sign_in_after_the_owner_verifies(
+    client: Client, attacker_signs_up: str
+) -> None:
+    """The attacker's mail lands in the victim's inbox too: following it must not hand them the account."""
+    attacker, victim = Browser(client), Browser(client)
+
+    def squat() -> None:
+        with attacker.active() as browser:
+            assert sign_up(browser, VICTIM, name="Mallory", password=ATTACKER_PASSWORD).status_code == 200
+
+    def register() -> None:
+        with victim.active() as browser:
+            assert sign_up(browser, VICTIM, name="Victoria").status_code == 200
+
+    if attacker_signs_up == "first":
+        squat()
+        register()
+    else:
+        register()
+        squat()
+    newest = links_to(client, VICTIM)[-1]
+    with victim.active() as browser:
+        opened = browser.get(newest, follow_redirects=False)
+        if attacker_signs_up == "first":
+            # The victim's own link, in the browser that signed up: it signs in, with their name.
+            assert opened.status_code == 303 and session_cookie(browser)
+        else:
+            # The attacker's link: it asks for the password chosen with it, which the victim does not know.
+            assert opened.status_code == 200 and not session_cookie(browser)
+            assert f'value="{VICTIM}"' in opened.text and 'action="/auth/verify"' in opened.text
+            token = newest.split("token=", 1)[1]
+            wrong = post_form(browser, "/auth/verify", {"token": token, "password": PASSWORD})
+            assert wrong.status_code == 422 and not session_cookie(browser)
+            # The owner takes the account by resetting the password (the link proves the mailbox).
+            assert post_form(browser, "/auth/forgot-password", {"email": VICTIM}).status_code == 200
+            reset = last_link(browser, VICTIM).split("token=", 1)[1]
+            done = post_form(browser, "/auth/reset-password", {"token": reset, "password": PASSWORD})
+            assert done.status_code == 200
+            assert browser.get(newest).status_code == 400  # the squatter's link died with the claim
+            assert sign_in(browser, VICTIM).status_code == 200
+    attacker_cannot_sign_in(attacker)
+    name, methods = name_and_methods(client)
+    assert methods == ["credentials"] and name != "Mallory"
+    with victim.active() as browser:
+        assert browser.get("/account").status_code == 200
+
+
+def test_takeover_an_older_sign_up_link_never_applies_after_a_newer_sign_up(client: Client) -> None:
+    attacker, victim = Browser(client), Browser(client)
+    with attacker.active() as browser:
+        sign_up(browser, VICTIM, name="Mallory", password=ATTACKER_PASSWORD)
+    older = links_to(client, VICTIM)[-1]
+    with victim.active() as browser:
+        sign_up(browser, VICTIM, name="Victoria")
+    with attacker.active() as browser:
+        # Even in the browser that signed up with it, the replaced link is dead.
+        assert browser.get(older, follow_redirects=False).status_code == 400
+        assert not session_cookie(browser)
+    with victim.active() as browser:
+        assert browser.get(links_to(client, VICTIM)[-1], follow_redirects=False).status_code == 303
+    attacker_cannot_sign_in(attacker)
+    assert name_and_methods(client) == ("Victoria", ["credentials"])
+
+
+def test_takeover_a_squatters_oauth_identity_goes_when_the_owner_verifies(
+    client: Client, provider: OAuthProvider
+) -> None:
+    """Both paths share the rule: an identity whose provider never verified the address is dropped."""
+    provider.add_user("mallory", email=VICTIM, email_verified=False)
+    attacker, victim = Browser(client), Browser(client)
+    with attacker.active() as browser:
+        assert sign_in_with(browser, "google", "mallory").status_code == 303
+    with victim.active() as browser:
+        sign_up(browser, VICTIM, name="Victoria")
+        assert browser.get(last_link(browser, VICTIM), follow_redirects=False).status_code == 303
+    assert name_and_methods(client) == ("Victoria", ["credentials"])
+    with attacker.active() as browser:
+        # The squatter's session ended, and their identity no longer signs in to the account.
+        assert browser.get("/account", follow_redirects=False).status_code == 303
+        assert sign_in_with(browser, "google", "mallory").status_code == 409
+        assert not session_cookie(browser)
+
+
+def test_sign_up_link_in_another_browser_asks_for_the_password_then_signs_in(client: Client) -> None:
+    sign_up(client, "ada@example.com", name="Ada")
+    link = last_link(client, "ada@example.com")
+    phone = Browser(client)
+    with phone.active() as browser:
+        form = browser.get(link)
+        assert form.status_code == 200 and 'value="ada@example.com"' in form.text
+        token = link.split("token=", 1)[1]
+        wrong = post_form(browser, "/auth/verify", {"token": token, "password": "not the password"})
+        assert wrong.status_code == 422 and "password chosen" in wrong.text
+        right = post_form(
+            browser, "/auth/verify", {"token": token, "password": PASSWORD}, follow_redirects=False
+        )
+        assert right.status_code == 303 and right.headers["location"] == "/" and session_cookie(browser)
+        assert "Ada" in browser.get("/account").text
+        assert browser.get(link).status_code == 400  # used up
