@@ -92,13 +92,21 @@ def test_takeover_a_squatters_password_and_name_never_sign_in_after_the_owner_ve
         squat()
     newest = links_to(client, VICTIM)[-1]
     with victim.active() as browser:
-        opened = browser.get(newest, follow_redirects=False)
+        opened = browser.get(newest)
+        assert opened.status_code == 200
+    # The property, checked the moment the owner has followed the newest link.
+    attacker_cannot_sign_in(attacker)
+    with victim.active() as browser:
         if attacker_signs_up == "first":
-            # The victim's own link, in the browser that signed up: it signs in, with their name.
-            assert opened.status_code == 303 and session_cookie(browser)
+            # Their own link, in the browser that signed up: it signed them in, with their name.
+            assert session_cookie(browser) and "Victoria" in browser.get("/account").text
         else:
-            # The attacker's link: it asks for the password chosen with it, which the victim does not know.
-            assert opened.status_code == 200 and not session_cookie(browser)
+            # The attacker's link asks for the password chosen with it, which the victim does not know.
+            # (The attacker's sign-in attempt above re-sent it: a new link, the old one is dead.)
+            assert not session_cookie(browser)
+            assert browser.get(newest).status_code == 400
+            newest = links_to(client, VICTIM)[-1]
+            opened = browser.get(newest)
             assert f'value="{VICTIM}"' in opened.text and 'action="/auth/verify"' in opened.text
             token = newest.split("token=", 1)[1]
             wrong = post_form(browser, "/auth/verify", {"token": token, "password": PASSWORD})
@@ -113,8 +121,6 @@ def test_takeover_a_squatters_password_and_name_never_sign_in_after_the_owner_ve
     attacker_cannot_sign_in(attacker)
     name, methods = name_and_methods(client)
     assert methods == ["credentials"] and name != "Mallory"
-    with victim.active() as browser:
-        assert browser.get("/account").status_code == 200
 
 
 def test_takeover_an_older_sign_up_link_never_applies_after_a_newer_sign_up(client: Client) -> None:
@@ -124,12 +130,13 @@ def test_takeover_an_older_sign_up_link_never_applies_after_a_newer_sign_up(clie
     older = links_to(client, VICTIM)[-1]
     with victim.active() as browser:
         sign_up(browser, VICTIM, name="Victoria")
+    with victim.active() as browser:
+        assert browser.get(links_to(client, VICTIM)[-1]).status_code == 200
+    attacker_cannot_sign_in(attacker)
     with attacker.active() as browser:
         # Even in the browser that signed up with it, the replaced link is dead.
         assert browser.get(older, follow_redirects=False).status_code == 400
         assert not session_cookie(browser)
-    with victim.active() as browser:
-        assert browser.get(links_to(client, VICTIM)[-1], follow_redirects=False).status_code == 303
     attacker_cannot_sign_in(attacker)
     assert name_and_methods(client) == ("Victoria", ["credentials"])
 
@@ -144,13 +151,14 @@ def test_takeover_a_squatters_oauth_identity_goes_when_the_owner_verifies(
         assert sign_in_with(browser, "google", "mallory").status_code == 303
     with victim.active() as browser:
         sign_up(browser, VICTIM, name="Victoria")
-        assert browser.get(last_link(browser, VICTIM), follow_redirects=False).status_code == 303
-    assert name_and_methods(client) == ("Victoria", ["credentials"])
+        assert browser.get(last_link(browser, VICTIM)).status_code == 200
     with attacker.active() as browser:
         # The squatter's session ended, and their identity no longer signs in to the account.
         assert browser.get("/account", follow_redirects=False).status_code == 303
+        browser.cookies.clear()
         assert sign_in_with(browser, "google", "mallory").status_code == 409
         assert not session_cookie(browser)
+    assert name_and_methods(client) == ("Victoria", ["credentials"])
 
 
 def test_sign_up_link_in_another_browser_asks_for_the_password_then_signs_in(client: Client) -> None:
