@@ -66,8 +66,10 @@ async def send_verification(
     binding_hash: str = "",
 ) -> None:
     """Mail a confirmation link carrying a sign-up's password and name (any older link stops working)."""
+    # The name applies with the link only as part of a sign-up (with its password), never on its own.
+    carried_name = name if password_hash is not None else ""
     token = await auth.issue_token(
-        user_id, VERIFY_EMAIL, password_hash=password_hash, name=name, binding_hash=binding_hash
+        user_id, VERIFY_EMAIL, password_hash=password_hash, name=carried_name, binding_hash=binding_hash
     )
     link = auth.link("/auth/verify", token)
     auth.send(

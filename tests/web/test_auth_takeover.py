@@ -177,3 +177,29 @@ def test_sign_up_link_in_another_browser_asks_for_the_password_then_signs_in(cli
         assert right.status_code == 303 and right.headers["location"] == "/" and session_cookie(browser)
         assert "Ada" in browser.get("/account").text
         assert browser.get(link).status_code == 400  # used up
+
+
+def test_takeover_a_link_without_a_password_proves_the_mailbox_then_asks_for_one(
+    client: Client, provider: OAuthProvider
+) -> None:
+    """A squatter's account made through a provider that never verified the address, then a plain resend."""
+    provider.add_user("mallory", email=VICTIM, email_verified=False)
+    attacker, victim = Browser(client), Browser(client)
+    with attacker.active() as browser:
+        assert sign_in_with(browser, "google", "mallory").status_code == 303
+    with victim.active() as browser:
+        browser.get("/auth/sign-in")
+        assert post_form(browser, "/auth/resend-verification", {"email": VICTIM}).status_code == 200
+        chosen = browser.get(last_link(browser, VICTIM), follow_redirects=False)
+        assert chosen.status_code == 303 and chosen.headers["location"].startswith(
+            "/auth/reset-password?token="
+        )
+        token = chosen.headers["location"].split("token=", 1)[1]
+        done = post_form(browser, "/auth/reset-password", {"token": token, "password": PASSWORD})
+        assert done.status_code == 200
+        assert sign_in(browser, VICTIM).status_code == 200
+    assert name_and_methods(client) == ("victim", ["credentials"])
+    with attacker.active() as browser:
+        assert browser.get("/account", follow_redirects=False).status_code == 303
+        browser.cookies.clear()
+        assert sign_in_with(browser, "google", "mallory").status_code == 409

@@ -14,6 +14,7 @@ from tests.web.test_auth_revocation import (
 from tests.web.test_auth_takeover import (
     _fast,
     test_sign_up_link_in_another_browser_asks_for_the_password_then_signs_in,
+    test_takeover_a_link_without_a_password_proves_the_mailbox_then_asks_for_one,
     test_takeover_a_squatters_oauth_identity_goes_when_the_owner_verifies,
     test_takeover_a_squatters_password_and_name_never_sign_in_after_the_owner_verifies,
     test_takeover_an_older_sign_up_link_never_applies_after_a_newer_sign_up,
@@ -26,6 +27,7 @@ __all__ = [
     "test_revocation_a_session_thief_loses_a_pending_email_change_on_reset",
     "test_revocation_every_change_refuses_every_older_link",
     "test_sign_up_link_in_another_browser_asks_for_the_password_then_signs_in",
+    "test_takeover_a_link_without_a_password_proves_the_mailbox_then_asks_for_one",
     "test_takeover_a_squatters_oauth_identity_goes_when_the_owner_verifies",
     "test_takeover_a_squatters_password_and_name_never_sign_in_after_the_owner_verifies",
     "test_takeover_an_older_sign_up_link_never_applies_after_a_newer_sign_up",
