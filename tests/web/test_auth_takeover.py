@@ -203,3 +203,11 @@ def test_takeover_a_link_without_a_password_proves_the_mailbox_then_asks_for_one
         assert browser.get("/account", follow_redirects=False).status_code == 303
         browser.cookies.clear()
         assert sign_in_with(browser, "google", "mallory").status_code == 409
+
+
+@pytest.mark.parametrize("token", ["", "x" * 5000, "é\u0000%ff", "a b"])
+def test_verify_refuses_a_bad_token_with_400(client: Client, token: str) -> None:
+    assert client.get("/auth/verify", params={"token": token}).status_code == 400
+    for headers in ({}, {"HX-Request": "true"}):
+        form = {"token": token, "password": "p" * 5000 + "é", "email": "\u0000"}
+        assert post_form(client, "/auth/verify", form, headers=headers).status_code == 400
