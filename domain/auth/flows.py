@@ -19,7 +19,7 @@ from domain.auth.events import auth_event
 from domain.auth.ownership import Proof, claim_mailbox, revoke_older_tokens
 from domain.auth.passwords import MAX_LENGTH
 from domain.auth.sessions import load_user
-from domain.auth.tables import Account, User, Verification
+from domain.auth.tables import Account, User
 from domain.auth.tokens import hash_token
 from domain.auth.types import AuthSession, AuthUser
 from domain.auth.validation import (
@@ -29,6 +29,7 @@ from domain.auth.validation import (
     normalize_email,
     raise_if,
 )
+from domain.auth.verification import pending_sign_up, resend_link, send_verification
 from domain.errors import Conflict, Forbidden, ValidationFailed
 from domain.mail import Mail
 
@@ -54,33 +55,6 @@ class SignedIn:
 def email_ref(email: str) -> str:
     """A short stable reference to an address for logs, which must not hold the address itself."""
     return hashlib.sha256(email.encode()).hexdigest()[:12]
-
-
-async def send_verification(
-    auth: Auth,
-    user_id: int,
-    email: str,
-    name: str,
-    *,
-    password_hash: str | None = None,
-    binding_hash: str = "",
-) -> None:
-    """Mail a confirmation link carrying a sign-up's password and name (any older link stops working)."""
-    # The name applies with the link only as part of a sign-up (with its password), never on its own.
-    carried_name = name if password_hash is not None else ""
-    token = await auth.issue_token(
-        user_id, VERIFY_EMAIL, password_hash=password_hash, name=carried_name, binding_hash=binding_hash
-    )
-    link = auth.link("/auth/verify", token)
-    auth.send(
-        Mail(
-            to=email,
-            subject="Confirm your email address",
-            text=f"Hi {name},\n\nConfirm your email address to finish signing up:\n\n{link}\n\n"
-            "The link works once and expires in 24 hours. If you did not sign up, ignore this message.\n",
-            link=link,
-        )
-    )
 
 
 async def sign_up(auth: Auth, *, name: str, email: str, password: str, ip: str, binding: str = "") -> str:
@@ -140,56 +114,6 @@ async def _register(
             f"{auth.base_url}/auth/forgot-password\n",
         )
     )
-
-
-@dataclass(frozen=True, slots=True)
-class PendingSignUp:
-    """The newest unconfirmed sign-up of an address: what its next link carries."""
-
-    user_id: int
-    name: str
-    password_hash: str | None
-    binding_hash: str
-
-
-async def pending_sign_up(email: str) -> PendingSignUp | None:
-    """The latest sign-up waiting for `email` to be confirmed (None once the address is proven)."""
-    row = (
-        await Verification.select(
-            Verification.user,
-            Verification.name,
-            Verification.password_hash,
-            Verification.binding_hash,
-            Verification.user.name,
-        )
-        .where(
-            (Verification.purpose == VERIFY_EMAIL)
-            & (Verification.user.email == email)
-            & (Verification.user.email_verified == False)  # noqa: E712
-        )
-        .order_by(Verification.id, ascending=False)
-        .first()
-    )
-    if row is None:
-        return None
-    name = row["name"] or row["user.name"]
-    return PendingSignUp(row["user"], name, row["password_hash"], row["binding_hash"])
-
-
-async def resend_link(auth: Auth, user_id: int, email: str, name: str) -> None:
-    """A new link for the pending sign-up of an unconfirmed address, carrying the same credentials."""
-    pending = await pending_sign_up(email)
-    if pending is not None and pending.user_id == user_id:
-        await send_verification(
-            auth,
-            user_id,
-            email,
-            pending.name,
-            password_hash=pending.password_hash,
-            binding_hash=pending.binding_hash,
-        )
-    else:
-        await send_verification(auth, user_id, email, name)
 
 
 @dataclass(frozen=True, slots=True)
