@@ -27,7 +27,7 @@ from web.services import get_services
 
 AnyRequest = Request[Any, Any, Any]
 CSRF_COOKIE = "csrftoken"
-# The browser that signed up holds this secret; its link then signs in there (issue 19).
+# The browser that signed up holds this secret; its confirmation link then signs in there.
 SIGN_UP_BINDING = "signup_binding"
 SIGN_UP_BINDING_MAX_AGE_S = 24 * 3600
 SENT_NOTICE = "Check your inbox: if that address can receive mail from us, a link is on its way."
