@@ -106,8 +106,21 @@ class Auth:
     def send(self, mail: Mail) -> None:
         self.mailer.dispatch(mail)
 
-    async def issue_token(self, user_id: int, purpose: str, *, new_email: str = "") -> str:
-        """A fresh single-use token for `purpose`; older unused ones for the same purpose stop working."""
+    async def issue_token(
+        self,
+        user_id: int,
+        purpose: str,
+        *,
+        new_email: str = "",
+        password_hash: str | None = None,
+        name: str = "",
+        binding_hash: str = "",
+    ) -> str:
+        """A fresh single-use token for `purpose`; older unused ones for the same purpose stop working.
+
+        A sign-up's link carries the password hash and name chosen with it, and the hash of the
+        signing-up browser's binding secret (domain/auth/ownership.py says when they apply).
+        """
         token, token_hash = new_token()
         now = self.clock()
         async with write_transaction():
@@ -120,6 +133,9 @@ class Auth:
                     purpose=purpose,
                     token_hash=token_hash,
                     new_email=new_email,
+                    password_hash=password_hash,
+                    name=name,
+                    binding_hash=binding_hash,
                     expires_at=now + TOKEN_LIFETIME[purpose],
                     created_at=now,
                 )
@@ -136,6 +152,9 @@ class Auth:
                 Verification.user,
                 Verification.purpose,
                 Verification.new_email,
+                Verification.password_hash,
+                Verification.name,
+                Verification.binding_hash,
                 Verification.expires_at,
             )
             .where(
@@ -157,7 +176,13 @@ class Auth:
                 (Verification.token_hash == hash_token(token)) & Verification.purpose.is_in(list(purposes))
             )
             .returning(
-                Verification.user, Verification.purpose, Verification.new_email, Verification.expires_at
+                Verification.user,
+                Verification.purpose,
+                Verification.new_email,
+                Verification.password_hash,
+                Verification.name,
+                Verification.binding_hash,
+                Verification.expires_at,
             )
         )
         if not rows or rows[0]["expires_at"] <= self.clock():

@@ -66,5 +66,10 @@ class Verification(Table, tablename="verifications"):
     token_hash = Varchar(length=64, unique=True, index=True)
     # The new address for an email change; empty otherwise.
     new_email = Varchar(length=320, default="")
+    # A sign-up's chosen password and name travel with its link and apply only when it is followed
+    # (see domain/auth/ownership.py); `binding_hash` names the browser that signed up.
+    password_hash = Text(null=True, default=None)
+    name = Varchar(length=100, default="")
+    binding_hash = Varchar(length=64, default="")
     expires_at = Timestamptz()
     created_at = Timestamptz()

@@ -36,6 +36,7 @@ def auth_routes() -> list[ControllerRouterHandler]:
                 pages.sign_in,
                 pages.sign_out,
                 pages.verify,
+                pages.confirm,
                 pages.resend_page,
                 pages.resend,
                 pages.forgot_page,

@@ -1,9 +1,12 @@
-"""Session and device cookies: HttpOnly, SameSite=Lax, and in production Secure with the `__Host-` prefix."""
+"""Session, device and browser-binding cookies: HttpOnly, SameSite=Lax; `__Host-` and Secure in production."""
 
 from __future__ import annotations
 
+import secrets
 import time
+from typing import Any
 
+from litestar import Request
 from litestar.datastructures import Cookie
 
 from settings import Settings
@@ -56,6 +59,34 @@ def device_cookie(settings: Settings, value: str, max_age: int) -> Cookie:
         path="/",
         max_age=max_age,
         httponly=True,
+        samesite="lax",
+        secure=settings.is_production,
+    )
+
+
+def _binding_name(settings: Settings, name: str) -> str:
+    return f"__Host-{name}" if settings.is_production else name
+
+
+def read_binding(request: Request[Any, Any, Any], settings: Settings, name: str) -> str:
+    """This browser's secret from cookie `name` (OAuth flows, sign-ups); "" if absent or malformed."""
+    value = request.cookies.get(_binding_name(settings, name), "")
+    return value if 32 <= len(value) <= 64 and value.replace("-", "").replace("_", "").isalnum() else ""
+
+
+def new_binding() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def binding_cookie(settings: Settings, name: str, value: str, max_age_s: int) -> Cookie:
+    """A secret only this browser holds, so a link or callback can tell it started the flow."""
+    return Cookie(
+        key=_binding_name(settings, name),
+        value=value,
+        path="/",
+        max_age=max_age_s,
+        httponly=True,
+        # Lax: a followed mail link or a provider's redirect back is a top-level GET, which Lax lets through.
         samesite="lax",
         secure=settings.is_production,
     )

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import logging
-import secrets
 from collections.abc import Mapping
 from typing import Any
 
 from jinja2 import pass_context
 from litestar import Request, Response, get, post
-from litestar.datastructures import Cookie
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect
 from litestar.types import ControllerRouterHandler
@@ -21,6 +19,7 @@ from domain.auth.oauth_providers import FlowInvalid, OAuthFailed, configured_pro
 from domain.errors import DomainError, RateLimited
 from settings import Settings
 from web import flash
+from web.auth.cookies import binding_cookie, new_binding, read_binding
 from web.auth.forms import (
     NO_STORE,
     Templates,
@@ -62,28 +61,6 @@ def callback_url(settings: Settings, provider: str) -> str:
     return f"{settings.base_url.rstrip('/')}/auth/oauth/{provider}/callback"
 
 
-def _binding_name(settings: Settings) -> str:
-    return f"__Host-{BINDING_COOKIE}" if settings.is_production else BINDING_COOKIE
-
-
-def _binding(request: AnyRequest, settings: Settings) -> str:
-    value = request.cookies.get(_binding_name(settings), "")
-    return value if 32 <= len(value) <= 64 and value.replace("-", "").replace("_", "").isalnum() else ""
-
-
-def _binding_cookie(settings: Settings, value: str) -> Cookie:
-    return Cookie(
-        key=_binding_name(settings),
-        value=value,
-        path="/",
-        max_age=BINDING_MAX_AGE_S,
-        httponly=True,
-        # Lax: the provider's redirect back is a top-level GET navigation, which Lax lets through.
-        samesite="lax",
-        secure=settings.is_production,
-    )
-
-
 async def _start(
     request: AnyRequest, provider: str, *, next_to: str, link_user_id: int | None
 ) -> Response[Any]:
@@ -91,7 +68,7 @@ async def _start(
     settings = get_services(request).settings
     auth = auth_service(request)
     await auth.limit(f"oauth:ip:{client_ip(request)}", START_LIMIT)
-    binding = _binding(request, settings) or secrets.token_urlsafe(32)
+    binding = read_binding(request, settings, BINDING_COOKIE) or new_binding()
     url = await oauth_client(request).begin(
         provider,
         redirect_uri=callback_url(settings, provider),
@@ -104,7 +81,7 @@ async def _start(
         response = Response(None, status_code=200, headers={**NO_STORE, "HX-Redirect": url})
     else:
         response = Redirect(url, status_code=302, headers=NO_STORE)
-    response.set_cookie(_binding_cookie(settings, binding))
+    response.set_cookie(binding_cookie(settings, BINDING_COOKIE, binding, BINDING_MAX_AGE_S))
     return response
 
 
@@ -145,7 +122,7 @@ async def oauth_callback(request: AnyRequest, provider: str) -> Response[Any]:
         done = await client.complete(
             provider,
             state=query.get("state") or "",
-            binding=_binding(request, settings),
+            binding=read_binding(request, settings, BINDING_COOKIE),
             code=query.get("code") or "",
             error=(query.get("error") or "")[:100],
             error_description=(query.get("error_description") or "")[:300],

@@ -10,7 +10,15 @@ from litestar.response import Template
 from domain.auth import flows, recovery
 from domain.auth.device_cookie import LIFETIME, issue_device_cookie
 from domain.errors import DomainError, ValidationFailed
-from web.auth.cookies import cleared_cookie, device_cookie, device_cookie_name, session_cookie
+from web.auth.cookies import (
+    binding_cookie,
+    cleared_cookie,
+    device_cookie,
+    device_cookie_name,
+    new_binding,
+    read_binding,
+    session_cookie,
+)
 from web.auth.forms import (
     Templates,
     auth_service,
@@ -23,11 +31,14 @@ from web.auth.forms import (
     render_error,
     user_agent,
 )
-from web.auth.guards import current_user
+from web.auth.guards import current_session, current_user
 from web.services import get_services
 
 AnyRequest = Request[Any, Any, Any]
 CSRF_COOKIE = "csrftoken"
+# The browser that signed up holds this secret; its confirmation link then signs in there.
+SIGN_UP_BINDING = "signup_binding"
+SIGN_UP_BINDING_MAX_AGE_S = 24 * 3600
 SENT_NOTICE = "Check your inbox: if that address can receive mail from us, a link is on its way."
 
 
@@ -56,6 +67,8 @@ async def sign_up(request: AnyRequest) -> Response[Any]:
     """Form `name`, `email`, `password`: create an account and mail a confirmation link."""
     values = await read_form(request)
     auth = auth_service(request)
+    settings = get_services(request).settings
+    binding = read_binding(request, settings, SIGN_UP_BINDING) or new_binding()
     try:
         email = await flows.sign_up(
             auth,
@@ -63,10 +76,14 @@ async def sign_up(request: AnyRequest) -> Response[Any]:
             email=values.get("email", ""),
             password=values.get("password", ""),
             ip=client_ip(request),
+            binding=binding,
         )
     except DomainError as exc:
         return render_error(request, exc, SIGN_UP, {"values": echo(values)})
-    return render(request, SIGN_UP, {"sent_to": email})
+    response = render(request, SIGN_UP, {"sent_to": email})
+    # Lets the link sign in when it is opened in this browser (whatever the address: same answer).
+    response.set_cookie(binding_cookie(settings, SIGN_UP_BINDING, binding, SIGN_UP_BINDING_MAX_AGE_S))
+    return response
 
 
 @get("/auth/sign-in")
@@ -133,24 +150,69 @@ async def sign_out(request: AnyRequest) -> Response[Any]:
 
 
 @get("/auth/verify")
-async def verify(request: AnyRequest, token: str = "") -> Template:
-    """Follow an emailed confirmation link (sign-up or email change); the link works once."""
+async def verify(request: AnyRequest, token: str = "") -> Response[Any]:
+    """Follow an emailed confirmation link (sign-up or email change).
+
+    A sign-up link opened in the browser that signed up signs in; anywhere else it asks for the
+    password chosen at sign-up (sign-in form, email filled in) before the address is confirmed.
+    """
     auth = auth_service(request)
+    settings = get_services(request).settings
     try:
-        user = await flows.verify_email(auth, token)
-    except DomainError as exc:
-        return render(
-            request,
-            VERIFY,
-            {"ok": False, "message": exc.message},
-            status=exc.status_code if not isinstance(exc, ValidationFailed) else 400,
+        followed = await flows.follow_link(
+            auth,
+            token,
+            binding=read_binding(request, settings, SIGN_UP_BINDING),
+            ip=client_ip(request),
+            user_agent=user_agent(request),
+            current=current_session(request),
         )
+    except DomainError as exc:
+        return _link_failed(request, exc)
+    if followed.signed_in is not None:
+        return await complete_sign_in(request, followed.signed_in, "/")
+    if followed.needs_password:
+        return render(request, SIGN_IN, _confirm_context(followed.email, token))
+    if followed.reset_token:
+        notice = "Your email address is confirmed. Choose a password to finish."
+        return redirect(request, f"/auth/reset-password?token={followed.reset_token}", notice=notice)
     signed_in_as = current_user(request)
     return render(
-        request,
-        VERIFY,
-        {"ok": True, "email": user.email, "signed_in": signed_in_as is not None},
+        request, VERIFY, {"ok": True, "email": followed.email, "signed_in": signed_in_as is not None}
     )
+
+
+@post("/auth/verify", status_code=200)
+async def confirm(request: AnyRequest) -> Response[Any]:
+    """A sign-up link opened in another browser, with the password chosen at sign-up."""
+    values = await read_form(request)
+    token = values.get("token", "")
+    try:
+        signed = await flows.confirm_sign_up(
+            auth_service(request),
+            token=token,
+            password=values.get("password", ""),
+            ip=client_ip(request),
+            user_agent=user_agent(request),
+        )
+    except DomainError as exc:
+        if "token" in exc.field_errors:
+            return _link_failed(request, exc)
+        return render_error(request, exc, SIGN_IN, _confirm_context(values.get("email", ""), token))
+    return await complete_sign_in(request, signed, "/")
+
+
+def _confirm_context(email: str, token: str) -> dict[str, Any]:
+    return {
+        "values": {"email": email},
+        "verify_token": token,
+        "notice": "Enter the password you chose when you signed up to confirm this address.",
+    }
+
+
+def _link_failed(request: AnyRequest, exc: DomainError) -> Template:
+    status = exc.status_code if not isinstance(exc, ValidationFailed) else 400
+    return render(request, VERIFY, {"ok": False, "message": exc.message}, status=status)
 
 
 @get("/auth/resend-verification")
