@@ -83,6 +83,15 @@ def _csv(value: str | None) -> tuple[str, ...]:
     return tuple(part.strip() for part in value.split(",") if part.strip())
 
 
+def _count(name: str, value: str | None, default: int) -> int:
+    if value is None:
+        return default
+    digits = value.strip()
+    if not (digits.isascii() and digits.isdigit() and len(digits) <= 9) or int(digits) < 1:
+        raise SettingsError(f"{name} must be a whole number of at least 1, got {value!r}")
+    return int(digits)
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     """Every knob the app has. README.md documents each one under "Settings"."""
@@ -121,6 +130,10 @@ class Settings:
     metrics_enabled: bool = False
     # Redis durability: wait for AOF fsync on an external server that supports WAITAOF (7.2+).
     redis_waitaof: bool = False
+    # Open SSE streams allowed per worker process, in all and per client (IP, session). `serve` sets
+    # granian's concurrent-request cap per worker above the first, so other requests never wait on streams.
+    max_streams_per_worker: int = 1000
+    max_streams_per_client: int = 32
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -184,6 +197,8 @@ class Settings:
             trusted_proxy_hops=_hops(get("TRUSTED_PROXY_HOPS")),
             metrics_enabled=_flag(get("METRICS_ENABLED"), False),
             redis_waitaof=_flag(get("REDIS_WAITAOF"), False),
+            max_streams_per_worker=_count("MAX_STREAMS_PER_WORKER", get("MAX_STREAMS_PER_WORKER"), 1000),
+            max_streams_per_client=_count("MAX_STREAMS_PER_CLIENT", get("MAX_STREAMS_PER_CLIENT"), 32),
         )
         return settings.finalized()
 

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import socket
-import struct
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -19,6 +17,7 @@ from actors.connection import create_redis
 from actors.counter import CounterActor
 from actors.keys import actor_channel
 from tests.support.server import RunningApp, running_app, start_app, stop_app, wait_until
+from tests.support.streams import open_stream
 
 pytestmark = pytest.mark.slow
 
@@ -28,7 +27,8 @@ CHANGES = 20
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApp]:
-    with running_app(tmp_path_factory.mktemp("live-server")) as app:
+    # Every client here is 127.0.0.1: the per-client cap must let all of them in.
+    with running_app(tmp_path_factory.mktemp("live-server"), env={"MAX_STREAMS_PER_CLIENT": "1000"}) as app:
         yield app
 
 
@@ -111,26 +111,6 @@ async def test_every_stream_receives_every_change_in_order_then_closes(server: R
     await until(all_closed, 10, "the server to drop every closed stream")
 
 
-def open_raw_stream(app: RunningApp, path: str) -> socket.socket:
-    """A stream on a bare socket, its response head read: a client the server cannot tell apart."""
-    host, port = app.base_url.removeprefix("http://").split(":")
-    sock = socket.create_connection((host, int(port)), timeout=5)
-    sock.sendall(f"GET {path} HTTP/1.1\r\nHost: {host}\r\nAccept: text/event-stream\r\n\r\n".encode())
-    head = b""
-    while b"\r\n\r\n" not in head:
-        chunk = sock.recv(4096)
-        assert chunk, "the server closed the stream"
-        head += chunk
-    assert head.startswith(b"HTTP/1.1 200"), head
-    return sock
-
-
-def reset(sock: socket.socket) -> None:
-    """Drop the connection as a crashed client or a lost network does: RST, no FIN."""
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    sock.close()
-
-
 def test_streams_dropped_by_tcp_reset_leave_no_listener_behind(server: RunningApp) -> None:
     def idle() -> bool:
         status = live_status(server)
@@ -138,10 +118,11 @@ def test_streams_dropped_by_tcp_reset_leave_no_listener_behind(server: RunningAp
 
     wait_until(idle, 10, "streams of earlier tests closed")
     for round_ in range(3):
-        socks = [open_raw_stream(server, f"/counter/reset-{n % 7}/events") for n in range(60)]
+        streams = [open_stream(server, f"/counter/reset-{n % 7}/events") for n in range(60)]
+        assert all(stream.status == 200 for stream in streams)
         wait_until(lambda: live_status(server)["listeners"] == 60, 10, f"round {round_}: 60 listeners")
-        for sock in socks:
-            reset(sock)
+        for stream in streams:
+            stream.reset()
         wait_until(idle, 10, f"round {round_}: no listener left after the resets")
 
 

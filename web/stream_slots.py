@@ -1,0 +1,55 @@
+"""Caps on open SSE streams per worker and per client, so streams never take every request slot."""
+
+from __future__ import annotations
+
+import weakref
+from dataclasses import dataclass, field
+
+from settings import Settings
+
+
+class StreamSlot:
+    """One admitted stream. `release()` gives it back (once, however often called); so does dropping
+    the slot unreleased, as a response that fails before its body starts does with its generator."""
+
+    __slots__ = ("__weakref__", "_finalizer")
+
+    def __init__(self, slots: StreamSlots, clients: tuple[str, ...]) -> None:
+        self._finalizer = weakref.finalize(self, slots._give_back, clients)
+
+    def release(self) -> None:
+        self._finalizer()
+
+
+@dataclass(eq=False)
+class StreamSlots:
+    """Counts this worker's open streams, in all and per client key (an IP, a session)."""
+
+    per_worker: int
+    per_client: int
+    taken: int = 0
+    _by_client: dict[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def for_settings(cls, settings: Settings) -> StreamSlots:
+        return cls(per_worker=settings.max_streams_per_worker, per_client=settings.max_streams_per_client)
+
+    def take(self, clients: tuple[str, ...]) -> StreamSlot | None:
+        """A slot for a stream of `clients`, or None when this worker or one of them is at its cap."""
+        if self.taken >= self.per_worker:
+            return None
+        if any(self._by_client.get(client, 0) >= self.per_client for client in clients):
+            return None
+        self.taken += 1
+        for client in clients:
+            self._by_client[client] = self._by_client.get(client, 0) + 1
+        return StreamSlot(self, clients)
+
+    def _give_back(self, clients: tuple[str, ...]) -> None:
+        self.taken -= 1
+        for client in clients:
+            left = self._by_client[client] - 1
+            if left:
+                self._by_client[client] = left
+            else:
+                del self._by_client[client]  # no entry per client ever seen: memory stays bounded
