@@ -28,7 +28,7 @@ from web.auth.guards import current_session
 from web.errors import error_response, retry_after_header
 from web.private_apis import loop_signal_handler
 from web.services import get_services, services_from_state
-from web.stream_slots import StreamSlot, StreamSlots
+from web.stream_slots import StreamSlot, StreamSlots, client_keys
 
 log = logging.getLogger(__name__)
 
@@ -112,12 +112,9 @@ class LiveStreams:
             sub._deliver(Gap(sub.kind, sub.id))
 
     def admit(self, request: AnyRequest) -> StreamSlot | None:
-        """A stream slot for this request's client (its IP, and its session when signed in), or None."""
-        clients = [f"ip:{client_ip(request)}"]
+        """A stream slot for this request's client (its address, and its session when signed in), or None."""
         session = current_session(request)
-        if session is not None:
-            clients.append(f"session:{session.id}")
-        return self.slots.take(tuple(clients))
+        return self.slots.take(client_keys(client_ip(request), session.id if session else None))
 
     async def stream(
         self, counter_id: str, after: int, slot: StreamSlot | None = None

@@ -2,10 +2,25 @@
 
 from __future__ import annotations
 
+import ipaddress
 import weakref
 from dataclasses import dataclass, field
 
 from settings import Settings
+
+
+def client_keys(ip: str, session_id: int | None) -> tuple[str, ...]:
+    """What a client's streams are counted under: its address (an IPv6 client's whole /64, as one
+    subscriber usually holds one) and, when signed in, its session."""
+    try:
+        address: ipaddress.IPv4Address | ipaddress.IPv6Address | None = ipaddress.ip_address(ip)
+    except ValueError:
+        address = None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is None:
+        where = f"net:{ipaddress.IPv6Network((address, 64), strict=False)}"
+    else:
+        where = f"ip:{ip}"
+    return (where,) if session_id is None else (where, f"session:{session_id}")
 
 
 class StreamSlot:

@@ -13,7 +13,7 @@ from actors.counter import CounterActor, CounterState
 from actors.listen import EventHub
 from web import live as live_module
 from web.live import LiveStreams, open_streams
-from web.stream_slots import StreamSlot, StreamSlots
+from web.stream_slots import StreamSlot, StreamSlots, client_keys
 
 Stream = AsyncIterator[bytes]
 
@@ -219,3 +219,12 @@ async def test_stream_gives_its_slot_back_when_closed_or_dropped_unstarted(live:
     assert live.slots.taken == 1
     del unstarted
     assert live.slots.taken == 0
+
+
+def test_stream_clients_are_counted_by_address_ipv6_by_its_64_and_by_session() -> None:
+    assert client_keys("203.0.113.7", None) == ("ip:203.0.113.7",)
+    assert client_keys("203.0.113.7", 42) == ("ip:203.0.113.7", "session:42")
+    # One IPv6 subscriber holds a whole /64: every address in it counts as the same client.
+    assert client_keys("2001:db8:1:2::1", None) == client_keys("2001:db8:1:2:ffff::9", None)
+    assert client_keys("2001:db8:1:2::1", None) != client_keys("2001:db8:1:3::1", None)
+    assert client_keys("testclient", None) == ("ip:testclient",)
