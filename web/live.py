@@ -15,6 +15,7 @@ from typing import Any
 from litestar import Litestar, MediaType, Request, Response, get
 from litestar.exceptions import NotFoundException, ValidationException
 from litestar.handlers import HTTPRouteHandler
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.response import Stream
 from litestar.response.sse import ServerSentEventMessage
 
@@ -23,12 +24,11 @@ from actors.events import ActorEvent
 from actors.keys import InvalidActorId, validate_id
 from actors.listen import EventHub, Gap, Subscription, cancel_and_wait
 from settings import Settings
-from web.auth.forms import client_ip
-from web.auth.guards import current_session
 from web.errors import error_response, retry_after_header
 from web.private_apis import loop_signal_handler
+from web.remote.openapi import ErrorBody
 from web.services import get_services, services_from_state
-from web.stream_slots import StreamSlot, StreamSlots, client_keys
+from web.stream_slots import FULL_MESSAGE, FULL_RETRY_AFTER_S, StreamSlot, StreamSlots
 
 log = logging.getLogger(__name__)
 
@@ -44,9 +44,6 @@ RETRY_MS = 1000
 DRAIN_S = 2.0
 # Rendered fragments kept for reuse: every stream of one counter sends the same bytes.
 RENDER_CACHE_SIZE = 512
-# A stream refused at a cap: when to try again (htmx's SSE extension retries by itself, backing off).
-FULL_RETRY_AFTER_S = 5
-FULL_MESSAGE = "Too many live updates are open right now; the page reconnects shortly."
 
 _open_in_process = 0
 
@@ -110,11 +107,6 @@ class LiveStreams:
         self.closing.set()
         for sub in tuple(self._subscriptions):
             sub._deliver(Gap(sub.kind, sub.id))
-
-    def admit(self, request: AnyRequest) -> StreamSlot | None:
-        """A stream slot for this request's client (its address, and its session when signed in), or None."""
-        session = current_session(request)
-        return self.slots.take(client_keys(client_ip(request), session.id if session else None))
 
     async def stream(
         self, counter_id: str, after: int, slot: StreamSlot | None = None
@@ -249,7 +241,14 @@ def _version(raw: str | None) -> int | None:
 
 
 # CSRF protection has nothing to check on this GET; skipping it saves a send wrapper per message.
-@get("/counter/{counter_id:str}/events", tags=["live"], opt={"exclude_from_csrf": True})
+@get(
+    "/counter/{counter_id:str}/events",
+    tags=["live"],
+    opt={"exclude_from_csrf": True},
+    responses={
+        503: ResponseSpec(ErrorBody, description="Too many streams open here or from you; see Retry-After")
+    },
+)
 async def counter_events(request: AnyRequest, counter_id: str, since: str | None = None) -> Response[Any]:
     """The counter's changes as SSE (`event: counter`, `id:` its version, data: the value fragment).
 
@@ -262,7 +261,7 @@ async def counter_events(request: AnyRequest, counter_id: str, since: str | None
     except InvalidActorId as exc:
         raise ValidationException(str(exc)) from None
     live = live_from_app(request.app)
-    slot = live.admit(request)
+    slot = live.slots.admit(request)
     if slot is None:
         return error_response(request, 503, FULL_MESSAGE, headers=retry_after_header(FULL_RETRY_AFTER_S))
     after = _version(request.headers.get("last-event-id"))

@@ -5,8 +5,17 @@ from __future__ import annotations
 import ipaddress
 import weakref
 from dataclasses import dataclass, field
+from typing import Any
+
+from litestar import Request
 
 from settings import Settings
+from web.auth.forms import client_ip
+from web.auth.guards import current_session
+
+# A stream refused at a cap: when to try again (htmx's SSE extension retries by itself, backing off).
+FULL_RETRY_AFTER_S = 5
+FULL_MESSAGE = "Too many live updates are open right now; the page reconnects shortly."
 
 
 def client_keys(ip: str, session_id: int | None) -> tuple[str, ...]:
@@ -48,6 +57,11 @@ class StreamSlots:
     @classmethod
     def for_settings(cls, settings: Settings) -> StreamSlots:
         return cls(per_worker=settings.max_streams_per_worker, per_client=settings.max_streams_per_client)
+
+    def admit(self, request: Request[Any, Any, Any]) -> StreamSlot | None:
+        """A slot for this request's client (its address, and its session when signed in), or None."""
+        session = current_session(request)
+        return self.take(client_keys(client_ip(request), session.id if session else None))
 
     def take(self, clients: tuple[str, ...]) -> StreamSlot | None:
         """A slot for a stream of `clients`, or None when this worker or one of them is at its cap."""
