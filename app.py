@@ -29,7 +29,7 @@ from domain.auth.setup import close_auth, create_auth
 from domain.errors import NotSignedIn
 from domain.migrations import migrate
 from settings import Settings
-from web import api_docs, flash, live, metrics, request_id, security
+from web import api_docs, flash, live, live_views, metrics, request_id, security
 from web import logging as request_log
 from web.admin import admin_routes
 from web.auth import handle_not_signed_in, session_middleware
@@ -119,6 +119,7 @@ async def before_send(message: Message, scope: Scope) -> None:
 def template_helpers(engine: JinjaTemplateEngine) -> None:
     register_template_helpers(engine)
     register_oauth_helpers(engine)
+    live_views.register_template_helpers(engine.engine)
 
 
 def create_app(settings: Settings) -> Litestar:

@@ -11,7 +11,7 @@ import secrets
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import ClassVar, TypeVar
+from typing import ClassVar, Protocol, TypeVar
 
 from actors.connection import RedisClient
 from actors.events import ActorEvent, parse_event
@@ -30,6 +30,8 @@ __all__ = [
     "ActorSet",
     "InvalidActorArgument",
     "InvalidActorId",
+    "LiveReader",
+    "LiveState",
     "Operation",
     "actor_channel",
     "discover",
@@ -101,6 +103,33 @@ class Operation:
         return Operation(self.filename, self.mutating, self.keys, script, name)
 
 
+class LiveState(Protocol):
+    """What a readable actor's `get` returns: any state whose `version` counts its changes."""
+
+    @property
+    def version(self) -> int: ...
+
+
+class LiveReader(Protocol):
+    """The read convention of an actor kind that live views can follow (see `Actor`)."""
+
+    async def get(self, actor_id: str) -> LiveState: ...
+
+    @staticmethod
+    def state_from_event(event: ActorEvent) -> LiveState: ...
+
+
+def live_reader(actor: Actor) -> LiveReader:
+    """`actor` as a LiveReader, or TypeError naming what its class lacks (checked once, at start)."""
+    missing = [name for name in ("get", "state_from_event") if not callable(getattr(actor, name, None))]
+    if missing:
+        raise TypeError(
+            f"actor kind {actor.kind!r} ({type(actor).__qualname__}) cannot drive a live view: "
+            f"it needs {' and '.join(missing)} (see actors.runtime.Actor)"
+        )
+    return actor  # type: ignore[return-value]
+
+
 _registry: dict[str, type[Actor]] = {}
 A = TypeVar("A", bound="Actor")
 
@@ -124,6 +153,11 @@ class Actor:
 
     State lives under `actor:<kind>:{<id>}`; every operation is one Lua script on that key (plus,
     for mutating operations, a request-result key in the same slot that makes retries exactly-once).
+
+    A kind that live views follow (web/live_views.py) also defines, by convention (`LiveReader`):
+    `async def get(self, actor_id) -> State`, the current state, and a static
+    `state_from_event(event) -> State`, the same State from a change event its scripts `announce`;
+    State has a `version` that grows by one per change.
     """
 
     kind: ClassVar[str]

@@ -1,4 +1,4 @@
-"""Live counters over SSE: `GET /counter/{id}/events`, fanned out in-process from one Redis subscription."""
+"""Live views over SSE: a stream route per `live(...)` declaration, fanned out from one Redis subscription."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import contextlib
 import logging
 import signal
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,12 +19,14 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.response import Stream
 from litestar.response.sse import ServerSentEventMessage
 
-from actors.counter import CounterActor, CounterState
 from actors.events import ActorEvent
 from actors.keys import InvalidActorId, validate_id
 from actors.listen import EventHub, Gap, Subscription, cancel_and_wait
+from actors.runtime import LiveReader, LiveState, live_reader
+from domain.auth.types import AuthUser
 from settings import Settings
 from web.errors import error_response, retry_after_header
+from web.live_views import ID_SLOT, LIVE_VIEWS, LiveView, LiveViews
 from web.private_apis import loop_signal_handler
 from web.remote.openapi import ErrorBody
 from web.services import get_services, services_from_state
@@ -34,15 +36,13 @@ log = logging.getLogger(__name__)
 
 AnyRequest = Request[Any, Any, Any]
 
-EVENT = "counter"
-VALUE_TEMPLATE = "partials/counter_value.html"
 # Proxies (and some browsers) drop a connection that stays silent for 30-60 s.
 HEARTBEAT_S = 15.0
 # How long a browser waits before reconnecting after the stream ends (restart, deploy).
 RETRY_MS = 1000
 # At shutdown, how long streams get to say goodbye before Redis goes away under them.
 DRAIN_S = 2.0
-# Rendered fragments kept for reuse: every stream of one counter sends the same bytes.
+# Rendered fragments kept for reuse: every stream of one actor sends the same bytes.
 RENDER_CACHE_SIZE = 512
 
 _open_in_process = 0
@@ -66,32 +66,40 @@ class LiveStreams:
     """Per-app SSE state, kept at `app.state.live`: the shared EventHub and the open streams."""
 
     hub: EventHub
-    counter: CounterActor
-    render_value: Callable[[CounterState], str]  # the fragment htmx swaps in, from the app's templates
+    readers: Mapping[str, LiveReader]  # the actor instance of each live view's kind
+    render: Callable[[LiveView, LiveState], str]  # the fragment htmx swaps in, from the app's templates
+    views: LiveViews = LIVE_VIEWS
     slots: StreamSlots = field(default_factory=lambda: StreamSlots.for_settings(Settings()))
     closing: asyncio.Event = field(default_factory=asyncio.Event)
     drained: asyncio.Event = field(default_factory=asyncio.Event)
     _subscriptions: set[Subscription] = field(default_factory=set)
-    _encoded: dict[tuple[str, int], bytes] = field(default_factory=dict)
+    _encoded: dict[tuple[str, str, int], bytes] = field(default_factory=dict)
 
     @property
     def open(self) -> int:
         return len(self._subscriptions)
 
-    def message(self, state: CounterState) -> bytes:
+    def message(self, view: LiveView, actor_id: str, state: LiveState) -> bytes:
         """The SSE message for `state`, rendered and encoded once for every stream of this process."""
-        key = (state.id, state.version)
+        key = (view.kind, actor_id, state.version)
         encoded = self._encoded.get(key)
         if encoded is None:
             if len(self._encoded) >= RENDER_CACHE_SIZE:
                 self._encoded.clear()
-            message = ServerSentEventMessage(data=self.render_value(state), event=EVENT, id=state.version)
+            message = ServerSentEventMessage(
+                data=self.render(view, state), event=view.event, id=state.version
+            )
             encoded = self._encoded[key] = message.encode()
         return encoded
 
-    def event_message(self, event: ActorEvent) -> bytes:
-        encoded = self._encoded.get((event.id, event.version))
-        return encoded if encoded is not None else self.message(CounterActor.state_from_event(event))
+    def event_message(self, view: LiveView, event: ActorEvent) -> bytes:
+        encoded = self._encoded.get((view.kind, event.id, event.version))
+        if encoded is not None:
+            return encoded
+        return self.message(view, event.id, self.readers[view.kind].state_from_event(event))
+
+    async def current(self, view: LiveView, actor_id: str) -> LiveState:
+        return await self.readers[view.kind].get(actor_id)
 
     async def heartbeats(self) -> None:
         """Every HEARTBEAT_S, a comment on every stream: one timer for the process, not one per stream."""
@@ -109,9 +117,9 @@ class LiveStreams:
             sub._deliver(Gap(sub.kind, sub.id))
 
     async def stream(
-        self, counter_id: str, after: int, slot: StreamSlot | None = None
+        self, view: LiveView, actor_id: str, after: int, slot: StreamSlot | None = None
     ) -> AsyncIterator[bytes]:
-        """Changes of one counter newer than version `after`, the current state first if it is newer.
+        """Changes of one actor newer than version `after`, the current state first if it is newer.
 
         `slot` is given back when the stream ends, and by a stream dropped before it started (its
         client gone before the first byte), as the slot is collected with it.
@@ -121,17 +129,17 @@ class LiveStreams:
             yield HELLO
             if self.closing.is_set():
                 return
-            subscription = self.hub.subscribe("counter", counter_id)
+            subscription = self.hub.subscribe(view.kind, actor_id)
             # Subscribed (confirmed by Redis) before reading the state, so nothing falls in between.
             async with subscription as events:
                 self._subscriptions.add(subscription)
                 _open_in_process += 1
                 try:
                     last = after
-                    state = await self.counter.get(counter_id)
+                    state = await self.current(view, actor_id)
                     if state.version > last:
                         last = state.version
-                        yield self.message(state)
+                        yield self.message(view, actor_id, state)
                     queue = events.queue
                     while not self.closing.is_set():
                         item = await queue.get()
@@ -142,14 +150,14 @@ class LiveStreams:
                         elif isinstance(item, ActorEvent):
                             if item.version > last:
                                 last = item.version
-                                yield self.event_message(item)
+                                yield self.event_message(view, item)
                         else:
                             # A Gap: events were missed (reconnect, slow reader); the current state
                             # replaces them.
-                            state = await self.counter.get(counter_id)
+                            state = await self.current(view, actor_id)
                             if state.version > last:
                                 last = state.version
-                                yield self.message(state)
+                                yield self.message(view, actor_id, state)
                     yield GOODBYE
                 finally:
                     self._subscriptions.discard(subscription)
@@ -203,13 +211,15 @@ def live_from_app(app: Litestar) -> LiveStreams:
 async def lifespan(app: Litestar) -> AsyncIterator[None]:
     """Create the process's EventHub after the services exist; at shutdown end every stream first."""
     services = services_from_state(app.state)
-    template = app.template_engine.get_template(VALUE_TEMPLATE) if app.template_engine else None
-    if template is None:
+    engine = app.template_engine
+    if engine is None:
         raise RuntimeError("web.live needs the app's template engine")
+    views = list(LIVE_VIEWS)
+    templates = {view.kind: engine.get_template(view.partial) for view in views}
     live = LiveStreams(
         hub=EventHub(services.redis),
-        counter=services.actor(CounterActor),
-        render_value=lambda state: template.render(counter=state, oob=True),
+        readers={view.kind: live_reader(services.actors.of_kind(view.kind)) for view in views},
+        render=lambda view, state: templates[view.kind].render(**{view.context_name: state, "oob": True}),
         slots=StreamSlots.for_settings(services.settings),
     )
     app.state.live = live
@@ -240,26 +250,7 @@ def _version(raw: str | None) -> int | None:
     return int(raw.strip())
 
 
-# CSRF protection has nothing to check on this GET; skipping it saves a send wrapper per message.
-@get(
-    "/counter/{counter_id:str}/events",
-    tags=["live"],
-    opt={"exclude_from_csrf": True},
-    responses={
-        503: ResponseSpec(ErrorBody, description="Too many streams open here or from you; see Retry-After")
-    },
-)
-async def counter_events(request: AnyRequest, counter_id: str, since: str | None = None) -> Response[Any]:
-    """The counter's changes as SSE (`event: counter`, `id:` its version, data: the value fragment).
-
-    On a reconnect the browser sends `Last-Event-ID`; the page passes `since` (the version it
-    rendered) for the first connection. Either way only newer states are sent, the current one
-    at once. Past a stream cap (this worker's, or this client's) the answer is 503 with Retry-After.
-    """
-    try:
-        validate_id(counter_id, what="counter id")
-    except InvalidActorId as exc:
-        raise ValidationException(str(exc)) from None
+def _open(request: AnyRequest, view: LiveView, actor_id: str, since: str | None) -> Response[Any]:
     live = live_from_app(request.app)
     slot = live.slots.admit(request)
     if slot is None:
@@ -269,23 +260,71 @@ async def counter_events(request: AnyRequest, counter_id: str, since: str | None
         after = _version(since)
     # A plain Stream of pre-encoded messages: ServerSentEvent would re-encode each one per stream.
     return Stream(
-        live.stream(counter_id, -1 if after is None else after, slot),
+        live.stream(view, actor_id, -1 if after is None else after, slot),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )
 
 
+def stream_route(view: LiveView) -> HTTPRouteHandler:
+    """The SSE route of one live view: `event: <kind>`, `id:` the version, data: the partial, out-of-band.
+
+    On a reconnect the browser sends `Last-Event-ID`; the page passes `since` (the version it
+    rendered) for the first connection. Either way only newer states are sent, the current one
+    at once. Past a stream cap (this worker's, or this client's) the answer is 503 with Retry-After.
+    A per-user view (`key=`) has no id in its path: it streams the signed-in user's own actor.
+    """
+    handler: Callable[..., Awaitable[Response[Any]]]
+    if view.key is None:
+
+        async def any_actor(request: AnyRequest, actor_id: str, since: str | None = None) -> Response[Any]:
+            try:
+                validate_id(actor_id, what=f"{view.kind} id")
+            except InvalidActorId as exc:
+                raise ValidationException(str(exc)) from None
+            return _open(request, view, actor_id, since)
+
+        path, handler = view.path.replace(ID_SLOT, "{actor_id:str}"), any_actor
+    else:
+        key = view.key
+
+        async def own_actor(request: AnyRequest, since: str | None = None) -> Response[Any]:
+            user = request.scope.get("user")  # type: ignore[typeddict-item]
+            if not isinstance(user, AuthUser):
+                return error_response(request, 401, "Please sign in to follow your own changes")
+            return _open(request, view, key(user), since)
+
+        path, handler = view.path, own_actor
+    # CSRF protection has nothing to check on these GETs; skipping it saves a send wrapper per message.
+    return get(
+        path,
+        name=f"live:{view.kind}",
+        operation_id=f"live_{view.kind}_events",
+        summary=f"Changes of {view.kind} as server-sent events",
+        description=stream_route.__doc__,
+        tags=["live"],
+        opt={"exclude_from_csrf": True},
+        responses={
+            503: ResponseSpec(
+                ErrorBody, description="Too many streams open here or from you; see Retry-After"
+            )
+        },
+    )(handler)
+
+
 @get("/dev/live", tags=["development"])
-async def live_status(request: AnyRequest) -> Response[dict[str, int]]:
+async def live_status(request: AnyRequest) -> Response[dict[str, object]]:
     """Open SSE streams in this process (development and tests only)."""
     if get_services(request).settings.is_production:
         raise NotFoundException()
     live = live_from_app(request.app)
-    body = {
+    listeners = {view.kind: live.hub.listeners_of(view.kind) for view in live.views}
+    body: dict[str, object] = {
         "open_streams": live.open,
         "stream_slots": live.slots.taken,
         "process_open_streams": open_streams(),
-        "listeners": live.hub.listeners_of("counter"),
+        "listeners": sum(listeners.values()),
+        "listeners_by_kind": listeners,
         # Closed streams must leave no task behind (this request's own task is counted too).
         "tasks": len(asyncio.all_tasks()),
     }
@@ -293,4 +332,7 @@ async def live_status(request: AnyRequest) -> Response[dict[str, int]]:
 
 
 def route_handlers() -> list[HTTPRouteHandler]:
-    return [counter_events, live_status]
+    """A stream route per declared live view (importing `web.functions` declares them), and /dev/live."""
+    import web.functions  # noqa: F401  (declaring is a side effect of importing)
+
+    return [*(stream_route(view) for view in LIVE_VIEWS), live_status]

@@ -13,6 +13,7 @@ from actors.counter import CounterActor, CounterState
 from actors.listen import EventHub
 from web import live as live_module
 from web.live import LiveStreams, open_streams
+from web.live_views import LiveView
 from web.stream_slots import StreamSlot, StreamSlots, client_keys
 
 Stream = AsyncIterator[bytes]
@@ -46,14 +47,26 @@ def parse(raw: bytes) -> Message:
     return message
 
 
+VIEW = LiveView(kind="counter", partial="partials/counter_value.html", context_name="counter", path="/c/{id}")
+
+
+class CounterLive(LiveStreams):
+    """The streams of one counter view, as the app builds them for `live("counter", ...)`."""
+
+    counter: CounterActor
+
+
+def render_count(view: LiveView, state: object) -> str:
+    assert isinstance(state, CounterState)
+    return f"<b>{state.count}</b>"
+
+
 @pytest.fixture
-async def live(redis_url: str) -> AsyncIterator[LiveStreams]:
+async def live(redis_url: str) -> AsyncIterator[CounterLive]:
     redis = create_redis(redis_url)
-    streams = LiveStreams(
-        hub=EventHub(redis),
-        counter=CounterActor(redis),
-        render_value=lambda state: f"<b>{state.count}</b>",
-    )
+    counter = CounterActor(redis)
+    streams = CounterLive(hub=EventHub(redis), readers={"counter": counter}, render=render_count)
+    streams.counter = counter
     yield streams
     streams.close_all()
     await streams.hub.aclose()
@@ -65,16 +78,16 @@ async def next_message(stream: Stream, timeout: float = 5.0) -> Message:
 
 
 async def open_stream(
-    live: LiveStreams, counter_id: str, after: int = -1, slot: StreamSlot | None = None
+    live: CounterLive, counter_id: str, after: int = -1, slot: StreamSlot | None = None
 ) -> Stream:
     """A stream past its retry hint, subscribed; the caller reads the state it sends (if any)."""
-    stream = live.stream(counter_id, after, slot)
+    stream = live.stream(VIEW, counter_id, after, slot)
     hint = await next_message(stream)
     assert hint.retry == live_module.RETRY_MS and hint.data is None
     return stream
 
 
-async def test_stream_sends_current_state_first_then_each_change_in_order(live: LiveStreams) -> None:
+async def test_stream_sends_current_state_first_then_each_change_in_order(live: CounterLive) -> None:
     await live.counter.increment("c1")
     stream = await open_stream(live, "c1")
     first = await next_message(stream)
@@ -86,7 +99,7 @@ async def test_stream_sends_current_state_first_then_each_change_in_order(live: 
     await stream.aclose()  # type: ignore[attr-defined]
 
 
-async def test_stream_after_a_known_version_sends_only_newer_states(live: LiveStreams) -> None:
+async def test_stream_after_a_known_version_sends_only_newer_states(live: CounterLive) -> None:
     for _ in range(2):
         await live.counter.increment("c2")
     stream = await open_stream(live, "c2", after=2)  # as with Last-Event-ID: 2
@@ -98,7 +111,7 @@ async def test_stream_after_a_known_version_sends_only_newer_states(live: LiveSt
     await stream.aclose()  # type: ignore[attr-defined]
 
 
-async def test_stream_behind_the_latest_version_gets_the_current_state_at_once(live: LiveStreams) -> None:
+async def test_stream_behind_the_latest_version_gets_the_current_state_at_once(live: CounterLive) -> None:
     for _ in range(5):
         await live.counter.increment("c3")
     stream = await open_stream(live, "c3", after=2)  # a reconnect that missed versions 3..5
@@ -107,7 +120,7 @@ async def test_stream_behind_the_latest_version_gets_the_current_state_at_once(l
     await stream.aclose()  # type: ignore[attr-defined]
 
 
-async def test_slow_reader_skips_to_the_latest_state(live: LiveStreams) -> None:
+async def test_slow_reader_skips_to_the_latest_state(live: CounterLive) -> None:
     live.hub.queue_size = 2
     stream = await open_stream(live, "c4")
     assert (await next_message(stream)).id == 0
@@ -122,7 +135,7 @@ async def test_slow_reader_skips_to_the_latest_state(live: LiveStreams) -> None:
 
 
 async def test_idle_stream_sends_heartbeat_comments(
-    live: LiveStreams, monkeypatch: pytest.MonkeyPatch
+    live: CounterLive, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(live_module, "HEARTBEAT_S", 0.05)
     beating = asyncio.ensure_future(live.heartbeats())
@@ -139,7 +152,7 @@ async def test_idle_stream_sends_heartbeat_comments(
     await asyncio.wait_for(beating, 1)
 
 
-async def test_close_all_ends_streams_with_a_retry_hint(live: LiveStreams) -> None:
+async def test_close_all_ends_streams_with_a_retry_hint(live: CounterLive) -> None:
     before = open_streams()
     streams = [await open_stream(live, f"c6-{i}") for i in range(3)]
     for stream in streams:
@@ -155,7 +168,7 @@ async def test_close_all_ends_streams_with_a_retry_hint(live: LiveStreams) -> No
     assert live.drained.is_set()
 
 
-async def test_closed_stream_unsubscribes(live: LiveStreams) -> None:
+async def test_closed_stream_unsubscribes(live: CounterLive) -> None:
     stream = await open_stream(live, "c7")
     await next_message(stream)
     assert live.hub.listener_count == 1
@@ -163,9 +176,9 @@ async def test_closed_stream_unsubscribes(live: LiveStreams) -> None:
     assert live.open == 0 and live.hub.listener_count == 0
 
 
-async def test_no_new_streams_after_close(live: LiveStreams) -> None:
+async def test_no_new_streams_after_close(live: CounterLive) -> None:
     live.close_all()
-    stream = live.stream("c8", -1)
+    stream = live.stream(VIEW, "c8", -1)
     assert (await next_message(stream)).retry == live_module.RETRY_MS
     with pytest.raises(StopAsyncIteration):
         await next_message(stream)
@@ -175,13 +188,14 @@ async def test_no_new_streams_after_close(live: LiveStreams) -> None:
 def test_message_is_rendered_and_encoded_once_per_version() -> None:
     rendered: list[int] = []
 
-    def render(state: CounterState) -> str:
+    def render(view: LiveView, state: object) -> str:
+        assert isinstance(state, CounterState)
         rendered.append(state.version)
         return str(state.count)
 
-    streams = LiveStreams(hub=None, counter=None, render_value=render)  # type: ignore[arg-type]
+    streams = LiveStreams(hub=None, readers={}, render=render)  # type: ignore[arg-type]
     state = CounterState(count=3, id="x", timestamp="t", version=3)
-    encoded = [streams.message(state) for _ in range(100)]
+    encoded = [streams.message(VIEW, "x", state) for _ in range(100)]
     assert all(e is encoded[0] for e in encoded)
     assert encoded[0] == b"id: 3\r\nevent: counter\r\ndata: 3\r\n\r\n"
     assert rendered == [3]
@@ -205,7 +219,7 @@ def test_stream_slots_cap_the_worker_and_each_client() -> None:
     assert slots.taken == 2
 
 
-async def test_stream_gives_its_slot_back_when_closed_or_dropped_unstarted(live: LiveStreams) -> None:
+async def test_stream_gives_its_slot_back_when_closed_or_dropped_unstarted(live: CounterLive) -> None:
     live.slots = StreamSlots(per_worker=2, per_client=2)
     slot = live.slots.take(("ip:a",))
     stream = await open_stream(live, "c9", slot=slot)
@@ -215,7 +229,7 @@ async def test_stream_gives_its_slot_back_when_closed_or_dropped_unstarted(live:
     assert live.slots.taken == 0
     # A response that fails before its body starts never runs the generator: the slot comes back
     # when the generator is dropped.
-    unstarted = live.stream("c9", -1, live.slots.take(("ip:a",)))
+    unstarted = live.stream(VIEW, "c9", -1, live.slots.take(("ip:a",)))
     assert live.slots.taken == 1
     del unstarted
     assert live.slots.taken == 0

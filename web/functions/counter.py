@@ -1,4 +1,4 @@
-"""The original's counter remote functions: read any counter, increment it when signed in."""
+"""The original's counter remote functions: read any counter, increment it when signed in, watch it live."""
 
 from __future__ import annotations
 
@@ -9,7 +9,11 @@ import msgspec
 from actors.counter import CounterActor, CounterState
 from actors.keys import InvalidActorId
 from domain.errors import ValidationFailed
+from web.live_views import live
 from web.remote import Context, command, query
+
+# Every open counter page follows its counter: each change re-renders the value, out-of-band.
+live("counter", partial="partials/counter_value.html", context_name="counter", path="/counter/{id}/events")
 
 # The actor id rule, checked at the edge so a bad id is a 422 naming `counter_id`.
 CounterId = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_.:-]{1,64}$", max_length=64)]
