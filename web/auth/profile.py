@@ -31,6 +31,7 @@ async def get_user_profile(ctx: Context) -> AuthUser:
     result_as="profile",
     redirect="/account",
     flash="Profile saved.",
+    updates=["header_user", "account_profile_card"],
 )
 async def update_user_profile(ctx: Context, name: str, avatar: str = "") -> AuthUser:
     """Change the display name (1-100 characters) and avatar (an http(s) URL, or empty to remove it)."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import Any, ParamSpec, TypeVar
 
 from litestar.handlers import HTTPRouteHandler
@@ -55,6 +55,7 @@ def _declare(
     redirect: str = "/",
     flash: str | None = None,
     max_body: int = DEFAULT_MAX_BODY,
+    updates: Sequence[str] = (),
     registry: Registry | None = None,
 ) -> Callable[[Callable[P, Awaitable[R]]], RemoteFunction[P, R]]:
     def decorate(fn: Callable[P, Awaitable[R]]) -> RemoteFunction[P, R]:
@@ -71,6 +72,7 @@ def _declare(
             redirect=redirect,
             flash=flash,
             max_body=max_body,
+            updates=updates,
         )
         (REGISTRY if registry is None else registry).add(rf)
         return rf
@@ -118,11 +120,14 @@ def command(
     redirect: str = "/",
     flash: str | None = None,
     max_body: int = DEFAULT_MAX_BODY,
+    updates: Sequence[str] = (),
     registry: Registry | None = None,
 ) -> Callable[[Callable[P, Awaitable[R]]], RemoteFunction[P, R]]:
     """A change (POST, CSRF-checked): arguments from the path and a JSON object or form fields by name.
 
     Say who may call it: `public=True`, or `public=False` / `signed_in="..."` for signed-in users only.
+    `updates=["header_user", ...]` names other partials (partials/<name>.html, root element id
+    <name>) the change shows in: an htmx caller gets them too, rendered with `oob` set, in one answer.
     """
     return _declare(
         "command",
@@ -136,6 +141,7 @@ def command(
         redirect=redirect,
         flash=flash,
         max_body=max_body,
+        updates=updates,
         registry=registry,
     )
 
@@ -152,11 +158,13 @@ def form(
     redirect: str = "/",
     flash: str | None = None,
     max_body: int = DEFAULT_MAX_BODY,
+    updates: Sequence[str] = (),
     registry: Registry | None = None,
 ) -> Callable[[Callable[P, Awaitable[R]]], RemoteFunction[P, R]]:
     """A command fed by an HTML form: its one Struct/dataclass parameter's fields are the form's fields.
 
-    Like `command`, it must say who may call it (`public=True`, `public=False` or `signed_in="..."`).
+    Like `command`, it must say who may call it (`public=True`, `public=False` or `signed_in="..."`),
+    and may name the other partials it `updates`.
     """
     return _declare(
         "form",
@@ -170,5 +178,6 @@ def form(
         redirect=redirect,
         flash=flash,
         max_body=max_body,
+        updates=updates,
         registry=registry,
     )

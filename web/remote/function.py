@@ -7,7 +7,7 @@ import functools
 import inspect
 import logging
 import re
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, ParamSpec, TypeVar
 from urllib.parse import quote, urlencode
@@ -40,6 +40,8 @@ R = TypeVar("R")
 Kind = Literal["query", "command", "form"]
 AnyRequest = Request[Any, Any, Any]
 PATH_PARAM = re.compile(r"{(\w+)(?::\w+)?}")
+# A partial's name in `updates=`: its file partials/<name>.html and its root element's id.
+UPDATE_NAME = re.compile(r"[a-z][a-z0-9_]{0,63}")
 IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9_.:-]{8,64}")
 DEFAULT_MAX_BODY = 64 * 1024
 
@@ -74,6 +76,7 @@ class RemoteFunction(Generic[P, R]):
         redirect: str,
         flash: str | None,
         max_body: int,
+        updates: Sequence[str] = (),
     ) -> None:
         self.fn = fn
         self.name: str = fn.__name__
@@ -88,6 +91,14 @@ class RemoteFunction(Generic[P, R]):
         self.redirect = redirect
         self.flash = flash
         self.max_body = max_body
+        bad = [name for name in updates if UPDATE_NAME.fullmatch(name) is None]
+        if bad or (updates and kind == "query"):
+            raise TypeError(
+                f"{self.name}: updates= names partials (partials/<name>.html) a command or form changes; "
+                f"got {bad or list(updates)}"
+            )
+        # The main partial is already in the answer: naming it again would swap it twice.
+        self.updates = tuple(name for name in dict.fromkeys(updates) if name != self.partial_id)
         functools.update_wrapper(self, fn)
 
         all_fields, self.result_annotation = params.function_fields(fn)

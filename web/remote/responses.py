@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from litestar import MediaType, Request, Response
-from litestar.response import Redirect
+from litestar.response import Redirect, Template
 
 from domain.errors import DomainError, NotSignedIn, ValidationFailed
 from web import flash
@@ -66,6 +66,8 @@ def success(
 ) -> Response[Any]:
     if caller is Caller.HTMX:
         headers = _vary({"HX-Trigger": rf.name} if rf.kind != "query" else None)
+        if rf.updates:
+            return with_updates(rf, request, result, headers)
         if rf.partial:
             return HTMLTemplate(rf.partial, context=rf.template_context(result), headers=headers)
         if rf.kind != "query":
@@ -82,6 +84,25 @@ def success(
         if template:
             return HTMLTemplate(template, context=rf.template_context(result), headers=_vary())
     return Response(result, media_type=MediaType.JSON, headers=_vary())
+
+
+def with_updates(
+    rf: RemoteFunction[..., Any], request: AnyRequest, result: object, headers: dict[str, str]
+) -> Response[Any]:
+    """The main partial (if any), then each of `rf.updates` marked out-of-band: every changed region at once.
+
+    Each update sees the same context as the main partial (the result under `result_as`), plus
+    `oob`, so its root element carries `hx-swap-oob="true"` and htmx swaps it in by its id.
+    """
+    engine = request.app.template_engine
+    if engine is None:
+        raise RuntimeError("updates= needs the app's template engine")
+    context = Template(rf.partial or "", context=rf.template_context(result)).create_template_context(request)
+    parts = [engine.get_template(rf.partial).render(**context)] if rf.partial else []
+    parts.extend(
+        engine.get_template(f"partials/{name}.html").render(**context, oob=True) for name in rf.updates
+    )
+    return Response("".join(parts), media_type=MediaType.HTML, headers=headers)
 
 
 def invalid(
