@@ -29,7 +29,7 @@ from domain.auth.setup import close_auth, create_auth
 from domain.errors import NotSignedIn
 from domain.migrations import migrate
 from settings import Settings
-from web import api_docs, flash, live, live_views, metrics, request_id, security
+from web import api_docs, flash, live, live_views, metrics, preferences, request_id, security
 from web import logging as request_log
 from web.admin import admin_routes
 from web.auth import handle_not_signed_in, session_middleware
@@ -120,6 +120,7 @@ def template_helpers(engine: JinjaTemplateEngine) -> None:
     register_template_helpers(engine)
     register_oauth_helpers(engine)
     live_views.register_template_helpers(engine.engine)
+    preferences.register_template_helpers(engine.engine)
 
 
 def create_app(settings: Settings) -> Litestar:
@@ -163,6 +164,8 @@ def create_app(settings: Settings) -> Litestar:
             DefineMiddleware(SessionBoundCSRFMiddleware, config=csrf_config),
         ],
         before_send=[before_send],
+        # The signed-in user's theme, language and timezone, for whatever HTML the request renders.
+        before_request=preferences.load_preferences,
         allowed_hosts=security.allowed_hosts(settings),
         openapi_config=api_docs.openapi_config(),
         debug=False,
