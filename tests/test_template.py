@@ -50,6 +50,7 @@ COUNTER_DEMO_FILES = (
     "web/templates/pages/counter.html",
     "web/templates/partials/counter.html",
     "web/templates/partials/counter_live.html",
+    "web/templates/partials/counter_value.html",
     "tests/web/test_remote_counter.py",
 )
 # Environment for child processes: a fixed git identity, and no TEST_DATABASE_URL/TEST_REDIS_URL, so a

@@ -19,7 +19,7 @@ ID_SLOT = "{id}"
 class LiveView:
     """One declaration: events of actor `kind` render `partial` (with `context_name` = the state) over SSE.
 
-    `path` holds `{id}` for a view of any actor of the kind (the counter); with `key` it holds no id
+    `path` holds `{id}` for a view of any actor of the kind; with `key` it holds no id
     and always streams the signed-in user's own actor, `key(user)` (per-user state like preferences).
     """
 

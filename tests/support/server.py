@@ -83,7 +83,9 @@ def start_app(
     env: dict[str, str] | None = None,
     command: str = "serve",
     port: int | None = None,
+    root: Path = ROOT,
 ) -> RunningApp:
+    """`python app.py <command>` from `root` (a copy of the project, say), answering /healthz."""
     port = port or free_port()
     full_env = {
         k: v for k, v in os.environ.items() if not k.startswith(("TEST_", "REDIS_URL", "DATABASE_URL"))
@@ -97,7 +99,7 @@ def start_app(
     log_path = data_dir.parent / f"{data_dir.name}-server.log"
     with open(log_path, "a") as log_file:
         process = subprocess.Popen(
-            cmd, cwd=ROOT, env=full_env, stdout=log_file, stderr=subprocess.STDOUT, text=True
+            cmd, cwd=root, env=full_env, stdout=log_file, stderr=subprocess.STDOUT, text=True
         )
     app = RunningApp(process, f"http://127.0.0.1:{port}", data_dir)
 
@@ -131,9 +133,10 @@ def running_app(
     env: dict[str, str] | None = None,
     command: str = "serve",
     port: int | None = None,
+    root: Path = ROOT,
 ) -> Iterator[RunningApp]:
     """`start_app` as a context manager; pass `port` to know the URL beforehand (e.g. for BASE_URL)."""
-    app = start_app(data_dir, *args, env=env, command=command, port=port)
+    app = start_app(data_dir, *args, env=env, command=command, port=port, root=root)
     try:
         yield app
     finally:

@@ -9,11 +9,13 @@ import httpx
 import pytest
 
 from settings import Settings, SettingsError
+from tests.support.demo import needs_counter_demo
 from tests.support.server import RunningApp, running_app, wait_until
 from tests.support.signin import csrf_of, signed_in
 from tests.support.streams import RawStream, open_stream
 
-pytestmark = pytest.mark.slow
+# The counter demo declares the live view these streams use.
+pytestmark = [pytest.mark.slow, needs_counter_demo]
 
 PER_WORKER = 6
 PER_CLIENT = 3

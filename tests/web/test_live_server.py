@@ -16,10 +16,12 @@ import pytest
 from actors.connection import create_redis
 from actors.counter import CounterActor
 from actors.keys import actor_channel
+from tests.support.demo import needs_counter_demo
 from tests.support.server import RunningApp, running_app, start_app, stop_app, wait_until
 from tests.support.streams import open_stream
 
-pytestmark = pytest.mark.slow
+# The counter demo declares the live view these streams use.
+pytestmark = [pytest.mark.slow, needs_counter_demo]
 
 CLIENTS = 200
 CHANGES = 20
