@@ -130,6 +130,13 @@ class SessionBoundCSRFMiddleware(CSRFMiddleware):
         ScopeState.from_scope(scope).csrf_token = expected
         await self.app(scope, receive, send)
 
+    def _csrf_tokens_match(self, request_csrf_token: str, cookie_csrf_token: str) -> bool:
+        # Litestar compares the tokens as str with hmac.compare_digest, which raises TypeError on
+        # non-ASCII text; a valid token is hex, so any other text is simply a mismatch.
+        if not (request_csrf_token.isascii() and cookie_csrf_token.isascii()):
+            return False
+        return super()._csrf_tokens_match(request_csrf_token, cookie_csrf_token)
+
     def _header_token(self, scope: Scope) -> str | None:
         for key, value in scope["headers"]:
             if key == self._header:
