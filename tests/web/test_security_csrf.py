@@ -126,18 +126,20 @@ def test_csrf_token_with_a_non_ascii_character_is_refused_not_a_500(
         signed_in_user(client, "ada@example.com")
     token = csrf_token(client)
     odd = token[:10] + "é" + token[11:-1] + "é"  # in the secret part and in its HMAC
-    headers: dict[str, str | bytes] = {**JSON, **SITES["same-origin"], "x-csrftoken": token}
+    # Raw bytes, as a client sends them (UTF-8): httpx only encodes ASCII text itself.
+    headers = {k.lower().encode(): v.encode() for k, v in {**JSON, **SITES["same-origin"]}.items()}
+    headers[b"x-csrftoken"] = token.encode()
     data = {"email": "ada@example.com", "password": PASSWORD}
     if where == "field":
-        del headers["x-csrftoken"]
+        del headers[b"x-csrftoken"]
         data["_csrf_token"] = odd
     elif where == "header":
-        headers["x-csrftoken"] = odd.encode()  # as a client sends it: UTF-8 bytes
-    else:  # sent as raw bytes: the client's cookie jar only takes ASCII
+        headers[b"x-csrftoken"] = odd.encode()
+    else:
         jar = {c.name: c.value or "" for c in client.cookies.jar if c.name != "csrftoken"}
         client.cookies.clear()
         pairs = [f"{name}={value}".encode() for name, value in jar.items()]
-        headers["cookie"] = b"; ".join([*pairs, b"csrftoken=" + odd.encode()])
+        headers[b"cookie"] = b"; ".join([*pairs, b"csrftoken=" + odd.encode()])
     for path in ("/auth/sign-in", "/counter/matrix"):
         response = client.post(path, data=data, headers=headers)
         assert response.status_code == 403, (path, response.text)
