@@ -76,3 +76,11 @@ def test_json_nested_5000_deep_is_422_on_every_command(client: Client) -> None:
         assert answer.json()["errors"]["body"] == "Must not be nested more than 32 levels deep"
         inside = client.post(url, content='{"name": ' + deep + "}", headers={**headers, **HTMX})
         assert inside.status_code == 422, (rf.name, inside.text)
+
+
+@pytest.mark.parametrize("name", ["app.css/x", "a" * 300, "%00", "a%00b"])
+def test_static_path_no_file_could_have_is_404(client: Client, name: str) -> None:
+    """A file used as a directory, a name past the OS limit, a NUL byte: nothing there, not a crash."""
+    answer = client.get(f"/static/{name}", headers=JSON)
+    assert answer.status_code == 404, answer.text
+    assert answer.json()["error"]
