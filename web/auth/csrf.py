@@ -9,7 +9,8 @@ other, so a token never outlives or crosses sessions.
 `SessionBoundCSRFMiddleware` is Litestar's middleware with one shortcut: for a signed-in request
 the session middleware has already computed the one token that may be submitted, so the check is
 one comparison with it, instead of Litestar building a Request, parsing cookies again and
-checking two HMACs. Signed-out requests take Litestar's own path unchanged.
+checking two HMACs. Signed-out requests take Litestar's own path, where a non-ASCII token is a
+mismatch (Litestar's own comparison would raise on it).
 """
 
 from __future__ import annotations
