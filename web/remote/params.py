@@ -187,8 +187,13 @@ def _convert(value: object, field: Field, *, strict: bool) -> object:
     return converted
 
 
+_SCALARS = frozenset({str, bool, float, type(None)})
+
+
 def _has_huge_int(value: object) -> bool:
     """Whether an int outside INT_MIN..INT_MAX is anywhere in a converted value (msgspec allows any)."""
+    if type(value) in _SCALARS:  # most parameters: nothing to walk
+        return False
     stack = [value]
     while stack:
         item = stack.pop()
