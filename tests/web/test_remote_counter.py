@@ -9,7 +9,7 @@ import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
 
-from actors.counter import CounterState
+from actors.counter import CounterActor, CounterState
 from tests.web.auth_support import Browser, fast_hashing, signed_in_user
 from tests.web.auth_support import csrf_token as session_csrf_token
 from tests.web.remote_support import BASE_URL, USER_HEADER, make_app
@@ -173,9 +173,9 @@ def test_same_idempotency_key_on_another_function_is_a_fresh_request(tmp_path: P
     registry.add(get_counter)
     registry.add(increment_counter)
 
-    @command(registry=registry, path="/counter/{counter_id}/bump", signed_in=True)
+    @command(registry=registry, path="/counter/{counter_id}/bump", signed_in="Please sign in")
     async def bump_counter(ctx: Context, counter_id: CounterId) -> CounterState:
-        return await ctx.services.counter.increment(counter_id, request_id=ctx.idempotency_key)
+        return await ctx.services.actor(CounterActor).increment(counter_id, request_id=ctx.idempotency_key)
 
     with TestClient(app=make_app(registry, tmp_path, redis_url), base_url=BASE_URL) as client:
         headers = {**JSON, **SIGNED_IN, "x-csrftoken": csrf_token(client), "Idempotency-Key": "same-key-9"}
@@ -194,9 +194,9 @@ def test_same_idempotency_key_from_two_signed_out_browsers_applies_for_each(
     registry = Registry()
     registry.add(get_counter)
 
-    @command(registry=registry, path="/counter/{counter_id}/public")
+    @command(registry=registry, path="/counter/{counter_id}/public", public=True)
     async def public_increment(ctx: Context, counter_id: CounterId) -> CounterState:
-        return await ctx.services.counter.increment(counter_id, request_id=ctx.idempotency_key)
+        return await ctx.services.actor(CounterActor).increment(counter_id, request_id=ctx.idempotency_key)
 
     with TestClient(app=make_app(registry, tmp_path, redis_url), base_url=BASE_URL) as client:
         one, two = Browser(client), Browser(client)
@@ -206,3 +206,40 @@ def test_same_idempotency_key_from_two_signed_out_browsers_applies_for_each(
                 headers = {**JSON, "x-csrftoken": csrf_token(active), "Idempotency-Key": "anon-key-1"}
                 counts.append(active.post("/counter/anon/public", headers=headers).json()["count"])
         assert counts == [1, 2, 1]
+
+
+CURL = {"Accept": "*/*", "User-Agent": "curl/8.5.0"}
+BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
+
+
+@pytest.fixture
+def app_client(app: Litestar) -> Iterator[Client]:
+    """The whole app (its `/counter` route is outside the remote-function registry)."""
+    from tests.conftest import TEST_BASE_URL
+
+    with TestClient(app=app, base_url=TEST_BASE_URL) as test_client:
+        yield test_client
+
+
+def test_get_counter_answers_curl_with_json(client: Client) -> None:
+    response = client.get("/counter/x", headers=CURL)
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("application/json")
+    assert {"count", "id", "timestamp"} <= set(response.json()) and response.json()["id"] == "x"
+    bad = client.get("/counter/no spaces", headers=CURL)
+    assert bad.status_code == 422 and "counter_id" in bad.json()["errors"]
+
+
+def test_get_counter_still_answers_browsers_with_the_page(client: Client) -> None:
+    response = client.get("/counter/x", headers=BROWSER)
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html") and "<html" in response.text
+
+
+@pytest.mark.parametrize("path", ["/counter", "/counter/"])
+def test_counter_without_an_id_is_the_default_counter(app_client: Client, path: str) -> None:
+    response = app_client.get(path, headers=CURL)
+    assert response.status_code == 200, response.text
+    assert response.json()["id"] == "default"
+    page = app_client.get(path, headers=BROWSER)
+    assert page.status_code == 200 and '<section id="counter"' in page.text

@@ -15,8 +15,9 @@ from web.templating import HTMLTemplate
 AnyRequest = Request[Any, Any, Any]
 
 
-@get("/dev/mail", include_in_schema=False)
+@get("/dev/mail")
 async def dev_mail(request: AnyRequest, name: str = "") -> Template:
+    """Development only: the mail the app wrote to DATA_DIR/mail (`name` picks one)."""
     settings = get_services(request).settings
     if settings.is_production:
         raise NotFoundException()
