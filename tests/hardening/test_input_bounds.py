@@ -61,6 +61,7 @@ def test_sse_version_past_a_version_number_is_422(
     answer = client.get(f"/counter/default/events{query}", headers={**JSON, **headers})
     assert answer.status_code == 422, answer.text
     assert answer.json()["errors"], answer.text
+    assert client.get("/dev/live").json()["stream_slots"] == 0  # a refused stream holds no slot
 
 
 def test_json_nested_5000_deep_is_422_on_every_command(client: Client) -> None:
