@@ -283,14 +283,18 @@ def stream_route(view: LiveView) -> HTTPRouteHandler:
     handler: Callable[..., Awaitable[Response[Any]]]
     if view.key is None:
 
-        async def any_actor(request: AnyRequest, actor_id: str, since: str | None = None) -> Response[Any]:
+        # Named for the kind (`<kind>_id`), so the API docs read naturally.
+        param = f"{view.kind}_id"
+
+        async def any_actor(request: AnyRequest, since: str | None = None) -> Response[Any]:
+            actor_id = str(request.path_params[param])
             try:
                 validate_id(actor_id, what=f"{view.kind} id")
             except InvalidActorId as exc:
                 raise ValidationException(str(exc)) from None
             return _open(request, view, actor_id, since)
 
-        path, handler = view.path.replace(ID_SLOT, "{actor_id:str}"), any_actor
+        path, handler = view.path.replace(ID_SLOT, f"{{{param}:str}}"), any_actor
     else:
         key = view.key
 
