@@ -94,3 +94,13 @@ def test_bad_preferences_are_refused_with_the_field_named(
 def test_preferences_need_sign_in(client: Client) -> None:
     response = client.post("/_remote/update_preferences", json={"theme": "dark"}, headers=JSON)
     assert response.status_code in (401, 403)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{}, {"theme": ["dark"]}, {"theme": "dark", "language": 7, "timezone": None}, {"timezone": "x" * 5000}],
+)
+def test_garbage_preferences_are_a_422_not_a_crash(ada: Client, body: dict[str, object]) -> None:
+    headers = {**JSON, "x-csrftoken": ada.cookies["csrftoken"]}
+    response = ada.post("/_remote/update_preferences", json=body, headers=headers)
+    assert response.status_code == 422 and response.json()["errors"]

@@ -23,10 +23,14 @@
   });
 
   // The signed-in user's preferences (partials/preferences_state.html) apply to the whole page.
+  // Without it (signed out since), the page follows the system again.
   function applyPreferences() {
     var state = document.getElementById("preferences_state");
-    if (!state) return;
     var root = document.documentElement;
+    if (!state) {
+      delete root.dataset.theme;
+      return;
+    }
     if (state.dataset.theme === "light" || state.dataset.theme === "dark") {
       root.dataset.theme = state.dataset.theme;
     } else {
