@@ -190,6 +190,8 @@ def opens_a_stream(method: str, template: str, case: dict[str, str]) -> bool:
     """A valid request to the SSE route streams forever; the in-process client would wait for its end."""
     if method != "GET" or not template.endswith("/events") or {"query", "last-event-id"} & set(case):
         return False
+    if "{" not in template:  # a per-user stream (the signed-in user's own actor): no id to refuse
+        return True
     try:
         validate_id(case.get("path", "default"))
     except InvalidActorId:
