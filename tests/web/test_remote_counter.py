@@ -105,7 +105,7 @@ def test_signed_in_increment_with_htmx_swaps_the_partial(client: Client) -> None
     headers = {"HX-Request": "true", **SIGNED_IN, "x-csrftoken": token}
     response = client.post("/counter/demo", headers=headers)
     assert response.status_code == 200
-    assert '<p class="text-5xl font-bold tabular-nums text-slate-900" data-count>1</p>' in response.text
+    assert " data-count>1</p>" in response.text
 
 
 def test_increment_without_javascript_redirects_back(client: Client) -> None:
