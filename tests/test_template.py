@@ -122,7 +122,7 @@ def test_template_custom_answers_rename_the_project(custom_project: Path) -> Non
     assert "copier update --defaults" in readme
     base = (custom_project / "web/templates/base.html").read_text()
     assert "Remote Stack" not in base
-    assert ">Acme Board</a>" in base
+    assert "}}Acme Board</a>" in base  # the home link, after its logo mark
     assert ">Acme Board</h1>" in (custom_project / "web/templates/pages/home.html").read_text()
     assert "image: acme-board:latest" in (custom_project / "compose.yaml").read_text()
 

@@ -18,6 +18,7 @@ from tests.support.signin import LINK, signed_in
 
 pytest.importorskip("playwright")
 pytest.importorskip("axe_playwright_python")
+from playwright._impl._api_structures import SetCookieParam
 from playwright.sync_api import Browser, BrowserContext, Page, Route, ViewportSize, expect
 
 from tests.browser.support import PASSWORD, chromium, open_user_menu, verification_link
@@ -57,26 +58,45 @@ def browser() -> Iterator[Browser]:
         yield instance
 
 
-def user_context(browser: Browser, app: RunningApp, email: str, name: str, **options: Any) -> BrowserContext:
-    """A browser context holding the session of a new, verified user (signed up over HTTP)."""
+# The app allows 10 sign-ups per 10 minutes and 5 sign-ins a minute from one address: the module
+# signs each person in once and hands their cookies to every browser context that needs them.
+Cookies = list[SetCookieParam]
+
+
+def session_cookies(app: RunningApp, email: str, name: str) -> Cookies:
+    """The cookies of a new, verified, signed-in user (signed up over HTTP)."""
     client = signed_in(app.base_url, app.data_dir, email, name)
-    context = browser.new_context(**options)
-    context.add_cookies(
-        [{"name": c.name, "value": c.value or "", "url": app.base_url} for c in client.cookies.jar]
-    )
+    cookies: Cookies = [
+        {"name": c.name, "value": c.value or "", "url": app.base_url} for c in client.cookies.jar
+    ]
     client.close()
-    return context
+    return cookies
 
 
-def admin_context(browser: Browser, app: RunningApp, **options: Any) -> BrowserContext:
-    context = browser.new_context(**options)
+@pytest.fixture(scope="module")
+def member(server: RunningApp) -> Cookies:
+    return session_cookies(server, "member@example.com", "Ada Lovelace")
+
+
+@pytest.fixture(scope="module")
+def admin(server: RunningApp, browser: Browser) -> Cookies:
+    context = browser.new_context()
     page = context.new_page()
-    page.goto(f"{app.base_url}/auth/sign-in")
+    page.goto(f"{server.base_url}/auth/sign-in")
     page.get_by_label("Email").fill(ADMIN)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     expect(page.locator("#user-menu")).to_be_visible()
-    page.close()
+    cookies: Cookies = [
+        {"name": c["name"], "value": c["value"], "url": server.base_url} for c in context.cookies()
+    ]
+    context.close()
+    return cookies
+
+
+def context_with(browser: Browser, cookies: Cookies, **options: Any) -> BrowserContext:
+    context = browser.new_context(**options)
+    context.add_cookies(cookies)
     return context
 
 
@@ -112,7 +132,7 @@ def axe_violations(page: Page) -> list[str]:
 
 
 def test_user_menu_holds_account_and_sign_out_but_no_admin_link(server: RunningApp, browser: Browser) -> None:
-    context = user_context(browser, server, "menu@example.com", "Mina Ortiz")
+    context = context_with(browser, session_cookies(server, "menu@example.com", "Mina Ortiz"))
     page = context.new_page()
     page.goto(server.base_url)
     summary = page.locator("#user-menu summary")
@@ -133,7 +153,8 @@ def test_user_menu_holds_account_and_sign_out_but_no_admin_link(server: RunningA
 
 
 def test_user_menu_works_without_javascript(server: RunningApp, browser: Browser) -> None:
-    context = user_context(browser, server, "nojs@example.com", "Noor", java_script_enabled=False)
+    cookies = session_cookies(server, "nojs@example.com", "Noor")
+    context = context_with(browser, cookies, java_script_enabled=False)
     page = context.new_page()
     page.goto(f"{server.base_url}/account")
     open_user_menu(page).get_by_role("button", name="Sign out").click()
@@ -141,8 +162,8 @@ def test_user_menu_works_without_javascript(server: RunningApp, browser: Browser
     context.close()
 
 
-def test_user_menu_offers_admin_to_admins(server: RunningApp, browser: Browser) -> None:
-    context = admin_context(browser, server)
+def test_user_menu_offers_admin_to_admins(server: RunningApp, browser: Browser, admin: Cookies) -> None:
+    context = context_with(browser, admin)
     page = context.new_page()
     page.goto(server.base_url)
     open_user_menu(page).get_by_role("link", name="Admin").click()
@@ -206,7 +227,9 @@ def test_dark_mode_follows_the_system_preference(server: RunningApp, browser: Br
         context.close()
 
 
-def every_page(app: RunningApp, browser: Browser, scheme: Scheme) -> Iterator[tuple[str, Page]]:
+def every_page(
+    app: RunningApp, browser: Browser, scheme: Scheme, member: Cookies, admin: Cookies
+) -> Iterator[tuple[str, Page]]:
     """Each of the app's own pages once, in the state a person meets it; yields (name, page)."""
     anonymous = browser.new_context(color_scheme=scheme, viewport=DESKTOP)
     page = anonymous.new_page()
@@ -246,7 +269,7 @@ def every_page(app: RunningApp, browser: Browser, scheme: Scheme) -> Iterator[tu
     yield "dev-mail", page
     anonymous.close()
 
-    signed = user_context(browser, app, f"axe-user-{scheme}@example.com", "Ada Axe", color_scheme=scheme)
+    signed = context_with(browser, member, color_scheme=scheme, viewport=DESKTOP)
     page = signed.new_page()
     for name, path in [("home-signed-in", "/"), ("account", "/account")]:
         page.goto(app.base_url + path)
@@ -255,18 +278,20 @@ def every_page(app: RunningApp, browser: Browser, scheme: Scheme) -> Iterator[tu
     yield "account-menu-open", page
     signed.close()
 
-    admin = admin_context(browser, app, color_scheme=scheme)
-    page = admin.new_page()
+    administrator = context_with(browser, admin, color_scheme=scheme, viewport=DESKTOP)
+    page = administrator.new_page()
     page.goto(f"{app.base_url}/admin-tools/actors?kind=counter&id=axe")
     yield "admin-actors", page
-    admin.close()
+    administrator.close()
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
-def test_axe_finds_no_violations_on_any_page(server: RunningApp, browser: Browser, scheme: Scheme) -> None:
+def test_axe_finds_no_violations_on_any_page(
+    server: RunningApp, browser: Browser, member: Cookies, admin: Cookies, scheme: Scheme
+) -> None:
     violations: list[str] = []
     seen: list[str] = []
-    for name, page in every_page(server, browser, scheme):
+    for name, page in every_page(server, browser, scheme, member, admin):
         seen.append(name)
         violations += axe_violations(page)
     assert {"home", "sign-in", "sign-up", "forgot", "reset", "verify", "resend", "account"} <= set(seen)
@@ -299,10 +324,10 @@ def test_mail_page_shows_the_html_mail_and_its_button_signs_in_here(
 
 @pytest.mark.parametrize(("size", "viewport"), [("desktop", DESKTOP), ("phone", PHONE)])
 def test_screenshots_and_no_sideways_scrolling(
-    server: RunningApp, browser: Browser, size: str, viewport: ViewportSize
+    server: RunningApp, browser: Browser, member: Cookies, admin: Cookies, size: str, viewport: ViewportSize
 ) -> None:
     """Every page fits the width (no horizontal scroll), admin panel included; screenshots for a look."""
-    context = user_context(browser, server, f"shot-{size}@example.com", "Ada Lovelace", viewport=viewport)
+    context = context_with(browser, member, viewport=viewport)
     page = context.new_page()
     paths = ["/", "/account", "/auth/sign-in", "/dev/mail"] + (["/counter/shots"] if COUNTER_DEMO else [])
     for path in paths:
@@ -319,8 +344,8 @@ def test_screenshots_and_no_sideways_scrolling(
         screenshot(page, f"{size}-signed-out{path.replace('/', '-').rstrip('-')}")
     anonymous.close()
 
-    admin = admin_context(browser, server, viewport=viewport)
-    page = admin.new_page()
+    administrator = context_with(browser, admin, viewport=viewport)
+    page = administrator.new_page()
     page.goto(f"{server.base_url}/admin/")
     users = page.get_by_role("link", name=re.compile("^users$", re.I)).first
     if size == "phone":
@@ -336,4 +361,4 @@ def test_screenshots_and_no_sideways_scrolling(
     page.goto(f"{server.base_url}/admin-tools/actors?kind=counter&id=shots")
     assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
     screenshot(page, f"{size}-admin-actors")
-    admin.close()
+    administrator.close()
