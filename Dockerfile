@@ -7,8 +7,10 @@ ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PYTHONDONTWRITEBYTECODE=1
 RUN python -m venv /venv
 WORKDIR /src
 COPY . .
-# Every dependency ships a manylinux wheel for CPython 3.12, so no compiler is needed.
-RUN /venv/bin/pip install .
+# The versions in uv.lock, as `make install` gets them (without the dev extras). Every dependency
+# ships a manylinux wheel for CPython 3.12, so no compiler is needed.
+RUN /venv/bin/pip install uv==0.13.9 \
+    && UV_PROJECT_ENVIRONMENT=/venv /venv/bin/uv sync --locked --no-editable --python /venv/bin/python
 
 FROM python:3.12-slim
 ENV PATH=/venv/bin:$PATH \

@@ -4,24 +4,35 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
+HOST ?= 127.0.0.1
+PORT ?= 8000
+# uv installs the exact versions in uv.lock; a uv on PATH is used, else this version goes into .venv.
+UV_VERSION := 0.13.9
+UV = $(shell command -v uv 2>/dev/null || echo $(BIN)/uv)
 
-.PHONY: install dev serve migrate test lint format bench clean css
+.PHONY: install lock dev serve migrate test lint format bench clean css
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml uv.lock
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required (found %s)" % sys.version.split()[0])'
 	@test -x $(BIN)/python || { echo "==> creating $(VENV)"; $(PYTHON) -m venv $(VENV); }
-	@echo "==> installing dependencies into $(VENV) (first time takes a minute)"
-	@$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+	@command -v uv >/dev/null 2>&1 || test -x $(BIN)/uv || $(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	@echo "==> installing the locked dependencies (uv.lock) into $(VENV)"
+	@# --inexact keeps pip and uv themselves; --locked fails when uv.lock is out of date: run make lock.
+	@UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --locked --inexact --extra dev --python $(BIN)/python --quiet
 	@touch $(STAMP)
 
 install: $(STAMP)
 
+# After changing dependencies in pyproject.toml: re-resolve uv.lock (commit it), then `make install`.
+lock:
+	@command -v uv >/dev/null 2>&1 || test -x $(BIN)/uv || { test -x $(BIN)/python || $(PYTHON) -m venv $(VENV); $(BIN)/python -m pip install --quiet uv==$(UV_VERSION); }
+	$(UV) lock
+
 dev: install
-	$(BIN)/python app.py dev
+	$(BIN)/python app.py dev --host $(HOST) --port $(PORT)
 
 serve: install
-	$(BIN)/python app.py serve
+	$(BIN)/python app.py serve --host $(HOST) --port $(PORT)
 
 migrate: install
 	$(BIN)/python app.py migrate

@@ -22,16 +22,14 @@ from litestar.types import Message, Scope
 from redis.exceptions import RedisError
 
 from actors.connection import RedisClient, create_redis
-from actors.counter import CounterActor
 from actors.durability import check_durability
 from actors.embedded import EmbeddedRedis, die_with_parent
-from actors.ratelimit import RateLimitActor
 from domain import db
 from domain.auth.setup import close_auth, create_auth
 from domain.errors import NotSignedIn
 from domain.migrations import migrate
 from settings import Settings
-from web import flash, live, metrics, request_id, security
+from web import api_docs, flash, live, metrics, request_id, security
 from web import logging as request_log
 from web.admin import admin_routes
 from web.auth import handle_not_signed_in, session_middleware
@@ -79,19 +77,21 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
     if redis_url is None:
         embedded = EmbeddedRedis(settings.data_dir)
         redis_url = await asyncio.to_thread(embedded.start)
+        embedded.supervise()  # restarted on the same AOF if it dies; stop() ends this first
     redis = create_redis(redis_url)
     engine = db.make_engine(settings.resolved_database_url)
     db.bind_engine(engine)
     try:
         await db.prepare(engine, pool_size=settings.db_pool_size)
+        log.info("database: %s", await db.describe(engine))
         await migrate(engine, settings.data_dir)
         await log_durability(redis)
+        if settings.metrics_enabled:
+            metrics.instrument_actor_calls(redis)
         app.state.services = Services(
             settings=settings,
             redis=redis,
             engine=engine,
-            counter=CounterActor(redis),
-            ratelimit=RateLimitActor(redis),
             auth=create_auth(settings, redis),
         )
         yield
@@ -163,6 +163,7 @@ def create_app(settings: Settings) -> Litestar:
         ],
         before_send=[before_send],
         allowed_hosts=security.allowed_hosts(settings),
+        openapi_config=api_docs.openapi_config(),
         debug=False,
     )
     app.state.settings = settings
@@ -210,4 +211,4 @@ def asgi() -> Litestar:
 if __name__ == "__main__":
     from cli import main
 
-    raise SystemExit(main())
+    raise SystemExit(main(create_app=create_app))

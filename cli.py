@@ -4,30 +4,26 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import importlib.util
 import os
-import sqlite3
+import socket
 import sys
 import time
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
-import asyncpg
+from litestar import Litestar
 
 from actors.embedded import EmbeddedRedis, EmbeddedRedisError
+from cli_support import CommandError, open_database, redact, step
 from commands import OPERATOR_COMMANDS
+from doctor import add_doctor_arguments, cmd_doctor
 from domain import db
 from domain.migrations import MigrationError, applied_migrations, migrate, pending_migrations
 from settings import Settings, SettingsError
-
-
-class CommandError(Exception):
-    """A command failed in a way the operator can fix; printed as one line, exit code 2."""
-
-
-def step(message: str) -> None:
-    print(f"==> {message}", flush=True)
 
 
 @contextmanager
@@ -55,31 +51,15 @@ def embedded_redis_for(
     except BaseException:
         server.stop()
         raise
-    step(f"embedded Redis ready in {time.monotonic() - started:.2f}s at {url}")
+    step(f"embedded Redis ({server.server_name}) ready in {time.monotonic() - started:.2f}s at {url}")
+    # Supervised here, in the one process that owns it: workers only inherit REDIS_URL.
+    server.supervise()
     os.environ["REDIS_URL"] = url
     try:
         yield settings.with_overrides(redis_url=url)
     finally:
         server.stop()
         step("embedded Redis stopped")
-
-
-@asynccontextmanager
-async def open_database(settings: Settings) -> AsyncIterator[None]:
-    """Bind the tables to the settings' database for one CLI command."""
-    engine = db.make_engine(settings.resolved_database_url)
-    db.bind_engine(engine)
-    try:
-        await db.prepare(engine, pool_size=2)
-    except (OSError, sqlite3.Error, asyncpg.PostgresError) as exc:
-        # Unreachable server, wrong credentials, missing database, a path that is not a file.
-        raise CommandError(
-            f"cannot open the database {redact(settings.resolved_database_url)}: {exc}"
-        ) from None
-    try:
-        yield
-    finally:
-        await db.close(engine)
 
 
 def run_migrations(settings: Settings) -> None:
@@ -94,16 +74,6 @@ def run_migrations(settings: Settings) -> None:
             step(f"applied {app_name}:{migration_id}")
     else:
         step("database is up to date")
-
-
-def redact(url: str) -> str:
-    """The URL without its password, for printing."""
-    if "@" not in url or "://" not in url:
-        return url
-    scheme, rest = url.split("://", 1)
-    creds, host = rest.rsplit("@", 1)
-    user = creds.split(":", 1)[0]
-    return f"{scheme}://{user}:***@{host}" if ":" in creds else f"{scheme}://{user}@{host}"
 
 
 def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
@@ -126,36 +96,103 @@ def cmd_migrations_status(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_routes(settings: Settings, args: argparse.Namespace) -> int:
+    create_app: Callable[[Settings], Litestar] | None = getattr(args, "create_app", None)
+    if create_app is None:
+        raise CommandError("routes needs the app: run it as `python app.py routes`")
     from litestar.routes import ASGIRoute
 
-    from app import create_app
     from web.remote.declare import REGISTRY
 
     app = create_app(settings)
     remote = {rf.name: rf.kind for rf in REGISTRY}
-    rows: list[tuple[str, str, str]] = []
+    rows: list[tuple[str, str, str, str]] = []
     for route in app.routes:
         handlers = getattr(route, "route_handlers", None) or [getattr(route, "route_handler", None)]
         for handler in filter(None, handlers):
             methods = sorted(getattr(handler, "http_methods", None) or [])
             methods = [m for m in methods if m != "OPTIONS"]
             if isinstance(route, ASGIRoute):
-                rows.append((route.path + "/*", "(mounted app)", handler.handler_name))
+                rows.append((route.path + "/*", "(mounted app)", "-", handler.handler_name))
             elif methods:
                 name = handler.handler_name
                 kind = remote.get(name)
-                rows.append((route.path, ",".join(methods), f"{name}  [remote {kind}]" if kind else name))
-    width = max(len(path) for path, _, _ in rows)
-    for path, verbs, name in sorted(rows):
-        print(f"{path:<{width}}  {verbs:<14} {name}")
+                label = f"{name}  [remote {kind}]" if kind else name
+                rows.append((route.path, ",".join(methods), access_of(handler), label))
+    width = max(len(path) for path, _, _, _ in rows)
+    print(f"{'PATH':<{width}}  {'METHODS':<14} {'ACCESS':<9} HANDLER")
+    for path, verbs, access, name in sorted(rows):
+        print(f"{path:<{width}}  {verbs:<14} {access:<9} {name}")
     return 0
+
+
+def access_of(handler: Any) -> str:
+    """Who may call a route: `public`, `signed-in` or `admin` (remote functions say it; pages by guard)."""
+    from web.admin.actors import admin_now
+    from web.auth.guards import admin_only, signed_in
+
+    # Litestar wraps resolved guards; the handler's own `guards` list names the functions themselves.
+    guards = list(handler.guards or ())
+    if admin_only in guards or admin_now in guards:
+        return "admin"
+    if signed_in in guards or handler.opt.get("public") is False:
+        return "signed-in"
+    return "public"
+
+
+def check_port_free(host: str, port: int) -> None:
+    """Fail in one line naming the setting to change when another process already listens there."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        # As the servers do: a port left in TIME_WAIT by a stopped server is free.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise CommandError(
+                    f"port {port} on {host} is already in use: choose another with PORT "
+                    f"(make dev PORT={port + 1}) or --port (python app.py dev --port {port + 1})"
+                ) from None
+            raise CommandError(
+                f"cannot listen on {host}:{port}: {exc.strerror} (change --host/HOST)"
+            ) from None
+
+
+def local_url(host: str, port: int) -> str:
+    """The URL of a server bound to `host:port`, as a browser on this machine opens it."""
+    shown = "127.0.0.1" if host in {"", "0.0.0.0"} else "::1" if host == "::" else host
+    return f"http://{f'[{shown}]' if ':' in shown else shown}:{port}"
+
+
+def follow_port(settings: Settings, host: str, port: int) -> Settings:
+    """In development with BASE_URL unset, BASE_URL is the address served, so mailed links work on any port.
+
+    Put in the environment too: the server's worker processes read their settings from it.
+    """
+    if settings.is_production or settings.base_url_set:
+        return settings
+    url = local_url(host, port)
+    os.environ["BASE_URL"] = url
+    return settings.with_overrides(base_url=url)
+
+
+def announce(settings: Settings, host: str, port: int) -> None:
+    """The addresses a newcomer wants first: the app, the development mailbox, the admin."""
+    url = local_url(host, port)
+    step(f"app:   {url}/")
+    if not settings.is_production and settings.smtp_url is None:
+        step(f"mail:  {url}/dev/mail  (mail the app sends, e.g. sign-up confirmations)")
+    step(f"admin: {url}/admin/  (make yourself an admin: python app.py createadmin EMAIL)")
 
 
 def cmd_dev(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
+    check_port_free(args.host, args.port)
+    settings = follow_port(settings, args.host, args.port)
     with embedded_redis_for(settings, meanwhile=run_migrations):
-        step(f"serving on http://{args.host}:{args.port} (auto-reload on; Ctrl-C to stop)")
+        step(f"serving on {local_url(args.host, args.port)} (auto-reload on; Ctrl-C to stop)")
+        announce(settings, args.host, args.port)
         uvicorn.run(
             "app:asgi",
             factory=True,
@@ -165,7 +202,21 @@ def cmd_dev(settings: Settings, args: argparse.Namespace) -> int:
             reload_dirs=["web", "domain", "actors"],
             reload_includes=["*.py", "*.html", "*.lua", "*.css", "*.js"],
             log_level="info",
+            # The app logs every request itself (web/logging.py), with its request id.
+            access_log=False,
         )
+    return 0
+
+
+def cmd_makemigrations(settings: Settings, args: argparse.Namespace) -> int:
+    """`piccolo migrations new <app> --auto`, answering its rename prompts with yes."""
+    from piccolo.apps.migrations.commands.new import new
+
+    from domain.piccolo_app import APP_CONFIG
+
+    step(f"comparing the tables with {APP_CONFIG.migrations_folder_path}")
+    asyncio.run(new(APP_CONFIG.app_name, auto=True, desc=args.desc, auto_input="y"))
+    step("apply it with: python app.py migrate (dev and serve also migrate on start)")
     return 0
 
 
@@ -207,8 +258,11 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     workers = args.workers or int(os.environ.get("WEB_CONCURRENCY") or os.cpu_count() or 1)
     loop = event_loop()
     prepare_metrics_dir(settings)
+    check_port_free(args.host, args.port)
+    settings = follow_port(settings, args.host, args.port)
     with embedded_redis_for(settings, meanwhile=run_migrations):
-        step(f"serving on http://{args.host}:{args.port} with {workers} worker(s) (granian, {loop})")
+        step(f"serving on {local_url(args.host, args.port)} with {workers} worker(s) (granian, {loop})")
+        announce(settings, args.host, args.port)
         Granian(
             "app:asgi",
             factory=True,
@@ -229,7 +283,15 @@ COMMANDS: dict[str, tuple[Callable[[Settings, argparse.Namespace], int], str]] =
     "serve": (cmd_serve, "production server (granian, several worker processes)"),
     "migrate": (cmd_migrate, "apply pending database migrations (safe to run twice)"),
     "migrations-status": (cmd_migrations_status, "list applied and pending migrations"),
+    "makemigrations": (
+        cmd_makemigrations,
+        "write a migration for table changes (piccolo migrations new --auto)",
+    ),
     "routes": (cmd_routes, "list every route, remote functions included"),
+    "doctor": (
+        cmd_doctor,
+        "check this deployment's settings: URLs, cookies, OAuth, proxies, mail, Redis, DB",
+    ),
     **{name: (handler, text) for name, (handler, text, _) in OPERATOR_COMMANDS.items()},
 }
 
@@ -242,6 +304,10 @@ def build_parser() -> argparse.ArgumentParser:
         if name in {"dev", "serve"}:
             cmd.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
             cmd.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+        if name == "doctor":
+            add_doctor_arguments(cmd)
+        if name == "makemigrations":
+            cmd.add_argument("--desc", default="", help="what the migration does, kept in its file")
         if name in OPERATOR_COMMANDS:
             OPERATOR_COMMANDS[name][2](cmd)
         if name == "serve":
@@ -251,8 +317,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(
+    argv: Sequence[str] | None = None, *, create_app: Callable[[Settings], Litestar] | None = None
+) -> int:
+    """Run one command; `create_app` is the app factory (app.py passes it: commands never import app.py)."""
     args = build_parser().parse_args(argv)
+    args.create_app = create_app
     try:
         settings = Settings.from_env()
         handler, _ = COMMANDS[args.command]

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from datetime import UTC
 from typing import TextIO
 
+from cli_support import CommandError, open_database, step
 from domain.admin.users import (
     UserRow,
     check_new_admin,
@@ -50,15 +51,11 @@ async def forget_cached_user(settings: Settings, user_id: int) -> None:
 
 
 def _fail(exc: DomainError) -> Exception:
-    from cli import CommandError
-
     return CommandError(exc.message)
 
 
 def read_password(stdin: TextIO, *, prompt: Callable[[str], str] = getpass.getpass) -> str:
     """From a terminal: asked twice without echo. Otherwise: the first line of stdin (for scripts)."""
-    from cli import CommandError
-
     if stdin.isatty():
         first = prompt("Password: ")
         if first != prompt("Password (again): "):
@@ -71,8 +68,6 @@ def read_password(stdin: TextIO, *, prompt: Callable[[str], str] = getpass.getpa
 
 
 def cmd_createadmin(settings: Settings, args: argparse.Namespace) -> int:
-    from cli import open_database, step
-
     try:
         email, name = check_new_admin(args.email, args.name or "")
     except DomainError as exc:
@@ -141,8 +136,6 @@ def format_users(users: list[UserRow]) -> str:
 
 
 def cmd_users(settings: Settings, args: argparse.Namespace) -> int:
-    from cli import open_database, step
-
     if args.users_command == "list":
 
         async def everyone() -> list[UserRow]:
@@ -157,16 +150,23 @@ def cmd_users(settings: Settings, args: argparse.Namespace) -> int:
 
     make_admin = args.users_command == "promote"
 
-    async def change() -> UserRow:
+    async def change() -> tuple[UserRow, bool]:
         async with open_database(settings):
+            current = await find_user(args.email)
+            if current is not None and current.is_admin == make_admin:
+                return current, False
             changed = await set_admin(args.email, make_admin)
         await forget_cached_user(settings, changed.id)
-        return changed
+        return changed, True
 
     try:
-        user = asyncio.run(change())
+        user, changed = asyncio.run(change())
     except DomainError as exc:
         raise _fail(exc) from None
+    if not changed:
+        state = "already an admin" if make_admin else "not an admin"
+        step(f"{user.email} (user {user.id}) is {state}; nothing to do")
+        return 0
     step(f"{user.email} (user {user.id}) is {'now an admin' if make_admin else 'no longer an admin'}")
     return 0
 
@@ -184,10 +184,11 @@ def add_createadmin_arguments(parser: argparse.ArgumentParser) -> None:
 
 def add_users_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="users_command", required=True, metavar="ACTION")
-    sub.add_parser("list", help="table of every user: id, email, name, verified, admin, created")
+    text = "table of every user: id, email, name, verified, admin, created"
+    sub.add_parser("list", help=text, description=text)
     for action, text in (("promote", "make a user an admin"), ("demote", "take a user's admin rights away")):
         cmd = sub.add_parser(action, help=text, description=text)
-        cmd.add_argument("email", metavar="EMAIL")
+        cmd.add_argument("email", metavar="EMAIL", help="the user's email address")
 
 
 # name -> (handler, help, argument builder); cli.py adds these to its COMMANDS and parser.

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import ipaddress
+import math
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -30,7 +33,33 @@ PLACEHOLDER_SECRETS = frozenset(
         "test",
     }
 )
-MIN_SECRET_LENGTH = 32
+# What a 32-byte CSPRNG value carries: 64 hex digits or 43 characters of base64.
+SECRET_BITS = 256
+GENERATE_SECRET = 'python -c "import secrets; print(secrets.token_urlsafe(32))"'
+# Words people build secrets from; any of them inside AUTH_SECRET means a person typed it.
+SECRET_WORDS = (
+    "password",
+    "passwd",
+    "secret",
+    "changeme",
+    "admin",
+    "qwerty",
+    "asdfgh",
+    "zxcvbn",
+    "letmein",
+    "welcome",
+    "example",
+    "default",
+    "insecure",
+)
+_HEX = frozenset("0123456789abcdef")
+_BASE64 = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_+/=")
+# Passphrases (`correct-horse-battery`, `CorrectHorseBattery`): a few words, far below 256 bits.
+_PHRASE = re.compile(
+    r"[A-Za-z][a-z]{1,11}(?P<sep>[-_.,])[A-Za-z][a-z]{1,11}(?:(?P=sep)[A-Za-z][a-z]{1,11})+"
+    r"|(?:[A-Z][a-z]{2,11}){3,}"
+)
+MAX_PROXY_HOPS = 10
 
 
 class SettingsError(ValueError):
@@ -64,6 +93,8 @@ class Settings:
     redis_url: str | None = None
     auth_secret: str = ""
     base_url: str = "http://127.0.0.1:8000"
+    # Whether BASE_URL was set; when not, `dev`/`serve` in development point it at the port they bind.
+    base_url_set: bool = False
     log_level: str = "INFO"
     db_pool_size: int = 10
     # Sign-in, reset and password-check attempts allowed per minute, per IP and per email.
@@ -84,6 +115,9 @@ class Settings:
     trusted_hosts: tuple[str, ...] = ()
     trusted_origins: tuple[str, ...] = ()
     trusted_proxies: tuple[str, ...] = ()
+    # Proxies in front of the app whose addresses are unknown: the client is the Nth X-Forwarded-For
+    # entry from the right (0: use TRUSTED_PROXIES alone).
+    trusted_proxy_hops: int = 0
     metrics_enabled: bool = False
     # Redis durability: wait for AOF fsync on an external server that supports WAITAOF (7.2+).
     redis_waitaof: bool = False
@@ -131,6 +165,7 @@ class Settings:
             redis_url=get("REDIS_URL"),
             auth_secret=get("AUTH_SECRET") or "",
             base_url=(get("BASE_URL") or "http://127.0.0.1:8000").rstrip("/"),
+            base_url_set=get("BASE_URL") is not None,
             log_level=(get("LOG_LEVEL") or "INFO").upper(),
             db_pool_size=int(get("DB_POOL_SIZE") or "10"),
             auth_attempts_per_minute=int(get("AUTH_ATTEMPTS_PER_MINUTE") or "5"),
@@ -143,9 +178,10 @@ class Settings:
             google_server_metadata_url=get("GOOGLE_SERVER_METADATA_URL"),
             github_api_base_url=get("GITHUB_API_BASE_URL"),
             github_oauth_base_url=get("GITHUB_OAUTH_BASE_URL"),
-            trusted_hosts=_csv(get("TRUSTED_HOSTS")),
+            trusted_hosts=tuple(host.lower() for host in _csv(get("TRUSTED_HOSTS"))),
             trusted_origins=_csv(get("TRUSTED_ORIGINS")),
             trusted_proxies=_csv(get("TRUSTED_PROXIES")),
+            trusted_proxy_hops=_hops(get("TRUSTED_PROXY_HOPS")),
             metrics_enabled=_flag(get("METRICS_ENABLED"), False),
             redis_waitaof=_flag(get("REDIS_WAITAOF"), False),
         )
@@ -153,6 +189,8 @@ class Settings:
 
     def finalized(self) -> Settings:
         """Check production rules, and in development fill in a persistent AUTH_SECRET."""
+        check_base_url(self.base_url)
+        check_proxies(self.trusted_proxies)
         if self.is_production:
             check_production(self)
             return self
@@ -165,15 +203,112 @@ def check_production(settings: Settings) -> None:
     """Raise SettingsError with a one-line reason when production settings are unsafe."""
     secret = settings.auth_secret
     if not secret:
-        raise SettingsError("AUTH_SECRET is required in production (generate one: openssl rand -hex 32)")
-    if secret.strip().lower() in PLACEHOLDER_SECRETS or len(set(secret)) < 8:
-        raise SettingsError("AUTH_SECRET is a placeholder value; set a random secret of 32+ characters")
-    if len(secret) < MIN_SECRET_LENGTH:
-        raise SettingsError(
-            f"AUTH_SECRET is {len(secret)} characters; production needs at least {MIN_SECRET_LENGTH}"
-        )
+        raise SettingsError(f"AUTH_SECRET is required in production (generate one: {GENERATE_SECRET})")
+    weakness = secret_weakness(secret)
+    if weakness:
+        raise SettingsError(f"AUTH_SECRET {weakness}; generate one: {GENERATE_SECRET}")
     if urlsplit(settings.base_url).scheme != "https":
         raise SettingsError(f"BASE_URL must be an https:// URL in production, got {settings.base_url!r}")
+    if "*" in settings.trusted_proxies:
+        raise SettingsError(
+            "TRUSTED_PROXIES=* lets any peer name the client address; list your proxies' IPs/CIDRs, "
+            "or set TRUSTED_PROXY_HOPS to the number of proxies in front of the app"
+        )
+
+
+def secret_weakness(secret: str) -> str | None:
+    """Why `secret` is not a CSPRNG-shaped 256-bit value (a phrase for an error message), or None.
+
+    The estimate counts bits per character from the alphabet the value uses, and refuses what a
+    random value of that shape would almost never show (false refusals well under one in 10^5):
+    a placeholder, a common word or a phrase, few distinct characters, or repeats, runs and
+    repeated blocks.
+    """
+    lowered = secret.strip().lower()
+    if lowered in PLACEHOLDER_SECRETS:
+        return "is a placeholder value"
+    word = next((w for w in SECRET_WORDS if w in lowered), None)
+    if word:
+        return f"contains the word {word!r}"
+    if any(c.isspace() for c in secret) or _PHRASE.fullmatch(secret):
+        return "is a phrase of words"
+    alphabet = _alphabet_size(secret)
+    # A random value of this length and alphabet shows about `expected` distinct characters.
+    expected = alphabet * (1 - (1 - 1 / alphabet) ** len(secret))
+    distinct = len(set(secret))
+    if distinct < expected / 2:
+        return f"has only {distinct} distinct characters"
+    if _predictable(secret) * 4 > len(secret):
+        return "is made of repeats or sequences"
+    bits = int(len(secret) * math.log2(alphabet))
+    if bits < SECRET_BITS:
+        return f"carries about {bits} bits ({len(secret)} characters); production needs {SECRET_BITS}"
+    return None
+
+
+def _alphabet_size(secret: str) -> int:
+    """How many symbols the value's alphabet has: hex, base64 or the classes of characters it uses."""
+    if set(secret) <= _HEX or set(secret) <= frozenset("0123456789ABCDEF"):
+        return 16
+    has_lower = any(c.islower() for c in secret)
+    has_upper = any(c.isupper() for c in secret)
+    if set(secret) <= _BASE64 and has_lower and has_upper:
+        return 64
+    size = 26 * has_lower + 26 * has_upper + 10 * any(c.isdigit() for c in secret)
+    if any(not c.isalnum() for c in secret):
+        size += 2 if set(secret) <= _BASE64 else 33
+    return max(size, 2)
+
+
+def _predictable(secret: str) -> int:
+    """Characters that continue a run (`aaa`, `123`, `cba`) or repeat an earlier block (`abcXabc`)."""
+    seen: set[str] = set()
+    count = 0
+    for i in range(2, len(secret)):
+        step = ord(secret[i]) - ord(secret[i - 1])
+        trigram = secret[i - 2 : i + 1]
+        if (abs(step) <= 1 and step == ord(secret[i - 1]) - ord(secret[i - 2])) or trigram in seen:
+            count += 1
+        seen.add(trigram)
+    return count
+
+
+def check_base_url(base_url: str) -> None:
+    """BASE_URL must name a scheme and a host: links in mail and the origin check are built from it."""
+    try:
+        parts = urlsplit(base_url)
+        parts.port  # noqa: B018 - parsing the port raises on a malformed one
+    except ValueError as exc:
+        raise SettingsError(f"BASE_URL is not a valid URL ({exc}), got {base_url!r}") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise SettingsError(
+            f"BASE_URL must be http(s)://host[:port], like https://app.example; got {base_url!r}"
+        )
+
+
+def check_proxies(entries: tuple[str, ...]) -> None:
+    """Every TRUSTED_PROXIES entry is `*`, an IP address or a CIDR."""
+    for entry in entries:
+        if entry == "*":
+            continue
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            raise SettingsError(f"TRUSTED_PROXIES entry {entry!r} is not an IP address or CIDR") from None
+
+
+def _hops(value: str | None) -> int:
+    if value is None:
+        return 0
+    try:
+        hops = int(value)
+    except ValueError:
+        hops = -1
+    if not 0 <= hops <= MAX_PROXY_HOPS:
+        raise SettingsError(
+            f"TRUSTED_PROXY_HOPS must be a whole number from 0 to {MAX_PROXY_HOPS}, got {value!r}"
+        )
+    return hops
 
 
 def development_secret(data_dir: Path) -> str:

@@ -1,6 +1,11 @@
 -- Shared by every actor script: the runtime puts this text in front of each <actor>_<op>.lua.
+-- It is the scripts' API: KIND, ID, CHANNEL, REQUEST_TTL_MS, reject(), now_ms(), iso8601(),
+-- replayed(), finish(), announce() and is_int(), documented where each is defined below.
 -- KEYS[1] - the actor's state key, actor:<kind>:{<id>}
--- KEYS[2] - (mutating ops only) the request-result key, actor:<kind>:{<id>}:rq:<op>:<request id>
+-- KEYS[2] - the request-result key, actor:<kind>:{<id>}:rq:<op>:<request id> (read-only ops get a
+--           fixed name that is never written: they must not call finish())
+-- KEYS[3...] - the operation's extra keys, actor:<kind>:{<id>}:<name>, in the order the Operation
+--              declares them (Operation("x.lua", keys=("members",)) -> KEYS[3] is ...:members)
 -- ARGV[1] - actor kind
 -- ARGV[2] - actor id
 -- ARGV[3] - the actor's event channel
@@ -10,6 +15,7 @@
 local KIND, ID, CHANNEL = ARGV[1], ARGV[2], ARGV[3]
 local REQUEST_TTL_MS = tonumber(ARGV[4])
 
+-- Refuse the call before writing anything: the caller gets InvalidActorArgument(message).
 local function reject(message)
   return redis.error_reply('EINVAL ' .. message)
 end
@@ -54,10 +60,12 @@ local function finish(result)
   return result
 end
 
+-- Publish a change on the actor's channel: live views and subscribers get {kind, id, state, version}.
 local function announce(state, version)
   redis.call('PUBLISH', CHANNEL, cjson.encode({kind = KIND, id = ID, state = state, version = version}))
 end
 
+-- True when n is an integer from low to high (use on tonumber(ARGV[i]) before trusting it).
 local function is_int(n, low, high)
   return n ~= nil and n == math.floor(n) and n >= low and n <= high
 end

@@ -5,11 +5,16 @@ from __future__ import annotations
 import time
 
 from redis.asyncio.cluster import RedisCluster
-from redis.exceptions import RedisError, ResponseError
+from redis.exceptions import ResponseError
 
 from actors.connection import RedisClient
+from actors.scripts import Script, runner_for, supports_waitaof
 
-PROBE_ID = "readyz-probe"
+__all__ = ["check_durability", "probe", "supports_waitaof"]
+
+# Its own key and script: the probe depends on no actor kind the app may or may not declare.
+PROBE_KEY = "readyz:{probe}"
+_PROBE = Script.from_package(__package__ or "actors", "readyz_probe.lua", prelude=False)
 
 
 async def _config(redis: RedisClient, name: str) -> list[str]:
@@ -62,26 +67,11 @@ async def check_durability(redis: RedisClient) -> list[str]:
     return warnings
 
 
-async def supports_waitaof(redis: RedisClient) -> bool:
-    """True when the server knows WAITAOF (Redis 7.2+); the local 6.2 and 7.0 servers do not.
-
-    Asks with a no-op `WAITAOF 0 0 1` (nothing to wait for, 1 ms cap): redis-py cannot parse
-    `COMMAND INFO` of an unknown command.
-    """
-    try:
-        await redis.execute_command("WAITAOF", 0, 0, 1)
-    except RedisError:
-        return False
-    return True
-
-
 async def probe(redis: RedisClient) -> float:
     """Run a real actor script (a read) end to end for /readyz; returns its latency in seconds.
 
     Raises RedisError (or OSError) when Redis is unreachable or scripts cannot run.
     """
-    from actors.counter import CounterActor
-
     started = time.perf_counter()
-    await CounterActor(redis).get(PROBE_ID)
+    await runner_for(redis).run(_PROBE, [PROBE_KEY], (), mutating=False)
     return time.perf_counter() - started

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import importlib
 import itertools
 import os
+import pkgutil
+import re
 import secrets
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import ClassVar, TypeVar
 
 from actors.connection import RedisClient
 from actors.events import ActorEvent, parse_event
@@ -24,12 +27,15 @@ from actors.scripts import InvalidActorArgument, Script, ScriptRunner, runner_fo
 __all__ = [
     "Actor",
     "ActorEvent",
+    "ActorSet",
     "InvalidActorArgument",
     "InvalidActorId",
     "Operation",
     "actor_channel",
+    "discover",
     "hashed_id",
     "parse_event",
+    "registered",
 ]
 
 # Generated request ids only need to outlive redis-py's own retries of one call.
@@ -58,18 +64,59 @@ def new_request_id() -> str:
     return f"a{_process_tag}-{next(_sequence)}"
 
 
+_EXTRA_KEY = re.compile(r"[a-z][a-z0-9_]{0,31}")
+# The request-result key of an operation that never stores a result (reads): a fixed, unwritten name.
+_NO_REQUEST = "-"
+
+
 @dataclass(frozen=True)
 class Operation:
-    """One script-backed operation; `filename` is a .lua file in the actor's package."""
+    """One script-backed operation; `filename` is a .lua file in the actor's package.
+
+    `keys` names extra keys the script may touch beside the state hash (a set, a sorted set...):
+    they are passed as KEYS[3], KEYS[4], ... in the order given, each `actor:<kind>:{<id>}:<name>`,
+    so they share the actor's cluster slot. KEYS[2] is always the request-result key.
+    """
 
     filename: str
     mutating: bool = True
+    keys: tuple[str, ...] = ()
     script: Script | None = field(default=None, compare=False)
-    name: str = field(init=False, compare=False)
+    # Set when the owning Actor class is created: `counter_increment.lua` on kind `counter` -> `increment`.
+    name: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
-        # `counter_increment.lua` -> `increment`: the op's part of its request-result keys.
-        object.__setattr__(self, "name", self.filename.removesuffix(".lua").partition("_")[2])
+        for key in self.keys:
+            if _EXTRA_KEY.fullmatch(key) is None or key == "rq" or key == "events":
+                raise ValueError(
+                    f"{self.filename}: extra key name {key!r} must be lowercase letters, digits and _ "
+                    "(max 32), and not 'rq' or 'events'"
+                )
+
+    def bound_to(self, kind: str, package: str) -> Operation:
+        """This operation with its name taken from `kind` and its script loaded from `package`."""
+        stem = self.filename.removesuffix(".lua")
+        name = stem.removeprefix(f"{kind}_") if stem.startswith(f"{kind}_") else stem
+        script = Script.from_package(package, self.filename, kind=kind, op=name)
+        return Operation(self.filename, self.mutating, self.keys, script, name)
+
+
+_registry: dict[str, type[Actor]] = {}
+A = TypeVar("A", bound="Actor")
+
+
+def registered() -> dict[str, type[Actor]]:
+    """Every declared actor kind and its class (after `discover()` imported the actor modules)."""
+    return dict(sorted(_registry.items()))
+
+
+def discover(package: str = "actors") -> dict[str, type[Actor]]:
+    """Import every module of `package` so each Actor subclass it declares registers itself."""
+    root = importlib.import_module(package)
+    for module in pkgutil.iter_modules(root.__path__, prefix=f"{package}."):
+        if not module.name.rpartition(".")[2].startswith("_"):
+            importlib.import_module(module.name)
+    return registered()
 
 
 class Actor:
@@ -85,15 +132,28 @@ class Actor:
     def __init_subclass__(cls, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)
         validate_kind(cls.kind)
+        # A subclass that inherits `kind` (a test double, a variant) is the same kind, not a new one.
+        declares_kind = "kind" in vars(cls)
+        other = _registry.get(cls.kind)
+        if declares_kind and other is not None and other.__qualname__ != cls.__qualname__:
+            raise TypeError(
+                f"actor kind {cls.kind!r} is declared twice: {other.__module__}.{other.__qualname__} "
+                f"and {cls.__module__}.{cls.__qualname__}"
+            )
         package = sys.modules[cls.__module__].__package__ or "actors"
         cls._operations = {}
         for attr, value in list(vars(cls).items()):
             if isinstance(value, Operation):
-                loaded = Operation(
-                    value.filename, value.mutating, Script.from_package(package, value.filename)
-                )
+                loaded = value.bound_to(cls.kind, package)
                 setattr(cls, attr, loaded)
                 cls._operations[attr] = loaded
+        if declares_kind:
+            _registry[cls.kind] = cls
+
+    @classmethod
+    def operations(cls) -> dict[str, Operation]:
+        """The operations this kind declares, by attribute name."""
+        return dict(cls._operations)
 
     def __init__(self, redis: RedisClient, *, runner: ScriptRunner | None = None) -> None:
         self.redis = redis
@@ -116,13 +176,38 @@ class Actor:
             raise TypeError(f"{operation.filename} is not declared on an Actor subclass")
         # Same as actor_key(); spelled out because the kind was already checked at class creation.
         state_key = f"actor:{self.kind}:{{{validate_id(actor_id)}}}"
-        keys = [state_key]
         ttl = REQUEST_TTL_MS
         if operation.mutating:
             if request_id is None:
                 request_id, ttl = new_request_id(), AUTO_REQUEST_TTL_MS
             else:
                 validate_id(request_id, what="request id")
-            keys.append(f"{state_key}:rq:{operation.name}:{request_id}")
+        else:
+            request_id = _NO_REQUEST
+        keys = [state_key, f"{state_key}:rq:{operation.name}:{request_id}"]
+        if operation.keys:
+            keys.extend(f"{state_key}:{name}" for name in operation.keys)
         argv = [self.kind, actor_id, state_key + ":events", ttl, *args]
         return await self.runner.run(operation.script, keys, argv, mutating=operation.mutating)
+
+
+class ActorSet:
+    """One instance of each actor kind on one Redis client, made on first use: `actors.get(CounterActor)`."""
+
+    def __init__(self, redis: RedisClient, *, runner: ScriptRunner | None = None) -> None:
+        self.redis = redis
+        self.runner = runner
+        self._instances: dict[type[Actor], Actor] = {}
+
+    def get(self, cls: type[A]) -> A:
+        instance = self._instances.get(cls)
+        if instance is None:
+            instance = self._instances[cls] = cls(self.redis, runner=self.runner)
+        return instance  # type: ignore[return-value]
+
+    def of_kind(self, kind: str) -> Actor:
+        """The instance of a registered kind by name (the admin inspector's and live views' way in)."""
+        cls = _registry.get(kind)
+        if cls is None:
+            raise KeyError(f"no actor kind {kind!r} is declared (known: {', '.join(sorted(_registry))})")
+        return self.get(cls)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import cast
@@ -40,6 +40,9 @@ class Script:
     name: str
     source: bytes
     sha: str
+    # The actor kind and operation it belongs to (metrics labels); empty for scripts of no actor.
+    kind: str = ""
+    op: str = ""
     # RESP bytes of `EVALSHA <sha>`, packed once; the runner appends numkeys, keys and args.
     evalsha_prefix: bytes = field(init=False, repr=False, compare=False)
 
@@ -47,13 +50,17 @@ class Script:
         object.__setattr__(self, "evalsha_prefix", b"$7\r\nEVALSHA\r\n$40\r\n" + self.sha.encode() + b"\r\n")
 
     @classmethod
-    def from_package(cls, package: str, filename: str) -> Script:
-        prelude = resources.files(__package__ or "actors").joinpath(_PRELUDE_FILE).read_text("utf-8")
+    def from_package(
+        cls, package: str, filename: str, *, kind: str = "", op: str = "", prelude: bool = True
+    ) -> Script:
+        """Load `filename` from `package`, behind the shared prelude unless `prelude=False`."""
         body = resources.files(package).joinpath(filename).read_text("utf-8")
-        source = f"{prelude}\n{body}".encode()
-        return cls(
-            filename.removesuffix(".lua"), source, hashlib.sha1(source, usedforsecurity=False).hexdigest()
-        )
+        if prelude:
+            shared = resources.files(__package__ or "actors").joinpath(_PRELUDE_FILE).read_text("utf-8")
+            body = f"{shared}\n{body}"
+        source = body.encode()
+        sha = hashlib.sha1(source, usedforsecurity=False).hexdigest()
+        return cls(filename.removesuffix(".lua"), source, sha, kind, op)
 
 
 @dataclass(frozen=True)
@@ -94,6 +101,10 @@ def _as_error(reply: ResponseError) -> Exception:
     return reply
 
 
+# Told of every finished call: the script and "ok" or "error" (metrics count actor calls this way).
+CallObserver = Callable[[Script, str], None]
+
+
 @dataclass(eq=False)
 class ScriptRunner:
     """Runs scripts for every actor sharing one client.
@@ -114,6 +125,7 @@ class ScriptRunner:
     _inflight: int = field(default=0, init=False)
     _tasks: set[asyncio.Task[None]] = field(default_factory=set, init=False)
     _waitaof_checked: bool = field(default=False, init=False)
+    observers: list[CallObserver] = field(default_factory=list, init=False)
 
     async def run(
         self,
@@ -129,6 +141,7 @@ class ScriptRunner:
         call = _Call(script, keys, args, mutating)
         if not self.coalesce:
             (reply,) = await self._execute([call])
+            self._observe(script, reply)
             if isinstance(reply, Exception):
                 raise reply
             return reply
@@ -169,6 +182,7 @@ class ScriptRunner:
                 self._flush_scheduled = True
                 asyncio.get_running_loop().call_soon(self._flush)
         for call, reply in zip(batch, replies, strict=True):
+            self._observe(call.script, reply)
             fut = call.future
             if fut is None or fut.done():
                 continue
@@ -176,6 +190,11 @@ class ScriptRunner:
                 fut.set_exception(reply)
             else:
                 fut.set_result(reply)
+
+    def _observe(self, script: Script, reply: bytes | Exception) -> None:
+        outcome = "error" if isinstance(reply, Exception) else "ok"
+        for observer in self.observers:
+            observer(script, outcome)
 
     async def _execute(self, calls: list[_Call]) -> list[bytes | Exception]:
         """Run the calls (one round trip per attempt); each reply or error lands at its index."""
@@ -264,8 +283,6 @@ class ScriptRunner:
         return None
 
     async def _check_waitaof(self) -> None:
-        from actors.durability import supports_waitaof
-
         if isinstance(self.redis, RedisCluster):
             raise DurabilityError("WAITAOF mode is not supported on Redis Cluster clients yet")
         if not await supports_waitaof(self.redis):
@@ -290,6 +307,19 @@ async def _read_replies(conn: Connection, count: int) -> list[object]:
         await conn.disconnect(nowait=True)
         raise RedisTimeoutError(f"no reply from Redis within {conn.socket_timeout}s") from None
     return replies
+
+
+async def supports_waitaof(redis: RedisClient) -> bool:
+    """True when the server knows WAITAOF (Redis 7.2+, Valkey 8); older servers do not.
+
+    Asks with a no-op `WAITAOF 0 0 1` (nothing to wait for, 1 ms cap): redis-py cannot parse
+    `COMMAND INFO` of an unknown command.
+    """
+    try:
+        await redis.execute_command("WAITAOF", 0, 0, 1)
+    except RedisError:
+        return False
+    return True
 
 
 _RUNNER_ATTRIBUTE = "_actors_script_runner"

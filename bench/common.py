@@ -101,6 +101,8 @@ class Server:
 
     def worker_pids(self) -> list[int]:
         """The server's process tree (supervisor and workers), for RSS readings."""
+        from actors.embedded import SERVER_NAMES
+
         pids = [self.process.pid]
         for entry in Path("/proc").iterdir():
             if entry.name.isdigit():
@@ -109,9 +111,10 @@ class Server:
                 except OSError:
                     continue
                 ppid = int(stat.rsplit(")", 1)[1].split()[1])
-                if ppid in pids and "redis-server" not in (entry / "cmdline").read_bytes().decode(
-                    errors="replace"
-                ):
+                if ppid not in pids:
+                    continue
+                cmdline = (entry / "cmdline").read_bytes().decode(errors="replace")
+                if not any(name in cmdline for name in SERVER_NAMES):
                     pids.append(int(entry.name))
         return pids
 

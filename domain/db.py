@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import logging
 import os
 import sqlite3
 from pathlib import Path
@@ -16,6 +17,17 @@ from piccolo.table import Table
 # Seconds a SQLite writer waits for the lock before failing; generous because every query
 # opens its own connection and writers queue behind one another.
 SQLITE_BUSY_TIMEOUT_S = 30
+
+
+class _NoVersionLine(logging.Filter):
+    """Drop Piccolo's "Running <db> version" line: it comes once per engine built, and for SQLite
+    it shows major.minor as a float (3.40 printed as 3.4). `describe()` says it once, right."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("Running ")
+
+
+logging.getLogger("piccolo.engine.base").addFilter(_NoVersionLine())
 
 
 def make_engine(url: str) -> Engine:  # type: ignore[type-arg]
@@ -72,6 +84,14 @@ async def prepare(engine: Engine, *, pool_size: int = 10) -> None:  # type: igno
         await engine.run_ddl("PRAGMA journal_mode=WAL", in_pool=False)
     elif isinstance(engine, PostgresEngine):
         await engine.start_connection_pool(min_size=1, max_size=pool_size)
+
+
+async def describe(engine: Engine) -> str:  # type: ignore[type-arg]
+    """The database kind and server version, e.g. "SQLite 3.40.1" or "PostgreSQL 16.4"."""
+    if isinstance(engine, SQLiteEngine):
+        return f"SQLite {sqlite3.sqlite_version}"
+    rows = await engine.run_ddl("SHOW server_version", in_pool=True)
+    return f"PostgreSQL {rows[0]['server_version']}" if rows else "PostgreSQL"
 
 
 async def close(engine: Engine) -> None:  # type: ignore[type-arg]

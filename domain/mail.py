@@ -182,8 +182,8 @@ class SmtpMailer:
         self.tls_context = tls_context or ssl.create_default_context()
         self._pending: set[asyncio.Task[None]] = set()
 
-    def send_sync(self, mail: Mail) -> None:
-        message = build_message(mail, self.sender)
+    def connect(self) -> smtplib.SMTP:
+        """A session with the server: TLS as SMTP_URL asks, logged in when it names a user."""
         target = self.target
         client: smtplib.SMTP
         if target.mode == "tls":
@@ -192,13 +192,21 @@ class SmtpMailer:
             )
         else:
             client = smtplib.SMTP(target.host, target.port, timeout=SMTP_TIMEOUT_S)
-        with client:
+        try:
             client.ehlo()
             if target.mode == "starttls" or (target.mode == "opportunistic" and client.has_extn("starttls")):
                 client.starttls(context=self.tls_context)
                 client.ehlo()
             if target.username:
                 client.login(target.username, target.password or "")
+        except BaseException:
+            client.close()
+            raise
+        return client
+
+    def send_sync(self, mail: Mail) -> None:
+        message = build_message(mail, self.sender)
+        with self.connect() as client:
             client.send_message(message)
 
     async def send(self, mail: Mail) -> None:

@@ -20,7 +20,7 @@ from settings import Settings
 
 os.environ.setdefault("PICCOLO_CONF", "piccolo_conf")
 
-TEST_SECRET = "t" * 16 + "0123456789abcdefghijklmnopqrstuv"
+TEST_SECRET = "qv8WfKG7biPblkZMno6pcOPImsW86XJC2hX9qFIp5EQ"
 TEST_BASE_URL = "http://testserver.local"
 
 

@@ -24,7 +24,7 @@ def test_serve_boots_embedded_stack_and_answers_probes(tmp_path: Path) -> None:
         assert ready.status_code == 200
         assert ready.json() == {"database": "ok", "redis": "ok"}
         assert (tmp_path / "data" / "app.sqlite3").exists()
-        assert (tmp_path / "data" / "redis" / "appendonly.aof").exists()
+        assert (tmp_path / "data" / "redis" / "appendonlydir" / "appendonly.aof.manifest").exists()
 
 
 def test_dev_command_serves_with_reload(tmp_path: Path) -> None:
@@ -107,7 +107,8 @@ def test_production_without_secret_exits_with_one_line_reason(tmp_path: Path) ->
     )
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
-        "error: AUTH_SECRET is required in production (generate one: openssl rand -hex 32)"
+        "error: AUTH_SECRET is required in production (generate one: "
+        'python -c "import secrets; print(secrets.token_urlsafe(32))")'
     ]
     assert not redis_pids_for(tmp_path)
 
@@ -155,6 +156,12 @@ def test_routes_lists_remote_functions_and_the_admin_mount(tmp_path: Path) -> No
     )
     assert any("get_counter  [remote query]" in line for line in lines)
     assert any(line.startswith("/admin/*") and "(mounted app)" in line for line in lines)
+    access = {
+        line.split()[-1] if "[" not in line else line.split()[-3]: line.split()[2] for line in lines[1:]
+    }
+    assert access["get_counter"] == "public"
+    assert access["increment_counter"] == "signed-in"
+    assert access["update_user_profile"] == "signed-in"
     assert not any(" OPTIONS " in line for line in lines)
 
 

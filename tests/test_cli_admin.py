@@ -17,7 +17,8 @@ import pytest
 import redis as redis_sync
 from litestar.testing import TestClient
 
-from cli import main, open_database
+from cli import main
+from cli_support import open_database
 from domain.auth.local_cache import invalidation_channel
 from domain.auth.passwords import PasswordHasher
 from domain.auth.tables import Account, User
@@ -240,6 +241,19 @@ def test_users_promote_and_demote(
     assert promoted.code == 0 and "now an admin" in promoted.out
     unknown = run_cli(capsys, monkeypatch, "users", "demote", "nobody@example.com")
     assert one_line_error(unknown) == "error: no user with email nobody@example.com"
+
+
+def test_users_demote_of_a_non_admin_changes_nothing(
+    cli_env: dict[str, str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run_cli(capsys, monkeypatch, "createadmin", "ada@example.com", stdin=PASSWORD)
+    assert run_cli(capsys, monkeypatch, "users", "demote", "ada@example.com").code == 0
+    again = run_cli(capsys, monkeypatch, "users", "demote", "ada@example.com")
+    assert again.code == 0 and "not an admin; nothing to do" in again.out
+    promoted = run_cli(capsys, monkeypatch, "users", "promote", "ada@example.com")
+    assert "now an admin" in promoted.out
+    twice = run_cli(capsys, monkeypatch, "users", "promote", "ada@example.com")
+    assert twice.code == 0 and "already an admin; nothing to do" in twice.out
 
 
 def test_createadmin_as_a_process_then_sign_in_and_open_the_admin(tmp_path: Path, settings: Settings) -> None:

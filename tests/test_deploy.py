@@ -132,7 +132,7 @@ def test_dockerfile_is_multi_stage_slim_non_root_and_production() -> None:
     froms = [args for keyword, args in steps if keyword == "FROM"]
     assert len(froms) == 2 and all(f.startswith("python:3.12-slim") for f in froms)
     runs = " ".join(args for keyword, args in steps if keyword == "RUN")
-    assert "pip install ." in runs
+    assert "uv sync --locked" in runs and "--extra dev" not in runs  # uv.lock's versions, no dev tools
     envs = " ".join(args for keyword, args in steps if keyword == "ENV")
     assert "APP_ENV=production" in envs
     users = [args for keyword, args in steps if keyword == "USER"]
@@ -181,7 +181,7 @@ def test_image_file_set_serves_in_production(tmp_path: Path, postgres_url: str, 
         "APP_ENV": "production",
         "DATA_DIR": str(tmp_path / "data"),
         "PYTHONUNBUFFERED": "1",
-        "AUTH_SECRET": "p" * 8 + "0123456789abcdefghijklmnopqrstuvwxyz",
+        "AUTH_SECRET": "e9sJXcEPqGcTAZxRS2jWwNbZ7bvh-lOdqGsq8rsd4Vk",
         "BASE_URL": "https://app.example",
         "DATABASE_URL": postgres_url,
         "REDIS_URL": redis_url,

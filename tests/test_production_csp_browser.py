@@ -23,7 +23,7 @@ from tests.browser.test_live_browser import sign_up_verify_and_sign_in, wait_for
 
 pytestmark = [pytest.mark.browser, needs_counter_demo]
 
-SECRET = "c" * 8 + "0123456789abcdefghijklmnopqrstuvwxyz"
+SECRET = "3k0WNkY7y7ivRzRbfSm6xpqCHZ4eCXzOaV37TMjmYZ0"
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,7 @@ Projects are made from a `git clone` of this checkout, so they hold exactly the 
 tree itself would also take uncommitted edits, which Copier allows with a warning; here they
 would be other people's work in progress.
 
-A generated project's `make test` first builds its own .venv (a full `pip install`, minutes), so
+A generated project's `make test` first builds its own .venv (a locked install with uv), so
 its suite runs here with this interpreter instead: `python -m pytest` from inside the project
 puts the project first on `sys.path` (checked), and the packages are the ones its pyproject
 names. Its `tests/actors` and `tests/test_app_process.py` are left out to stay within time:
@@ -176,7 +176,7 @@ def test_template_custom_project_passes_its_own_tests(template: Path, custom_pro
     # offered, the counter demo kept or dropped, settings. The remote-function
     # mechanism, security, process, production, hardening and CLI suites run on byte-identical
     # code in this repository and would double CI time here; the project's own `make test`
-    # runs them all (done by hand for the note on issue 10).
+    # runs them all.
     touched = [
         "tests/test_settings.py",
         "tests/web/test_pages.py",

@@ -16,19 +16,19 @@ log = logging.getLogger(__name__)
 CHECK_TIMEOUT_S = 2.0
 
 
-@get("/healthz", media_type="text/plain", include_in_schema=False, cache=False)
+@get("/healthz", media_type="text/plain", tags=["probes"], cache=False)
 async def healthz() -> str:
     """The process is alive and serving (no dependency checked)."""
     return "ok"
 
 
-@get("/ping", media_type="text/plain", include_in_schema=False, cache=False)
+@get("/ping", media_type="text/plain", tags=["probes"], cache=False)
 async def ping() -> str:
     """A route doing no work: the baseline the benchmarks compare real routes against."""
     return "pong"
 
 
-@get("/readyz", include_in_schema=False, cache=False)
+@get("/readyz", tags=["probes"], cache=False)
 async def readyz(request: Request) -> Response[dict[str, str]]:  # type: ignore[type-arg]
     """200 when the database answers and Redis runs an actor script, else 503 naming what is down."""
     services = get_services(request)

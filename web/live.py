@@ -22,6 +22,7 @@ from actors.counter import CounterActor, CounterState
 from actors.events import ActorEvent
 from actors.keys import InvalidActorId, validate_id
 from actors.listen import EventHub, Gap, Subscription, cancel_and_wait
+from web.private_apis import loop_signal_handler
 from web.services import get_services, services_from_state
 
 log = logging.getLogger(__name__)
@@ -155,11 +156,10 @@ def on_shutdown_signal(callback: Callable[[], None]) -> None:
     loop = asyncio.get_running_loop()
     if threading.current_thread() is not threading.main_thread():
         return  # signals are delivered to the main thread only (e.g. TestClient's portal thread)
-    loop_handlers: dict[int, asyncio.Handle] = getattr(loop, "_signal_handlers", {})
     for sig in (signal.SIGTERM, signal.SIGINT):
-        handle = loop_handlers.get(sig)
-        if handle is not None:  # the server used loop.add_signal_handler (granian)
-            server_callback, args = handle._callback, handle._args  # type: ignore[attr-defined]
+        registered = loop_signal_handler(loop, sig)
+        if registered is not None:  # the server used loop.add_signal_handler (granian)
+            server_callback, args = registered
 
             def chained(server_callback: Any = server_callback, args: Any = args) -> None:
                 callback()
@@ -191,7 +191,7 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
         raise RuntimeError("web.live needs the app's template engine")
     live = LiveStreams(
         hub=EventHub(services.redis),
-        counter=services.counter,
+        counter=services.actor(CounterActor),
         render_value=lambda state: template.render(counter=state, oob=True),
     )
     app.state.live = live
@@ -223,7 +223,7 @@ def _version(raw: str | None) -> int | None:
 
 
 # CSRF protection has nothing to check on this GET; skipping it saves a send wrapper per message.
-@get("/counter/{counter_id:str}/events", include_in_schema=False, opt={"exclude_from_csrf": True})
+@get("/counter/{counter_id:str}/events", tags=["live"], opt={"exclude_from_csrf": True})
 async def counter_events(request: AnyRequest, counter_id: str, since: str | None = None) -> Stream:
     """The counter's changes as SSE (`event: counter`, `id:` its version, data: the value fragment).
 
@@ -247,7 +247,7 @@ async def counter_events(request: AnyRequest, counter_id: str, since: str | None
     )
 
 
-@get("/dev/live", include_in_schema=False)
+@get("/dev/live", tags=["development"])
 async def live_status(request: AnyRequest) -> Response[dict[str, int]]:
     """Open SSE streams in this process (development and tests only)."""
     if get_services(request).settings.is_production:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import os
 import time
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, cast
 
@@ -21,7 +21,7 @@ from litestar.response import Response
 from litestar.types import ASGIApp, ControllerRouterHandler, Message, Receive, Scope, Send
 
 from actors.connection import RedisClient
-from actors.scripts import Script, ScriptRunner, runner_for
+from actors.scripts import Script, runner_for
 from settings import Settings
 
 if TYPE_CHECKING:
@@ -80,41 +80,21 @@ def instruments() -> Instruments:
     )
 
 
-_INSTRUMENTED = "_metrics_instrumented"
-
-
 def count_actor_call(kind: str, op: str, outcome: str = "ok") -> None:
     """Count one actor operation; other modules may call this for calls not made through `ScriptRunner`."""
     instruments().actor_calls.labels(kind, op, outcome).inc()
 
 
-def _kind_and_op(script: Script) -> tuple[str, str]:
-    kind, _, op = script.name.partition("_")
-    return kind, op or kind
+def _count_script(script: Script, outcome: str) -> None:
+    # Labels come from the Actor class that declared the script, not from its file name.
+    count_actor_call(script.kind or "script", script.op or script.name, outcome)
 
 
 def instrument_actor_calls(redis: RedisClient) -> None:
     """Count every script run through `redis`'s shared runner (all actors of the process use it)."""
-    runner: ScriptRunner = runner_for(redis)
-    if getattr(runner, _INSTRUMENTED, False):
-        return
-    run: Callable[..., Awaitable[bytes]] = runner.run
-
-    async def counted_run(
-        script: Script, keys: Sequence[str], args: Sequence[str | int | float], *, mutating: bool = True
-    ) -> bytes:
-        kind, op = _kind_and_op(script)
-        try:
-            reply = await run(script, keys, args, mutating=mutating)
-        except Exception:
-            count_actor_call(kind, op, "error")
-            raise
-        count_actor_call(kind, op)
-        return reply
-
-    # An instance attribute shadows the method: the actors keep calling `runner.run` unchanged.
-    runner.run = counted_run  # type: ignore[method-assign]
-    setattr(runner, _INSTRUMENTED, True)
+    observers = runner_for(redis).observers
+    if _count_script not in observers:
+        observers.append(_count_script)
 
 
 def _route_of(scope: Scope) -> str:
@@ -140,7 +120,6 @@ class MetricsMiddleware:
         if scope["type"] != ScopeType.HTTP:
             await self.app(scope, receive, send)
             return
-        self._instrument(scope)
         route = _route_of(scope)
         if route in EXCLUDED_ROUTES:
             await self.app(scope, receive, send)
@@ -174,14 +153,6 @@ class MetricsMiddleware:
                 metrics.request_duration.labels(method, route).observe(time.perf_counter() - started)
             metrics.requests_total.labels(method, route, str(status)).inc()
 
-    @staticmethod
-    def _instrument(scope: Scope) -> None:
-        # The Services (and their Redis client) exist once the lifespan ran; hook their runner once.
-        services = getattr(getattr(scope.get("app"), "state", None), "services", None)
-        redis = getattr(services, "redis", None)
-        if redis is not None:
-            instrument_actor_calls(redis)
-
 
 def exposition() -> bytes:
     """The metrics in Prometheus text format: this process's, or every worker's in multiprocess mode."""
@@ -195,7 +166,7 @@ def exposition() -> bytes:
     return generate_latest(REGISTRY)
 
 
-@get("/metrics", include_in_schema=False, cache=False, sync_to_thread=False)
+@get("/metrics", tags=["probes"], cache=False, sync_to_thread=False)
 def metrics_endpoint() -> Response[bytes]:
     """Prometheus scrape target; enabled by METRICS_ENABLED (restrict who reaches it at the proxy)."""
     return Response(exposition(), media_type=CONTENT_TYPE, headers={"Cache-Control": "no-store"})

@@ -86,6 +86,9 @@ def origin_of(url: str) -> str | None:
 
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+# Longer X-Forwarded-For chains than any real proxy path are a client's doing: keep the peer address.
+MAX_FORWARDED_BYTES = 2048
+MAX_FORWARDED_HOPS = 32
 
 
 def _networks(entries: Iterable[str]) -> tuple[tuple[Network, ...], bool]:
@@ -99,6 +102,13 @@ def _networks(entries: Iterable[str]) -> tuple[tuple[Network, ...], bool]:
     return tuple(networks), trust_all
 
 
+def _address(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(value)
+    except ValueError:
+        return None
+
+
 @dataclass(frozen=True)
 class EdgePolicy:
     """What the security middleware believes and allows, derived once from Settings."""
@@ -106,7 +116,11 @@ class EdgePolicy:
     production: bool
     allowed_origins: frozenset[str]
     proxies: tuple[Network, ...] = ()
+    # `*`: any peer is a proxy (its own address unknown); X-Forwarded-For entries still count as
+    # proxies only when they are in `proxies`.
     trust_all_proxies: bool = False
+    # TRUSTED_PROXY_HOPS: exactly this many proxies in front; the client is that entry from the right.
+    proxy_hops: int = 0
 
     @classmethod
     def from_settings(cls, settings: Settings) -> EdgePolicy:
@@ -117,28 +131,58 @@ class EdgePolicy:
             allowed_origins=frozenset(o for o in origins if o),
             proxies=proxies,
             trust_all_proxies=trust_all,
+            proxy_hops=settings.trusted_proxy_hops,
         )
 
     def is_trusted_proxy(self, host: str | None) -> bool:
-        if self.trust_all_proxies:
-            return host is not None
-        if host is None or not self.proxies:
+        """Whether the peer `host` is one of our proxies (so its forwarded headers are believed)."""
+        if host is None:
             return False
-        try:
-            address = ipaddress.ip_address(host)
-        except ValueError:
-            return False
+        if self.trust_all_proxies or (self.proxy_hops and not self.proxies):
+            return True
+        address = _address(host) if self.proxies else None
+        return address is not None and self._listed(address)
+
+    def _listed(self, address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
         return any(address in network for network in self.proxies)
+
+    def forwarded_client(self, chain: list[str]) -> str | None:
+        """The client address in a trusted peer's X-Forwarded-For `chain`, or None to keep the peer.
+
+        The standard walk: each proxy appends the address it saw, so entries are believable only
+        from the right up to the first address that is not one of our proxies; that address is the
+        client and anything left of it was written by the client. With a hop count the client is
+        the entry that many places from the right. An unparseable entry on the way means the chain
+        cannot be trusted.
+        """
+        if self.proxy_hops:
+            if len(chain) < self.proxy_hops:
+                return None
+            address = _address(chain[-self.proxy_hops])
+            return str(address) if address is not None else None
+        address = None
+        for hop in reversed(chain):
+            address = _address(hop)
+            if address is None:
+                return None
+            if not self._listed(address):
+                break
+        # When every entry is one of our proxies, the leftmost is where the request came from.
+        return str(address) if address is not None else None
 
 
 def allowed_hosts(settings: Settings) -> AllowedHostsConfig | None:
-    """Production only: the Host header must be BASE_URL's host or one of TRUSTED_HOSTS (400 otherwise)."""
+    """Production only: the Host header must be BASE_URL's host or one of TRUSTED_HOSTS (400 otherwise).
+
+    Litestar compares case-sensitively: these names are lower-case and EdgeSecurityMiddleware lower-cases
+    the Host header before the check runs.
+    """
     if not settings.is_production:
         return None
     base = urlsplit(settings.base_url)
     # Litestar compares the whole Host header, port included: BASE_URL's own `host:port` counts too
     # (a TRUSTED_HOSTS entry may name a port the same way).
-    hosts = [base.hostname or "", base.netloc if base.port else "", *settings.trusted_hosts]
+    hosts = [base.hostname or "", base.netloc.lower() if base.port else "", *settings.trusted_hosts]
     return AllowedHostsConfig(
         allowed_hosts=[h for h in dict.fromkeys(hosts) if h],
         www_redirect=False,
@@ -147,13 +191,21 @@ def allowed_hosts(settings: Settings) -> AllowedHostsConfig | None:
     )
 
 
-def _header_values(scope: Scope, name: bytes) -> list[str]:
-    """Every comma-separated value of header `name`, across repeated headers, in order."""
+def _header_values(scope: Scope, name: bytes) -> list[str] | None:
+    """Every comma-separated value of header `name`, across repeated headers, in order.
+
+    None when they add up to more than MAX_FORWARDED_BYTES or MAX_FORWARDED_HOPS entries.
+    """
     values: list[str] = []
+    size = 0
     for key, value in scope.get("headers", ()):
         if key.lower() == name:
+            size += len(value)
+            if size > MAX_FORWARDED_BYTES:
+                return None
             values.extend(v.strip() for v in value.decode("latin-1").split(","))
-    return [v for v in values if v]
+    values = [v for v in values if v]
+    return values if len(values) <= MAX_FORWARDED_HOPS else None
 
 
 def _first_header(scope: Scope, name: bytes) -> str | None:
@@ -174,20 +226,9 @@ def apply_forwarded(scope: Scope, policy: EdgePolicy) -> None:
     if not policy.is_trusted_proxy(client[0] if client else None):
         return
     chain = _header_values(scope, b"x-forwarded-for")
-    if chain:
-        # Walk from the nearest hop outwards: the first address not one of our proxies is the client
-        # (anything further left was written by that client and cannot be believed).
-        real = chain[0]
-        for hop in reversed(chain):
-            if not policy.is_trusted_proxy(hop):
-                real = hop
-                break
-        try:
-            ipaddress.ip_address(real)
-        except ValueError:
-            pass
-        else:
-            raw["client"] = (real, 0)
+    real = policy.forwarded_client(chain) if chain else None
+    if real is not None:
+        raw["client"] = (real, 0)
     protos = _header_values(scope, b"x-forwarded-proto")
     if protos and protos[-1].lower() in ("http", "https"):
         secure = protos[-1].lower() == "https"
@@ -200,6 +241,18 @@ def apply_forwarded(scope: Scope, policy: EdgePolicy) -> None:
         headers = [(k, v) for k, v in raw.get("headers", ()) if k.lower() != b"host"]
         headers.append((b"host", hosts[-1].encode("latin-1")))
         raw["headers"] = headers
+
+
+def lower_host(scope: Scope) -> None:
+    """Lower-case the Host header in place (host names are case-insensitive; Litestar's check is not)."""
+    headers = scope.get("headers", ())
+    for index, (key, value) in enumerate(headers):
+        if key.lower() == b"host":
+            if value != value.lower():
+                raw = list(headers)
+                raw[index] = (key, value.lower())
+                cast(dict[str, Any], scope)["headers"] = raw
+            return
 
 
 def _own_origin(scope: Scope) -> str | None:
@@ -248,6 +301,8 @@ class EdgeSecurityMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] in ("http", "websocket"):
             apply_forwarded(scope, self.policy)
+            if self.policy.production:
+                lower_host(scope)
         if scope["type"] == ScopeType.HTTP and scope.get("method", "GET") in UNSAFE_METHODS:
             reason = cross_origin_reason(scope, self.policy)
             if reason is not None:

@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, TypeVar
 
 from litestar import Request
 from piccolo.engine.base import Engine
 
 from actors.connection import RedisClient
-from actors.counter import CounterActor
-from actors.ratelimit import RateLimitActor
+from actors.runtime import Actor, ActorSet
 from domain.auth.core import Auth
 from settings import Settings
 
 if TYPE_CHECKING:
     from litestar.datastructures import State
+
+A = TypeVar("A", bound=Actor)
 
 
 @dataclass
@@ -25,10 +26,17 @@ class Services:
     settings: Settings
     redis: RedisClient
     engine: Engine  # type: ignore[type-arg]
-    counter: CounterActor
-    ratelimit: RateLimitActor
     # Sign-in, sessions and mail (domain/auth); None only in apps built without it (tests of other parts).
     auth: Auth | None = None
+    # Every declared actor kind, one instance each on `redis`, made on first use.
+    actors: ActorSet = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.actors = ActorSet(self.redis)
+
+    def actor(self, cls: type[A]) -> A:
+        """The process's instance of an actor class: `services.actor(CounterActor).get(id)`."""
+        return self.actors.get(cls)
 
 
 def services_from_state(state: State) -> Services:

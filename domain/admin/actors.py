@@ -4,29 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-# Each Actor subclass becomes known when its module is imported; these are the app's own kinds.
-import actors.counter
-import actors.preferences
-import actors.ratelimit  # noqa: F401
 from actors.connection import RedisClient
 from actors.keys import InvalidActorId, actor_key, hashed_id, validate_id
-from actors.runtime import Actor
+from actors.runtime import discover
 from domain.errors import ValidationFailed
 
 MAX_RELATED = 1000
 
 
-def _subclasses(base: type[Actor]) -> list[type[Actor]]:
-    found: list[type[Actor]] = []
-    for sub in base.__subclasses__():
-        found.append(sub)
-        found.extend(_subclasses(sub))
-    return found
-
-
 def known_kinds() -> list[str]:
-    """Every actor kind declared in this process (subclasses of Actor with a kind)."""
-    return sorted({cls.kind for cls in _subclasses(Actor) if getattr(cls, "kind", None)})
+    """Every actor kind declared in the `actors` package (each class registers itself)."""
+    return list(discover())
 
 
 @dataclass(frozen=True, slots=True)

@@ -54,6 +54,7 @@ class VerificationRecord(Table, tablename="verifications"):
     user = ForeignKey(references=UserRecord, on_delete=OnDelete.cascade, index=True)
     purpose = Varchar(length=32)
     new_email = Varchar(length=320, default="")
+    name = Varchar(length=100, default="")
     expires_at = Timestamptz()
     created_at = Timestamptz()
 
@@ -62,6 +63,7 @@ class VerificationRecord(Table, tablename="verifications"):
 HIDDEN_COLUMNS = {
     "sessions": {"token_hash"},
     "accounts": {"password_hash", "access_token", "refresh_token", "id_token"},
-    "verifications": {"token_hash"},
-    "users": set(),
+    "verifications": {"token_hash", "password_hash", "binding_hash"},
+    # Internal bookkeeping of device cookies (domain/auth/device_cookie.py), not for editing by hand.
+    "users": {"device_generation"},
 }

@@ -1,4 +1,4 @@
-"""Operator use cases on users: create or promote an admin, demote one, list everyone."""
+"""Operator use cases on users: create or promote an admin, demote one, list everyone, panel writes."""
 
 from __future__ import annotations
 
@@ -7,8 +7,10 @@ from datetime import datetime
 from typing import Any
 
 from domain.admin.bridge import close_admin_access
+from domain.auth.account import erase_user
 from domain.auth.clock import utc_now
-from domain.auth.core import CREDENTIALS, UNIQUE_VIOLATIONS, write_transaction
+from domain.auth.core import CREDENTIALS, UNIQUE_VIOLATIONS, Auth, write_transaction
+from domain.auth.events import auth_event
 from domain.auth.passwords import PasswordHasher, password_problem
 from domain.auth.tables import Account, User
 from domain.auth.validation import clean_email, clean_name, normalize_email
@@ -115,3 +117,28 @@ async def set_admin(email: str, is_admin: bool) -> UserRow:
     updated = await find_user(email)
     assert updated is not None
     return updated
+
+
+@dataclass(frozen=True, slots=True)
+class NewUser:
+    """What a user added from the admin panel starts with, whatever the form sent."""
+
+    email: str
+    name: str
+    created_at: datetime
+    # Unconfirmed, not an admin, no password: they get in by "forgot password", which proves the mailbox.
+    email_verified: bool = False
+    is_admin: bool = False
+
+
+def new_user_from_panel(email: str, name: str) -> NewUser:
+    """The cleaned row for a user the panel creates, or ValidationFailed naming what is wrong."""
+    email, name = check_new_admin(email, name)
+    return NewUser(email=email, name=name, created_at=utc_now())
+
+
+async def delete_user_from_panel(auth: Auth, user_id: int, *, by: int | None) -> None:
+    """Everything of the user goes now: sessions (and their cached copies), sign-in methods, links."""
+    await close_admin_access(user_id)
+    await erase_user(auth, user_id)
+    auth_event("admin.user_deleted", user_id=user_id, by=by)

@@ -6,7 +6,7 @@ import logging
 
 from domain.auth.core import CHANGE_EMAIL, CREDENTIALS, Auth, write_transaction
 from domain.auth.events import auth_event
-from domain.auth.recovery import set_password
+from domain.auth.ownership import revoke_older_tokens, set_password
 from domain.auth.sessions import SessionView, load_user
 from domain.auth.tables import Account, Session, User, Verification
 from domain.auth.types import AuthUser
@@ -74,7 +74,7 @@ async def change_password(
     raise_if(errors)
     await check_password(auth, user, current_password)
     await set_password(auth, user.id, await auth.hasher.hash(new_password))
-    ended = await auth.sessions.revoke_all(user.id, keep_session_id=current_session_id)
+    ended = await revoke_older_tokens(auth, user.id, keep_session_id=current_session_id)
     auth_event("password.changed", user_id=user.id, other_sessions_ended=ended)
     auth.send(
         Mail(
@@ -95,11 +95,34 @@ async def request_email_change(auth: Auth, user: AuthUser, *, new_email: str, cu
         errors["new_email"] = "That is already your email address."
     raise_if(errors)
     await check_password(auth, user, current_password)
+    auth_event("email_change.requested", user_id=user.id)
+    # After the answer, and the same mail to the requester either way: nothing tells whether `email` is taken.
+    auth.in_background(_mail_email_change(auth, user, email), "email change mail")
+    return email
+
+
+async def _mail_email_change(auth: Auth, user: AuthUser, email: str) -> None:
     taken = await User.exists().where(User.email == email)
-    auth_event("email_change.requested", user_id=user.id, taken=taken)
+    auth_event("email_change.mailed", user_id=user.id, taken=taken)
+    auth.send(
+        Mail(
+            to=user.email,
+            subject="Email change requested",
+            text=f"Someone asked to change your account's email to {email}. "
+            "Nothing changes until the new address is confirmed. "
+            "If this was not you, change your password.\n",
+        )
+    )
     if taken:
-        # Same answer as success: this form must not reveal which addresses have accounts.
-        return email
+        auth.send(
+            Mail(
+                to=email,
+                subject="Someone tried to use your address",
+                text="Someone asked to move another account to this address, which already has an account. "
+                "Nothing has changed.\n",
+            )
+        )
+        return
     token = await auth.issue_token(user.id, CHANGE_EMAIL, new_email=email)
     link = auth.link("/auth/verify", token)
     auth.send(
@@ -111,16 +134,6 @@ async def request_email_change(auth: Auth, user: AuthUser, *, new_email: str, cu
             link=link,
         )
     )
-    auth.send(
-        Mail(
-            to=user.email,
-            subject="Email change requested",
-            text=f"Someone asked to change your account's email to {email}. "
-            "Nothing changes until the new address is confirmed. "
-            "If this was not you, change your password.\n",
-        )
-    )
-    return email
 
 
 async def list_sessions(auth: Auth, user_id: int, current_session_id: int | None) -> list[SessionView]:
@@ -133,7 +146,8 @@ async def revoke_session(auth: Auth, user_id: int, session_id: int) -> None:
 
 
 async def revoke_other_sessions(auth: Auth, user_id: int, current_session_id: int) -> int:
-    return await auth.sessions.revoke_all(user_id, keep_session_id=current_session_id)
+    """Sign out everywhere else: every other session and every emailed link of the account end."""
+    return await revoke_older_tokens(auth, user_id, keep_session_id=current_session_id)
 
 
 async def delete_account(auth: Auth, user: AuthUser, *, current_password: str, confirm_email: str) -> None:
@@ -143,11 +157,16 @@ async def delete_account(auth: Auth, user: AuthUser, *, current_password: str, c
     elif confirm_email.strip().lower() != user.email:
         message = "Type your email address to confirm."
         raise ValidationFailed(message, field_errors={"confirm_email": message})
-    await auth.sessions.revoke_all(user.id)
-    async with write_transaction():
-        await Verification.delete().where(Verification.user == user.id)
-        await Session.delete().where(Session.user == user.id)
-        await Account.delete().where(Account.user == user.id)
-        await User.delete().where(User.id == user.id)
-    await auth.sessions.invalidate_user(user.id)
+    await erase_user(auth, user.id)
     auth_event("account.deleted", user_id=user.id)
+
+
+async def erase_user(auth: Auth, user_id: int) -> None:
+    """Remove a user with their sessions (cached copies too), sign-in methods and emailed links."""
+    await auth.sessions.revoke_all(user_id)
+    async with write_transaction():
+        await Verification.delete().where(Verification.user == user_id)
+        await Session.delete().where(Session.user == user_id)
+        await Account.delete().where(Account.user == user_id)
+        await User.delete().where(User.id == user_id)
+    await auth.sessions.invalidate_user(user_id)

@@ -46,9 +46,10 @@ class Limit:
 
 @dataclass(frozen=True, slots=True)
 class AuthLimits:
-    """Attempts allowed per window; keys are per client IP, per email or per user."""
+    """Attempts allowed per window; keys are per client IP, per email, per known device or per user."""
 
     sign_in: Limit = Limit(5, 60)
+    known_device: Limit = Limit(5, 60)
     reset: Limit = Limit(5, 60)
     sign_up: Limit = Limit(10, 600)
     password_check: Limit = Limit(5, 60)
@@ -63,6 +64,8 @@ class Auth:
     mailer: Mailer
     ratelimit: RateLimitActor
     base_url: str
+    # Signs device cookies (domain/auth/device_cookie.py); derived from AUTH_SECRET.
+    device_key: bytes
     clock: Clock = utc_now
     limits: AuthLimits = field(default_factory=AuthLimits)
     _background: set[asyncio.Task[None]] = field(default_factory=set, repr=False)
@@ -103,8 +106,21 @@ class Auth:
     def send(self, mail: Mail) -> None:
         self.mailer.dispatch(mail)
 
-    async def issue_token(self, user_id: int, purpose: str, *, new_email: str = "") -> str:
-        """A fresh single-use token for `purpose`; older unused ones for the same purpose stop working."""
+    async def issue_token(
+        self,
+        user_id: int,
+        purpose: str,
+        *,
+        new_email: str = "",
+        password_hash: str | None = None,
+        name: str = "",
+        binding_hash: str = "",
+    ) -> str:
+        """A fresh single-use token for `purpose`; older unused ones for the same purpose stop working.
+
+        A sign-up's link carries the password hash and name chosen with it, and the hash of the
+        signing-up browser's binding secret (domain/auth/ownership.py says when they apply).
+        """
         token, token_hash = new_token()
         now = self.clock()
         async with write_transaction():
@@ -117,6 +133,9 @@ class Auth:
                     purpose=purpose,
                     token_hash=token_hash,
                     new_email=new_email,
+                    password_hash=password_hash,
+                    name=name,
+                    binding_hash=binding_hash,
                     expires_at=now + TOKEN_LIFETIME[purpose],
                     created_at=now,
                 )
@@ -133,6 +152,9 @@ class Auth:
                 Verification.user,
                 Verification.purpose,
                 Verification.new_email,
+                Verification.password_hash,
+                Verification.name,
+                Verification.binding_hash,
                 Verification.expires_at,
             )
             .where(
@@ -154,7 +176,13 @@ class Auth:
                 (Verification.token_hash == hash_token(token)) & Verification.purpose.is_in(list(purposes))
             )
             .returning(
-                Verification.user, Verification.purpose, Verification.new_email, Verification.expires_at
+                Verification.user,
+                Verification.purpose,
+                Verification.new_email,
+                Verification.password_hash,
+                Verification.name,
+                Verification.binding_hash,
+                Verification.expires_at,
             )
         )
         if not rows or rows[0]["expires_at"] <= self.clock():

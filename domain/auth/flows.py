@@ -3,21 +3,25 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import logging
 from dataclasses import dataclass
 
 from domain.auth.core import (
     CHANGE_EMAIL,
     CREDENTIALS,
+    RESET_PASSWORD,
     UNIQUE_VIOLATIONS,
     VERIFY_EMAIL,
     Auth,
-    write_transaction,
 )
+from domain.auth.device_cookie import limit_sign_in
 from domain.auth.events import auth_event
+from domain.auth.ownership import Proof, claim_mailbox, revoke_older_tokens
 from domain.auth.passwords import MAX_LENGTH
 from domain.auth.sessions import load_user
 from domain.auth.tables import Account, User
+from domain.auth.tokens import hash_token
 from domain.auth.types import AuthSession, AuthUser
 from domain.auth.validation import (
     clean_email,
@@ -26,11 +30,14 @@ from domain.auth.validation import (
     normalize_email,
     raise_if,
 )
+from domain.auth.verification import pending_sign_up, resend_link, send_verification
 from domain.errors import Conflict, Forbidden, ValidationFailed
 from domain.mail import Mail
 
 INVALID_CREDENTIALS = "Incorrect email or password."
 INVALID_LINK = "This link is invalid or has expired. Request a new one."
+NOT_CONFIRMED = "Please confirm your email address first. We just sent you a new link."
+WRONG_SIGN_UP_PASSWORD = "That is not the password chosen when this address was signed up."
 
 
 class EmailNotVerified(Forbidden):
@@ -51,25 +58,13 @@ def email_ref(email: str) -> str:
     return hashlib.sha256(email.encode()).hexdigest()[:12]
 
 
-async def send_verification(auth: Auth, user_id: int, email: str, name: str) -> None:
-    token = await auth.issue_token(user_id, VERIFY_EMAIL)
-    link = auth.link("/auth/verify", token)
-    auth.send(
-        Mail(
-            to=email,
-            subject="Confirm your email address",
-            text=f"Hi {name},\n\nConfirm your email address to finish signing up:\n\n{link}\n\n"
-            "The link works once and expires in 24 hours. If you did not sign up, ignore this message.\n",
-            link=link,
-        )
-    )
+async def sign_up(auth: Auth, *, name: str, email: str, password: str, ip: str, binding: str = "") -> str:
+    """Mail a confirmation link for a new (or still unconfirmed) address; returns the normalized email.
 
-
-async def sign_up(auth: Auth, *, name: str, email: str, password: str, ip: str) -> str:
-    """Create an unverified user and mail a confirmation link; returns the normalized email.
-
-    When the email is taken the answer is the same (the owner gets a mail instead), so sign-up
-    does not reveal which addresses have accounts.
+    The password and name travel with the link and apply only when it is followed, in the browser
+    whose `binding` secret signed up or with the password typed again (domain/auth/ownership.py).
+    The answer, its timing and what the requester can observe are the same whether or not the
+    address has an account: the database work and the mail happen after the answer.
     """
     errors: dict[str, str] = {}
     name = clean_name(name, errors)
@@ -77,76 +72,145 @@ async def sign_up(auth: Auth, *, name: str, email: str, password: str, ip: str) 
     clean_new_password(password, errors, email=email, name=name)
     raise_if(errors)
     await auth.limit(f"signup:ip:{ip}", auth.limits.sign_up)
-    # Hash first, whatever happens next: known and unknown emails take the same time.
     password_hash = await auth.hasher.hash(password)
-    existing = await User.select(User.id, User.name, User.email_verified).where(User.email == email).first()
-    if existing is None:
-        now = auth.clock()
-        try:
-            async with write_transaction():
-                rows = await User.insert(
-                    User(email=email, name=name, created_at=now, updated_at=now)
-                ).returning(User.id)
-                user_id = rows[0]["id"]
-                await Account.insert(
-                    Account(
-                        user=user_id,
-                        provider=CREDENTIALS,
-                        provider_account_id=str(user_id),
-                        password_hash=password_hash,
-                        created_at=now,
-                        updated_at=now,
-                    )
-                )
-        except UNIQUE_VIOLATIONS:
-            existing = (
-                await User.select(User.id, User.name, User.email_verified).where(User.email == email).first()
-            )
-        else:
-            auth_event("sign_up", user_id=user_id, ip=ip)
-            await send_verification(auth, user_id, email, name)
-            return email
-    if existing is not None:
-        auth_event("sign_up.existing_email", user_id=existing["id"], ip=ip)
-        if not existing["email_verified"]:
-            await send_verification(auth, existing["id"], email, existing["name"])
-        else:
-            auth.send(
-                Mail(
-                    to=email,
-                    subject="You already have an account",
-                    text="Someone (hopefully you) tried to sign up with this address, which already has an "
-                    f"account.\n\nSign in: {auth.base_url}/auth/sign-in\nForgot your password? "
-                    f"{auth.base_url}/auth/forgot-password\n",
-                )
-            )
+    binding_hash = hash_token(binding) if binding else ""
+    auth.in_background(_register(auth, name, email, password_hash, binding_hash, ip), "sign-up")
     return email
 
 
-async def verify_email(auth: Auth, token: str) -> AuthUser:
-    """Confirm the address a link was sent to (sign-up or email change); the link then stops working."""
-    row = await auth.consume_token(token, (VERIFY_EMAIL, CHANGE_EMAIL))
+async def _register(
+    auth: Auth, name: str, email: str, password_hash: str, binding_hash: str, ip: str
+) -> None:
+    existing = await User.select(User.id, User.email_verified).where(User.email == email).first()
+    if existing is None:
+        now = auth.clock()
+        try:
+            # The address is reserved unconfirmed and without any way to sign in until a link is followed.
+            rows = await User.insert(User(email=email, name=name, created_at=now, updated_at=now)).returning(
+                User.id
+            )
+        except UNIQUE_VIOLATIONS:
+            existing = await User.select(User.id, User.email_verified).where(User.email == email).first()
+        else:
+            auth_event("sign_up", user_id=rows[0]["id"], ip=ip)
+            await send_verification(
+                auth, rows[0]["id"], email, name, password_hash=password_hash, binding_hash=binding_hash
+            )
+            return
+    if existing is None:
+        return
+    auth_event("sign_up.existing_email", user_id=existing["id"], ip=ip, verified=existing["email_verified"])
+    if not existing["email_verified"]:
+        # A newer sign-up replaces the pending one: only the latest link can apply credentials.
+        await send_verification(
+            auth, existing["id"], email, name, password_hash=password_hash, binding_hash=binding_hash
+        )
+        return
+    auth.send(
+        Mail(
+            to=email,
+            subject="You already have an account",
+            text="Someone (hopefully you) tried to sign up with this address, which already has an "
+            f"account.\n\nSign in: {auth.base_url}/auth/sign-in\nForgot your password? "
+            f"{auth.base_url}/auth/forgot-password\n",
+        )
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Followed:
+    """What following an emailed confirmation link did (one field set at most)."""
+
+    email: str
+    # A sign-up link in the browser that signed up: its credentials now apply and this is the session.
+    signed_in: SignedIn | None = None
+    # A sign-up link anywhere else: the link stays usable with the password chosen at sign-up.
+    needs_password: bool = False
+    # The address is proven but the link carried no password: a reset token to choose one.
+    reset_token: str = ""
+
+
+async def follow_link(
+    auth: Auth,
+    token: str,
+    *,
+    binding: str,
+    ip: str,
+    user_agent: str,
+    current: AuthSession | None = None,
+) -> Followed:
+    """Follow a confirmation link (sign-up or email change) in a browser with session `current`, if any."""
+    row = await auth.peek_token(token, (VERIFY_EMAIL, CHANGE_EMAIL))
+    if row is None:
+        raise ValidationFailed(INVALID_LINK, field_errors={"token": INVALID_LINK})
+    if row["purpose"] == CHANGE_EMAIL:
+        keep = current.id if current is not None and current.user_id == row["user"] else None
+        return Followed(email=await _change_email(auth, token, keep_session_id=keep))
+    user = await load_user(row["user"])
+    if user is None:
+        raise ValidationFailed(INVALID_LINK, field_errors={"token": INVALID_LINK})
+    if user.email_verified:
+        await auth.consume_token(token, (VERIFY_EMAIL,))
+        return Followed(email=user.email)
+    bound = bool(binding) and hmac.compare_digest(row["binding_hash"], hash_token(binding))
+    if row["password_hash"] and not bound:
+        # Following the link proves the mailbox, not who chose the password it carries.
+        return Followed(email=user.email, needs_password=True)
+    return await _confirm(auth, token, user, ip=ip, user_agent=user_agent)
+
+
+async def confirm_sign_up(auth: Auth, *, token: str, password: str, ip: str, user_agent: str) -> SignedIn:
+    """Finish a sign-up from its link in another browser: knowing the password shows who chose it."""
+    await auth.limit(f"confirm:ip:{ip}", auth.limits.sign_in)
+    row = await auth.peek_token(token, (VERIFY_EMAIL,))
+    if row is None:
+        raise ValidationFailed(INVALID_LINK, field_errors={"token": INVALID_LINK})
+    user = await load_user(row["user"])
+    stored = row["password_hash"]
+    if not stored or len(password) > MAX_LENGTH * 8:
+        await auth.hasher.verify_dummy(password[: MAX_LENGTH * 8])
+        ok = False
+    else:
+        ok = await auth.hasher.verify(stored, password)
+    if not ok or user is None or user.email_verified:
+        auth_event("sign_up.confirm_failure", level=logging.WARNING, user_id=row["user"], ip=ip)
+        raise ValidationFailed(WRONG_SIGN_UP_PASSWORD, field_errors={"password": WRONG_SIGN_UP_PASSWORD})
+    followed = await _confirm(auth, token, user, ip=ip, user_agent=user_agent)
+    if followed.signed_in is None:
+        raise ValidationFailed(INVALID_LINK, field_errors={"token": INVALID_LINK})
+    return followed.signed_in
+
+
+async def _confirm(auth: Auth, token: str, user: AuthUser, *, ip: str, user_agent: str) -> Followed:
+    """Use the sign-up link up and let it claim the address with the credentials it carries."""
+    row = await auth.consume_token(token, (VERIFY_EMAIL,))
+    if row is None:
+        raise ValidationFailed(INVALID_LINK, field_errors={"token": INVALID_LINK})
+    await claim_mailbox(auth, user.id, Proof(password_hash=row["password_hash"], name=row["name"]))
+    auth_event("email.verified", user_id=user.id)
+    if row["password_hash"]:
+        signed = await start_session(auth, user.id, ip=ip, user_agent=user_agent, method="email_link")
+        return Followed(email=user.email, signed_in=signed)
+    reset = await auth.issue_token(user.id, RESET_PASSWORD)
+    return Followed(email=user.email, reset_token=reset)
+
+
+async def _change_email(auth: Auth, token: str, *, keep_session_id: int | None) -> str:
+    row = await auth.consume_token(token, (CHANGE_EMAIL,))
     if row is None:
         raise ValidationFailed(INVALID_LINK, field_errors={"token": INVALID_LINK})
     user_id: int = row["user"]
-    now = auth.clock()
-    if row["purpose"] == CHANGE_EMAIL:
-        new_email = row["new_email"]
-        try:
-            await User.update({User.email: new_email, User.email_verified: True, User.updated_at: now}).where(
-                User.id == user_id
-            )
-        except UNIQUE_VIOLATIONS:
-            raise Conflict("That email address now belongs to another account.") from None
-        auth_event("email.changed", user_id=user_id)
-    else:
-        await User.update({User.email_verified: True, User.updated_at: now}).where(User.id == user_id)
-        auth_event("email.verified", user_id=user_id)
-    await auth.sessions.invalidate_user(user_id)
-    user = await load_user(user_id)
-    if user is None:
-        raise ValidationFailed(INVALID_LINK, field_errors={"token": INVALID_LINK})
-    return user
+    new_email: str = row["new_email"]
+    try:
+        await User.update(
+            {User.email: new_email, User.email_verified: True, User.updated_at: auth.clock()}
+        ).where(User.id == user_id)
+    except UNIQUE_VIOLATIONS:
+        raise Conflict("That email address now belongs to another account.") from None
+    auth_event("email.changed", user_id=user_id)
+    # Links mailed to the old address (a reset, say) and other sessions must not outlive the move.
+    await revoke_older_tokens(auth, user_id, keep_session_id=keep_session_id)
+    return new_email
 
 
 async def resend_verification(auth: Auth, *, email: str, ip: str) -> None:
@@ -162,11 +226,13 @@ async def resend_verification(auth: Auth, *, email: str, ip: str) -> None:
 async def _resend(auth: Auth, email: str) -> None:
     row = await User.select(User.id, User.name, User.email_verified).where(User.email == email).first()
     if row is not None and not row["email_verified"]:
-        await send_verification(auth, row["id"], email, row["name"])
+        await resend_link(auth, row["id"], email, row["name"])
 
 
-async def sign_in(auth: Auth, *, email: str, password: str, ip: str, user_agent: str) -> SignedIn:
-    """Check the password (rate-limited per IP and per email, before any hashing) and start a new session."""
+async def sign_in(
+    auth: Auth, *, email: str, password: str, ip: str, user_agent: str, device_cookie: str = ""
+) -> SignedIn:
+    """Check the password (limited first per IP, then per known device or else per email); start a session."""
     email = normalize_email(email)
     if not email or not password:
         errors = {"email": "Enter your email address."} if not email else {}
@@ -174,7 +240,7 @@ async def sign_in(auth: Auth, *, email: str, password: str, ip: str, user_agent:
             errors["password"] = "Enter your password."
         raise ValidationFailed("Enter your email and password.", field_errors=errors)
     await auth.limit(f"signin:ip:{ip}", auth.limits.sign_in)
-    await auth.limit(f"signin:email:{email}", auth.limits.sign_in)
+    await limit_sign_in(auth, email=email, device_cookie=device_cookie)
     row = (
         await Account.select(
             Account.id, Account.password_hash, Account.user.id, Account.user.email_verified, Account.user.name
@@ -182,23 +248,29 @@ async def sign_in(auth: Auth, *, email: str, password: str, ip: str, user_agent:
         .where((Account.provider == CREDENTIALS) & (Account.user.email == email))
         .first()
     )
+    # An unconfirmed sign-up's password lives with its link; it is checked only to say "confirm first".
+    pending = await pending_sign_up(email)
+    stored = row["password_hash"] if row and row["password_hash"] else pending and pending.password_hash
     if len(password) > MAX_LENGTH * 8:
         ok = False
-    elif row is None or not row["password_hash"]:
+    elif not stored:
         await auth.hasher.verify_dummy(password)
         ok = False
     else:
-        ok = await auth.hasher.verify(row["password_hash"], password)
-    if not ok or row is None:
+        ok = await auth.hasher.verify(stored, password)
+    if not ok or not (row or pending):
         auth_event("sign_in.failure", level=logging.WARNING, email_ref=email_ref(email), ip=ip)
         raise ValidationFailed(INVALID_CREDENTIALS)
-    user_id: int = row["user.id"]
+    if row is None:
+        assert pending is not None
+        await resend_link(auth, pending.user_id, email, pending.name)
+        auth_event("sign_in.unverified", user_id=pending.user_id, ip=ip)
+        raise EmailNotVerified(NOT_CONFIRMED)
     if not row["user.email_verified"]:
-        await send_verification(auth, user_id, email, row["user.name"])
-        auth_event("sign_in.unverified", user_id=user_id, ip=ip)
-        raise EmailNotVerified(
-            "Please confirm your email address first. We just sent you a new link.",
-        )
+        await resend_link(auth, row["user.id"], email, row["user.name"])
+        auth_event("sign_in.unverified", user_id=row["user.id"], ip=ip)
+        raise EmailNotVerified(NOT_CONFIRMED)
+    user_id = row["user.id"]
     if auth.hasher.needs_rehash(row["password_hash"]):
         new_hash = await auth.hasher.hash(password)
         await Account.update({Account.password_hash: new_hash, Account.updated_at: auth.clock()}).where(

@@ -3,9 +3,9 @@
 Rules (the order matters):
 1. An identity already in `accounts` (provider + provider account id) signs in as its user.
 2. Otherwise an identity with a *verified* email equal to an existing user's is linked to that user.
-   If that user had never proved the address, the sign-in methods it holds (a password set by whoever
-   signed up, other providers) are removed and its sessions end: the mailbox owner takes the account,
-   not someone who registered the address first ("pre-account hijacking").
+   If that user had never proved the address, the identity claims it by the rule sign-up links
+   follow too (`ownership.claim_mailbox`): every other sign-in method, session and pending link
+   goes, so the mailbox owner takes the account, not someone who registered the address first.
 3. An identity whose email is *unverified* and taken is refused: the owner must sign in and link it.
 4. Otherwise a new user is created (name, avatar, email_verified as the provider says).
 """
@@ -28,6 +28,7 @@ from domain.auth.oauth_providers import (
     OAuthProvider,
     OAuthTokens,
 )
+from domain.auth.ownership import Proof, claim_mailbox
 from domain.auth.tables import Account, User
 from domain.errors import Conflict, NotFound
 
@@ -96,17 +97,16 @@ async def _save_tokens(auth: Auth, profile: OAuthProfile, tokens: OAuthTokens) -
     )
 
 
-async def _confirm_email(auth: Auth, user_id: int, profile: OAuthProfile) -> None:
-    """The user's own identity now vouches for their address: mark it confirmed."""
+async def _confirm_email(auth: Auth, user_id: int, profile: OAuthProfile, tokens: OAuthTokens) -> None:
+    """The user's own identity now vouches for their address: it claims the account if unproven."""
     if not (profile.email_verified and profile.email):
         return
-    updated = (
-        await User.update({User.email_verified: True, User.updated_at: auth.clock()})
-        .where((User.id == user_id) & (User.email == profile.email) & (User.email_verified == False))  # noqa: E712
-        .returning(User.id)
+    unproven = await User.exists().where(
+        (User.id == user_id) & (User.email == profile.email) & (User.email_verified == False)  # noqa: E712
     )
-    if updated:
-        await auth.sessions.invalidate_user(user_id)
+    if unproven:
+        identity = _new_account(user_id, profile, tokens, auth.clock())
+        await claim_mailbox(auth, user_id, Proof(identity=identity, name=profile.name))
 
 
 async def resolve_user(
@@ -117,7 +117,7 @@ async def resolve_user(
         owner = await _owner_of(profile)
         if owner is not None:
             await _save_tokens(auth, profile, tokens)
-            await _confirm_email(auth, owner, profile)
+            await _confirm_email(auth, owner, profile, tokens)
             return owner
         if not profile.email:
             raise EmailMissing(
@@ -166,19 +166,9 @@ async def _create_user(auth: Auth, profile: OAuthProfile, tokens: OAuthTokens) -
 async def _link_by_email(
     auth: Auth, user_id: int, user_verified: bool, profile: OAuthProfile, tokens: OAuthTokens
 ) -> int:
-    now = auth.clock()
-    async with write_transaction():
-        if not user_verified:
-            # Nobody had proved this mailbox: methods added before now may belong to a squatter.
-            await Account.delete().where(Account.user == user_id)
-            await User.update({User.email_verified: True, User.updated_at: now}).where(User.id == user_id)
-        await Account.insert(_new_account(user_id, profile, tokens, now))
-    if not user_verified:
-        await auth.sessions.revoke_all(user_id)
-        await auth.sessions.invalidate_user(user_id)
-    auth_event(
-        "oauth.linked_by_email", user_id=user_id, provider=profile.provider, took_over=not user_verified
-    )
+    identity = _new_account(user_id, profile, tokens, auth.clock())
+    took_over = await claim_mailbox(auth, user_id, Proof(identity=identity, name=profile.name))
+    auth_event("oauth.linked_by_email", user_id=user_id, provider=profile.provider, took_over=took_over)
     return user_id
 
 

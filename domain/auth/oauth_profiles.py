@@ -12,7 +12,7 @@ from joserfc.errors import InvalidKeyIdError, JoseError
 from joserfc.jwk import KeySet
 from joserfc.jws import JWSRegistry
 
-from domain.auth.oauth_providers import (
+from domain.auth.oauth_types import (
     IdentityInvalid,
     OAuthProfile,
     ProfileRequest,

@@ -1,12 +1,13 @@
-"""Forgotten passwords: mail a reset link, check it, set the new password; and storing a password."""
+"""Forgotten passwords: mail a reset link, check it, set the new password."""
 
 from __future__ import annotations
 
-from domain.auth.core import CREDENTIALS, RESET_PASSWORD, Auth, write_transaction
+from domain.auth.core import RESET_PASSWORD, Auth
 from domain.auth.events import auth_event
 from domain.auth.flows import INVALID_LINK, email_ref
+from domain.auth.ownership import Proof, claim_mailbox, revoke_older_tokens
 from domain.auth.sessions import load_user
-from domain.auth.tables import Account, User
+from domain.auth.tables import User
 from domain.auth.types import AuthUser
 from domain.auth.validation import clean_email, clean_new_password, raise_if
 from domain.errors import ValidationFailed
@@ -58,36 +59,8 @@ async def reset_password(auth: Auth, *, token: str, password: str) -> AuthUser:
     # Only now use the token up, so a rejected password leaves the link working.
     if await auth.consume_token(token, (RESET_PASSWORD,)) is None:
         raise ValidationFailed(INVALID_LINK, field_errors={"token": INVALID_LINK})
-    await set_password(auth, user.id, await auth.hasher.hash(password))
-    # The link proves the mailbox, so the address counts as verified now.
-    await User.update({User.email_verified: True, User.updated_at: auth.clock()}).where(User.id == user.id)
-    await auth.sessions.invalidate_user(user.id)
-    await auth.sessions.revoke_all(user.id)
+    # The link proves the mailbox: on an unconfirmed account this claims it like a sign-up link.
+    await claim_mailbox(auth, user.id, Proof(password_hash=await auth.hasher.hash(password)))
+    await revoke_older_tokens(auth, user.id)
     auth_event("password_reset.completed", user_id=user.id)
     return user
-
-
-async def set_password(auth: Auth, user_id: int, password_hash: str) -> None:
-    """Store `password_hash` on the user's credentials account, creating it for OAuth-only users."""
-    now = auth.clock()
-    async with write_transaction():
-        existing = (
-            await Account.select(Account.id)
-            .where((Account.user == user_id) & (Account.provider == CREDENTIALS))
-            .first()
-        )
-        if existing:
-            await Account.update({Account.password_hash: password_hash, Account.updated_at: now}).where(
-                Account.id == existing["id"]
-            )
-        else:
-            await Account.insert(
-                Account(
-                    user=user_id,
-                    provider=CREDENTIALS,
-                    provider_account_id=str(user_id),
-                    password_hash=password_hash,
-                    created_at=now,
-                    updated_at=now,
-                )
-            )

@@ -240,11 +240,17 @@ class SessionStore:
         return bool(rows)
 
     async def revoke_all(self, user_id: int, *, keep_session_id: int | None = None) -> int:
-        """End every session of `user_id` (but `keep_session_id`); returns how many ended."""
+        """End every session of `user_id` (but `keep_session_id`); returns how many ended.
+
+        Its device cookies stop counting as known devices too (domain/auth/device_cookie.py): every
+        caller (password change or reset, sign out everywhere, a takeover undone) means "trust no
+        browser that signed in before".
+        """
         query = Session.select(Session.token_hash).where(Session.user == user_id)
         if keep_session_id is not None:
             query = query.where(Session.id != keep_session_id)
         rows = await query
+        await User.update({User.device_generation: User.device_generation + 1}).where(User.id == user_id)
         await self._delete_rows([r["token_hash"] for r in rows])
         auth_event("session.revoke_all", user_id=user_id, count=len(rows), kept=keep_session_id)
         return len(rows)

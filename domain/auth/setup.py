@@ -5,6 +5,7 @@ from __future__ import annotations
 from actors.connection import RedisClient
 from actors.ratelimit import RateLimitActor
 from domain.auth.core import Auth, AuthLimits, Limit
+from domain.auth.device_cookie import signing_key
 from domain.auth.passwords import PasswordHasher
 from domain.auth.sessions import SessionStore
 from domain.mail import make_mailer
@@ -13,7 +14,7 @@ from settings import Settings
 
 def create_auth(settings: Settings, redis: RedisClient) -> Auth:
     return Auth(
-        # A sign-in waits at most 0.15 s for a hashing slot, then gets 503 (issue 12: excess refused quickly).
+        # A sign-in waits at most 0.15 s for a hashing slot, then gets 503: excess is refused quickly.
         hasher=PasswordHasher(max_wait_seconds=0.15),
         sessions=SessionStore(redis),
         mailer=make_mailer(
@@ -24,8 +25,10 @@ def create_auth(settings: Settings, redis: RedisClient) -> Auth:
         ),
         ratelimit=RateLimitActor(redis),
         base_url=settings.base_url,
+        device_key=signing_key(settings.auth_secret),
         limits=AuthLimits(
             sign_in=Limit(settings.auth_attempts_per_minute, 60),
+            known_device=Limit(settings.auth_attempts_per_minute, 60),
             reset=Limit(settings.auth_attempts_per_minute, 60),
             password_check=Limit(settings.auth_attempts_per_minute, 60),
         ),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from piccolo.columns import Boolean, ForeignKey, OnDelete, Serial, Text, Timestamptz, Varchar
+from piccolo.columns import Boolean, ForeignKey, Integer, OnDelete, Serial, Text, Timestamptz, Varchar
 from piccolo.table import Table
 
 
@@ -17,6 +17,9 @@ class User(Table, tablename="users"):
     is_admin = Boolean(default=False)
     created_at = Timestamptz()
     updated_at = Timestamptz()
+    # Bumped when every session ends (password change or reset, "sign out everywhere"): device
+    # cookies signed with an older value stop counting as known devices.
+    device_generation = Integer(default=0)
 
 
 class Session(Table, tablename="sessions"):
@@ -63,5 +66,10 @@ class Verification(Table, tablename="verifications"):
     token_hash = Varchar(length=64, unique=True, index=True)
     # The new address for an email change; empty otherwise.
     new_email = Varchar(length=320, default="")
+    # A sign-up's chosen password and name travel with its link and apply only when it is followed
+    # (see domain/auth/ownership.py); `binding_hash` names the browser that signed up.
+    password_hash = Text(null=True, default=None)
+    name = Varchar(length=100, default="")
+    binding_hash = Varchar(length=64, default="")
     expires_at = Timestamptz()
     created_at = Timestamptz()

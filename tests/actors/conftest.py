@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
+import subprocess
 import tempfile
 import time
 import uuid
@@ -37,6 +39,13 @@ def free_port() -> int:
                 continue
         return port
     raise RuntimeError("no free port pair found")
+
+
+def version_of(binary: str) -> tuple[int, int]:
+    """A server binary's major.minor (`v=8.1.8` from valkey-server --version); Valkey 8 is Redis 7.2+."""
+    out = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=10).stdout
+    match = re.search(r"v=(\d+)\.(\d+)", out)
+    return (int(match.group(1)), int(match.group(2))) if match else (0, 0)
 
 
 def wait_until(condition: Callable[[], bool], timeout: float, message: str) -> None:

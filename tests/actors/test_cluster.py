@@ -52,7 +52,8 @@ def cluster_ports() -> Iterator[list[int]]:
         for node in nodes:
             node.start()
         ports = [node.port for node in nodes]
-        redis_cli = find_redis_server().with_name("redis-cli")
+        server_bin = find_redis_server()  # valkey-server or redis-server; its cli lies beside it
+        redis_cli = server_bin.with_name(server_bin.name.replace("-server", "-cli"))
         subprocess.run(
             [str(redis_cli), "--cluster", "create", *(f"127.0.0.1:{p}" for p in ports), "--cluster-yes"],
             check=True,

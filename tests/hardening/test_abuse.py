@@ -145,7 +145,7 @@ async def test_abuse_200_wrong_passwords_from_200_addresses_hit_the_argon2_cap(s
     statuses = Counter(a.status for a in answers)
     assert set(statuses) <= {422, 429, 503}, statuses
     assert statuses[503] + statuses[429] > 0, "no attempt was refused: the hashing cap did not hold"
-    # Latency (issue 12: p99 < 1 s) is printed above and quoted in the issue note, not asserted:
+    # Latency (target p99 < 1 s) is printed above, not asserted:
     # the suite holds no timed assertions (a loaded CI box would make them flaky).
     assert rss_peak - rss_before < RSS_HEADROOM_MIB * 1024
 

@@ -21,6 +21,7 @@ PUBLIC_UNSAFE = {
     "/auth/sign-in",
     "/auth/sign-out",
     "/auth/sign-up",
+    "/auth/verify",
 }
 SIGNED_IN_READS = {"/account", "/_remote/get_user_profile", "/admin-tools/actors", "/admin/"}
 ADMIN_ONLY = {("GET", "/admin-tools/actors"), ("POST", "/admin-tools/actors/reset"), ("GET", "/admin/")}

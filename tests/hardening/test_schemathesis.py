@@ -35,6 +35,9 @@ REMOTE_OPERATIONS = {
     "POST /_remote/update_user_profile",
     *(("GET /counter/{counter_id}", "POST /counter/{counter_id}") if COUNTER_DEMO else ()),
 }
+# Fuzzed: the remote functions (the JSON contract). The schema documents every route, but auth and
+# account forms would sign the fuzzing session out or delete it, and answer pages, not JSON.
+FUZZED = REMOTE_OPERATIONS | ({"GET /counter"} if COUNTER_DEMO else set())
 
 
 @pytest.fixture(scope="module")
@@ -121,4 +124,5 @@ def test_schemathesis_no_server_error_and_invalid_input_refused(
     mode: GenerationMode,
 ) -> None:
     for operation in operations:
-        run_operation(server, sessions[caller], operation, mode)
+        if operation.label in FUZZED:
+            run_operation(server, sessions[caller], operation, mode)

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import httpx
 
+from actors.embedded import find_redis_server
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -36,8 +38,9 @@ def wait_until(condition: object, timeout: float, message: str) -> None:
 
 
 def redis_pids_for(data_dir: Path) -> list[int]:
-    """PIDs of redis-server processes serving the socket inside `data_dir`."""
+    """PIDs of embedded server processes (valkey-server or redis-server) serving the socket in `data_dir`."""
     needle = str((data_dir / "redis" / "redis.sock").resolve()).encode()
+    name = find_redis_server().name.encode()
     pids: list[int] = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -48,7 +51,7 @@ def redis_pids_for(data_dir: Path) -> list[int]:
         except OSError:
             continue
         # A zombie (state Z) has exited; it only waits for its parent to reap it.
-        if b"redis-server" in cmdline and needle in cmdline and ") Z " not in stat:
+        if name in cmdline and needle in cmdline and ") Z " not in stat:
             pids.append(int(entry.name))
     return pids
 

@@ -82,7 +82,10 @@ def last_link(client: Client, email: str) -> str:
 
 
 def sign_up(client: Client, email: str, name: str = "Ada", password: str = PASSWORD, **kw: Any) -> Response:
-    return post_form(client, "/auth/sign-up", {"name": name, "email": email, "password": password}, **kw)
+    """Post the sign-up form and wait for the work it does after answering (account row, mail)."""
+    response = post_form(client, "/auth/sign-up", {"name": name, "email": email, "password": password}, **kw)
+    run(client, auth_of(client).drain)
+    return response
 
 
 def sign_in(client: Client, email: str, password: str = PASSWORD, **kw: Any) -> Response:
@@ -90,8 +93,11 @@ def sign_in(client: Client, email: str, password: str = PASSWORD, **kw: Any) -> 
 
 
 def verified_user(client: Client, email: str, name: str = "Ada", password: str = PASSWORD) -> None:
+    """Sign up and follow the link (which signs this browser in), then leave the browser signed out."""
     assert sign_up(client, email, name, password).status_code == 200
     assert client.get(last_link(client, email)).status_code == 200
+    assert post_form(client, "/auth/sign-out", {}).status_code == 200
+    assert not session_cookie(client)
 
 
 def signed_in_user(client: Client, email: str, name: str = "Ada", password: str = PASSWORD) -> None:

@@ -19,8 +19,6 @@ from litestar.testing import TestClient
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from actors.connection import create_redis
-from actors.counter import CounterActor
-from actors.ratelimit import RateLimitActor
 from domain.auth.types import AuthUser
 from domain.errors import Conflict, ValidationFailed
 from web import flash, request_id
@@ -88,7 +86,9 @@ class Calls:
 def build_registry(calls: Calls) -> Registry:
     registry = Registry()
 
-    @query(registry=registry, partial="partials/note.html", page="pages/note.html", result_as="note")
+    @query(
+        registry=registry, public=True, partial="partials/note.html", page="pages/note.html", result_as="note"
+    )
     async def get_note(
         ctx: Context, title: Title, count: Annotated[int, msgspec.Meta(ge=0)] = 1, mood: Mood = Mood.happy
     ) -> Note:
@@ -116,7 +116,7 @@ def build_registry(calls: Calls) -> Registry:
             raise ValidationFailed("Not that one", field_errors={"title": "Pick another title"})
         return Note(title=title, count=count, tags=tags or [])
 
-    @form(registry=registry, partial="partials/note.html", result_as="note")
+    @form(registry=registry, public=True, partial="partials/note.html", result_as="note")
     async def note_form(ctx: Context, data: NoteForm) -> Note:
         calls.seen.append(("note_form", {"data": data}))
         assert isinstance(data, NoteForm)
@@ -126,7 +126,7 @@ def build_registry(calls: Calls) -> Registry:
     async def get_secret(ctx: Context) -> Note:
         return Note(title=ctx.require_user().name)
 
-    @command(registry=registry, rate_limit=RateLimit(limit=2, window_seconds=60, per="ip"))
+    @command(registry=registry, public=True, rate_limit=RateLimit(limit=2, window_seconds=60, per="ip"))
     async def limited(ctx: Context) -> Note:
         calls.seen.append(("limited", {}))
         return Note(title="ok")
@@ -180,8 +180,6 @@ def make_app(registry: Registry, template_dir: Path, redis_url: str | None = Non
             settings=cast(Any, None),
             redis=redis,
             engine=cast(Any, None),
-            counter=CounterActor(redis),
-            ratelimit=RateLimitActor(redis),
         )
         try:
             yield

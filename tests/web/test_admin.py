@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
+import logging
 from typing import Any
 
 import pytest
 from litestar.testing import TestClient
 
+from bench.common import http_scope
 from domain.admin.records import HIDDEN_COLUMNS, AccountRecord, SessionRecord, UserRecord, VerificationRecord
 from domain.admin.tables import AdminMirror, AdminSession
 from domain.auth.clock import utc_now
@@ -15,7 +19,17 @@ from domain.auth.tables import Account, Session, User, Verification
 from settings import Settings
 from tests.conftest import TEST_BASE_URL
 from tests.web.admin_support import ADMIN_EMAIL, demote, promote, signed_in_admin, signed_in_member
-from tests.web.auth_support import Browser, Client, auth_of, run, sign_up
+from tests.web.auth_support import (
+    PASSWORD,
+    Browser,
+    Client,
+    auth_of,
+    last_link,
+    post_form,
+    run,
+    sign_in,
+    sign_up,
+)
 
 API_HEADERS = {"Accept": "application/json, text/plain, */*"}
 
@@ -361,3 +375,120 @@ def test_admin_stores_emails_lowercased_like_sign_up(client: Client) -> None:
     )
     assert patched.status_code == 200, patched.text
     assert user_id(client, "renamed@example.com") == new
+
+
+def test_admin_deleting_a_user_removes_sessions_accounts_and_links_and_logs_it(
+    client: Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    signed_in_admin(client)
+    other = Browser(client)
+    with other.active() as browser:
+        signed_in_member(browser)
+        assert post_form(browser, "/auth/forgot-password", {"email": "ada@example.com"}).status_code == 200
+        reset = last_link(browser, "ada@example.com")
+    member = user_id(client, "ada@example.com")
+    admin = user_id(client, ADMIN_EMAIL)
+    client.get("/admin/")
+    with caplog.at_level(logging.INFO, logger="remote_stack.auth"):
+        response = client.delete(f"/admin/api/tables/users/{member}/", headers=piccolo_headers(client))
+    assert response.status_code == 204
+
+    async def left() -> tuple[int, int, int, int]:
+        return (
+            await User.count().where(User.id == member),
+            await Session.count().where(Session.user == member),
+            await Account.count().where(Account.user == member),
+            await Verification.count().where(Verification.user == member),
+        )
+
+    assert run(client, left) == (0, 0, 0, 0)
+    assert f"auth.event=admin.user_deleted user_id={member} by={admin}" in caplog.text
+    with other.active() as browser:
+        assert browser.get("/account", follow_redirects=False).status_code == 303
+        assert browser.get(reset).status_code == 400
+
+
+def test_admin_created_user_starts_unconfirmed_not_admin_and_without_a_password(client: Client) -> None:
+    signed_in_admin(client)
+    client.get("/admin/")
+    response = client.post(
+        "/admin/api/tables/users/",
+        json={"email": " New@Example.com ", "name": "", "email_verified": True, "is_admin": True},
+        headers=piccolo_headers(client),
+    )
+    assert response.status_code == 201, response.text
+    new = user_id(client, "new@example.com")
+
+    async def state() -> tuple[bool, bool, str, int]:
+        row = await User.select(User.email_verified, User.is_admin, User.name).where(User.id == new).first()
+        assert row is not None
+        return (
+            row["email_verified"],
+            row["is_admin"],
+            row["name"],
+            await Account.count().where(Account.user == new),
+        )
+
+    assert run(client, state) == (False, False, "new", 0)
+    bad = client.post(
+        "/admin/api/tables/users/",
+        json={"email": "not an email", "name": "X"},
+        headers=piccolo_headers(client),
+    )
+    assert bad.status_code == 422
+    # They get in by choosing a password from a reset link, which also proves the address.
+    newcomer = Browser(client)
+    with newcomer.active() as browser:
+        assert sign_in(browser, "new@example.com").status_code == 422
+        post_form(browser, "/auth/forgot-password", {"email": "new@example.com"})
+        token = last_link(browser, "new@example.com").split("token=", 1)[1]
+        assert (
+            post_form(browser, "/auth/reset-password", {"token": token, "password": PASSWORD}).status_code
+            == 200
+        )
+        assert sign_in(browser, "new@example.com").status_code == 200
+    assert run(client, state)[:2] == (True, False)
+
+
+def test_admin_rename_leaves_the_cache_before_the_answer_does(client: Client) -> None:
+    """Whoever the admin's answer reaches first, the renamed user's next request already reloads them."""
+    signed_in_admin(client)
+    other = Browser(client)
+    with other.active() as browser:
+        signed_in_admin(browser, "second@example.com")
+        assert browser.get("/account").status_code == 200  # their user is now cached
+    second = user_id(client, "second@example.com")
+    client.get("/admin/")
+    auth = auth_of(client)
+    cookie = "; ".join(f"{name}={value}" for name, value in client.cookies.items())
+    headers = [
+        (b"cookie", cookie.encode()),
+        (b"x-csrftoken", piccolo_headers(client)["X-CSRFToken"].encode()),
+        (b"content-type", b"application/json"),
+        (b"accept", b"application/json"),
+    ]
+    body = json.dumps({"name": "Renamed"}).encode()
+    seen: list[tuple[int, str | None]] = []
+
+    async def patch() -> None:
+        sent = False
+
+        async def receive() -> dict[str, Any]:
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            await asyncio.Event().wait()  # the client stays connected
+            raise AssertionError("unreachable")
+
+        async def send(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                # The moment the admin's browser could act on the answer: what would a request see?
+                cached = await auth.sessions.user(second)
+                seen.append((message["status"], cached.name if cached else None))
+
+        scope = http_scope("PATCH", f"/admin/api/tables/users/{second}/", headers, host=b"testserver.local")
+        await client.app(scope, receive, send)  # type: ignore[arg-type]
+
+    run(client, patch)
+    assert seen == [(200, "Renamed")]

@@ -12,7 +12,7 @@ PATH = "/admin-tools/actors"
 
 
 def counter(client: Client) -> CounterActor:
-    actor = client.app.state.services.counter
+    actor = client.app.state.services.actor(CounterActor)
     assert isinstance(actor, CounterActor)
     return actor
 

@@ -142,3 +142,40 @@ def test_real_app_serves_the_counter_json_contract(app: Litestar) -> None:
         body = real.get("/counter/real", headers=JSON).json()
         assert (body["count"], body["id"]) == (0, "real")
         assert "/counter/{counter_id}" in real.get("/schema/openapi.json").json()["paths"]
+
+
+CURL = {"Accept": "*/*", "User-Agent": "curl/8.5.0"}
+BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
+
+
+@pytest.fixture
+def app_client(app: Litestar) -> Iterator[Client]:
+    """The whole app (its `/counter` route is outside the remote-function registry)."""
+    from tests.conftest import TEST_BASE_URL
+
+    with TestClient(app=app, base_url=TEST_BASE_URL) as test_client:
+        yield test_client
+
+
+def test_get_counter_answers_curl_with_json(client: Client) -> None:
+    response = client.get("/counter/x", headers=CURL)
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("application/json")
+    assert {"count", "id", "timestamp"} <= set(response.json()) and response.json()["id"] == "x"
+    bad = client.get("/counter/no spaces", headers=CURL)
+    assert bad.status_code == 422 and "counter_id" in bad.json()["errors"]
+
+
+def test_get_counter_still_answers_browsers_with_the_page(client: Client) -> None:
+    response = client.get("/counter/x", headers=BROWSER)
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html") and "<html" in response.text
+
+
+@pytest.mark.parametrize("path", ["/counter", "/counter/"])
+def test_counter_without_an_id_is_the_default_counter(app_client: Client, path: str) -> None:
+    response = app_client.get(path, headers=CURL)
+    assert response.status_code == 200, response.text
+    assert response.json()["id"] == "default"
+    page = app_client.get(path, headers=BROWSER)
+    assert page.status_code == 200 and '<section id="counter"' in page.text

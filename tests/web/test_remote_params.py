@@ -226,7 +226,7 @@ def test_form_flavour_needs_one_record_parameter() -> None:
         return None
 
     with pytest.raises(TypeError):
-        form(registry=Registry())(two)
+        form(registry=Registry(), public=True)(two)
 
 
 def test_path_parameters_must_be_function_parameters() -> None:
@@ -242,7 +242,7 @@ def test_parameters_need_annotations() -> None:
         return None
 
     with pytest.raises(TypeError):
-        command(registry=Registry())(f)
+        command(registry=Registry(), public=True)(f)
 
 
 def test_duplicate_names_rejected() -> None:
@@ -275,3 +275,43 @@ async def test_direct_call_runs_the_function_and_checks_sign_in() -> None:
     with pytest.raises(NotSignedIn, match="Sign in first"):
         await double(Context(), 4)
     assert double.url() == "/_remote/double"
+
+
+def test_a_command_that_does_not_say_who_may_call_it_fails_at_declaration() -> None:
+    async def change(ctx: Context) -> None:
+        return None
+
+    for declare in (command, form):
+        with pytest.raises(TypeError, match="must say who may call it: public=True"):
+            declare(registry=Registry())(change)
+
+
+def test_public_and_a_sign_in_message_contradict() -> None:
+    async def change(ctx: Context) -> None:
+        return None
+
+    with pytest.raises(TypeError, match="contradict"):
+        command(registry=Registry(), public=True, signed_in="Sign in")(change)
+
+
+async def test_a_query_is_signed_in_only_unless_it_says_public() -> None:
+    from domain.auth.types import AuthUser
+    from domain.errors import NotSignedIn
+
+    registry = Registry()
+
+    @query(registry=registry)
+    async def mine(ctx: Context) -> int:
+        return 1
+
+    @query(registry=registry, public=True)
+    async def anyones(ctx: Context) -> int:
+        return 2
+
+    assert (mine.public, anyones.public) == (False, True)
+    with pytest.raises(NotSignedIn):
+        await mine(Context())
+    assert await mine(Context(user=AuthUser(id=1, email="a@b.c", name="A"))) == 1
+    assert await anyones(Context()) == 2
+    assert mine.route_handler().opt["public"] is False
+    assert anyones.route_handler().opt["public"] is True

@@ -47,7 +47,7 @@ async def serve(app: Litestar, scope: Scope) -> int:
 
 
 def test_hot_routes_leave_no_cyclic_garbage(client: Client, no_automatic_gc: None) -> None:
-    """Cycles would make every request wait for the collector: under load that was the p99 (issue 11)."""
+    """Cycles would make every request wait for the collector: under load that decides the p99."""
     fast_hashing(client)
     signed_in_user(client, "gc@example.com")
     client.get("/")

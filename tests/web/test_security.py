@@ -10,6 +10,7 @@ from litestar.testing import TestClient
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from settings import Settings
+from tests.conftest import TEST_SECRET
 from web import security
 from web.errors import exception_handlers
 from web.security import EdgePolicy, cross_origin_reason, origin_of, safe_next
@@ -61,7 +62,7 @@ def _policy(production: bool = True, **overrides: Any) -> EdgePolicy:
     settings = Settings(
         app_env="production" if production else "development",
         base_url=BASE,
-        auth_secret="x" * 40,
+        auth_secret=TEST_SECRET,
         **overrides,
     )
     return EdgePolicy.from_settings(settings)
@@ -142,7 +143,7 @@ def edge_app(peer: str, production: bool = True, base_url: str = BASE, **overrid
     settings = Settings(
         app_env="production" if production else "development",
         base_url=base_url,
-        auth_secret="x" * 40,
+        auth_secret=TEST_SECRET,
         **overrides,
     )
     app = Litestar(
@@ -202,7 +203,7 @@ def test_production_refuses_unknown_host_headers() -> None:
 def test_probes_answer_whatever_the_host_header() -> None:
     from web.health import healthz
 
-    settings = Settings(app_env="production", base_url=BASE, auth_secret="x" * 40)
+    settings = Settings(app_env="production", base_url=BASE, auth_secret=TEST_SECRET)
     app = Litestar(route_handlers=[healthz, whoami], allowed_hosts=security.allowed_hosts(settings))
     with TestClient(app, base_url="http://10.1.2.3.local:8000") as client:
         assert client.get("/healthz").status_code == 200
@@ -216,6 +217,14 @@ def test_host_check_knows_base_url_port_and_treats_dots_literally() -> None:
         assert client.get("/whoami", headers={"Host": "a.tenant.example"}).status_code == 200
         assert client.get("/whoami", headers={"Host": "appxexample:8443"}).status_code == 400
         assert client.get("/whoami", headers={"Host": "app.example:9999"}).status_code == 400
+
+
+def test_host_check_ignores_case() -> None:
+    app = edge_app("127.0.0.1", base_url="https://App.Example:8443", trusted_hosts=("www.app.example",))
+    with TestClient(app, base_url="https://app.example:8443") as client:
+        for host in ("APP.example:8443", "app.EXAMPLE", "WWW.App.Example"):
+            assert client.get("/whoami", headers={"Host": host}).status_code == 200, host
+        assert client.get("/whoami", headers={"Host": "APP.example:9999"}).status_code == 400
 
 
 def test_development_accepts_any_host() -> None:

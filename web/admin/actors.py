@@ -46,13 +46,14 @@ def _page(context: dict[str, Any], status: int = 200) -> Template:
     return HTMLTemplate(PAGE, context={**base, **context}, status_code=status, headers=NO_STORE)
 
 
-@get(PATH, guards=[admin_now], include_in_schema=False)
+@get(PATH, guards=[admin_now], tags=["admin"])
 async def actor_inspector(
     request: AnyRequest,
     kind: str = "",
     actor_id: Annotated[str, Parameter(query="id")] = "",
     hashed: bool = False,
 ) -> Template:
+    """Admins: an actor's Redis state by kind and id."""
     values = {"kind": kind, "id": actor_id, "hashed": hashed}
     if not kind and not actor_id:
         return _page({"values": values})
@@ -64,8 +65,9 @@ async def actor_inspector(
     return _page({"values": values, "snapshot": snapshot})
 
 
-@post(f"{PATH}/reset", guards=[admin_now], status_code=200, include_in_schema=False)
+@post(f"{PATH}/reset", guards=[admin_now], status_code=200, tags=["admin"])
 async def reset(request: AnyRequest) -> Response[Any] | Template:
+    """Admins: form `kind`, `id`: delete the actor's state and request records."""
     form = await read_form(request)
     try:
         # The form posts the resolved id, so rate-limit keys are not hashed twice.

@@ -33,6 +33,8 @@ from web.security import security_headers
 MOUNT_PATH = "/admin"
 # Where the bridge hands the app's services to piccolo-admin's hooks (web/admin/panel.py).
 SERVICES_SCOPE_KEY = "remote_stack.services"
+# ... and the acting admin's user id (piccolo-admin puts its own user under scope["user"]).
+ADMIN_SCOPE_KEY = "remote_stack.admin_id"
 # piccolo_api's SessionsAuthBackend reads its session token from this cookie.
 PICCOLO_COOKIE = "id"
 SIGN_IN_MESSAGE = "Please sign in to open the admin panel."
@@ -185,6 +187,7 @@ class AdminBridge:
         inner = cast(dict[str, Any], dict(scope))
         inner["headers"] = with_cookie(list(scope.get("headers", [])), PICCOLO_COOKIE, token)
         inner[SERVICES_SCOPE_KEY] = getattr(getattr(scope.get("app"), "state", None), "services", None)
+        inner[ADMIN_SCOPE_KEY] = admin.user_id
         inner["root_path"] = scope.get("root_path", "") + MOUNT_PATH
         inner["path"] = inner["root_path"] + sub
         reply = send
@@ -194,20 +197,18 @@ class AdminBridge:
         if edited is None:
             await self.panel(inner, receive, reply)
             return
-        status = 0
+        auth = getattr(inner[SERVICES_SCOPE_KEY], "auth", None)
+        user_id = int(edited[1])
 
-        async def send_noting_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
+        async def send_after_invalidating(message: Message) -> None:
+            if message["type"] == "http.response.start" and message["status"] < 400 and auth is not None:
+                # The row is written once piccolo starts answering (a pre-patch hook runs too early:
+                # a request in between would cache the old row again). The cached user goes, and
+                # every process is told, before the admin's answer leaves.
+                await auth.sessions.invalidate_user(user_id)
             await reply(message)
 
-        await self.panel(inner, receive, send_noting_status)
-        auth = getattr(inner[SERVICES_SCOPE_KEY], "auth", None)
-        if status < 400 and auth is not None:
-            # After the row is written (a pre-patch hook would run before it, and a request in
-            # between would cache the old row again): every process reloads this user.
-            await auth.sessions.invalidate_user(int(edited[1]))
+        await self.panel(inner, receive, send_after_invalidating)
 
     def _signing_out(
         self, send: Send, session_token: str, scope: dict[str, Any]

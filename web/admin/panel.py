@@ -15,13 +15,15 @@ from starlette.requests import Request
 
 from domain.admin.records import AccountRecord, SessionRecord, UserRecord, VerificationRecord
 from domain.admin.tables import AdminMirror, AdminSession
+from domain.admin.users import delete_user_from_panel, new_user_from_panel
 from domain.auth.core import Auth
 from domain.auth.validation import normalize_email
+from domain.errors import ValidationFailed
 from settings import Settings
 
 # The bridge puts the app's Services under SERVICES_SCOPE_KEY, as piccolo-admin's FastAPI app
 # replaces scope["app"]. This module is imported by the bridge on the first admin request.
-from web.admin.mount import SERVICES_SCOPE_KEY
+from web.admin.mount import ADMIN_SCOPE_KEY, SERVICES_SCOPE_KEY
 
 ACTOR_INSPECTOR_PATH = "/admin-tools/actors"
 
@@ -29,6 +31,11 @@ ACTOR_INSPECTOR_PATH = "/admin-tools/actors"
 def _auth(request: Request) -> Auth | None:
     auth = getattr(request.scope.get(SERVICES_SCOPE_KEY), "auth", None)
     return auth if isinstance(auth, Auth) else None
+
+
+def _admin_id(request: Request) -> int | None:
+    admin_id = request.scope.get(ADMIN_SCOPE_KEY)
+    return admin_id if isinstance(admin_id, int) else None
 
 
 def refuse_create_and_edit(piccolo_crud: PiccoloCRUD, request: Request) -> None:
@@ -46,17 +53,25 @@ async def normalize_user_patch(row_id: Any, values: dict[str, Any], request: Req
     return values
 
 
-async def normalize_new_user(row: UserRecord) -> UserRecord:
-    row.email = normalize_email(row.email)
+async def new_user_defaults(row: UserRecord, request: Request) -> UserRecord:
+    """A user added here starts unconfirmed, not an admin and without a password, whatever was sent."""
+    try:
+        clean = new_user_from_panel(row.email or "", row.name or "")
+    except ValidationFailed as exc:
+        raise HTTPException(status_code=422, detail=exc.message) from None
+    row.email, row.name = clean.email, clean.name
+    row.email_verified, row.is_admin = clean.email_verified, clean.is_admin
+    row.avatar = None
+    row.created_at = row.updated_at = clean.created_at
     return row
 
 
-async def sign_out_deleted_user(row_id: Any, request: Request) -> None:
-    """Before a user is deleted: end their sessions through the store, which also empties its cache."""
+async def delete_user(row_id: Any, request: Request) -> None:
+    """Before piccolo deletes the row: the user and all that hangs off it go through the app's use case."""
     auth = _auth(request)
-    if auth is not None:
-        await auth.sessions.revoke_all(int(row_id))
-        await auth.sessions.invalidate_user(int(row_id))
+    if auth is None:
+        raise HTTPException(status_code=503, detail="The app is starting; try again in a moment.")
+    await delete_user_from_panel(auth, int(row_id), by=_admin_id(request))
 
 
 async def revoke_session(row_id: Any, request: Request) -> None:
@@ -95,9 +110,9 @@ def build_panel(settings: Settings) -> FastAPI:
             ],
             order_by=_newest_first(UserRecord),
             hooks=[
-                Hook(HookType.pre_save, normalize_new_user),
+                Hook(HookType.pre_save, new_user_defaults),
                 Hook(HookType.pre_patch, normalize_user_patch),
-                Hook(HookType.pre_delete, sign_out_deleted_user),
+                Hook(HookType.pre_delete, delete_user),
             ],
             menu_group="Auth",
         ),

@@ -36,6 +36,7 @@ def auth_routes() -> list[ControllerRouterHandler]:
                 pages.sign_in,
                 pages.sign_out,
                 pages.verify,
+                pages.confirm,
                 pages.resend_page,
                 pages.resend,
                 pages.forgot_page,
@@ -53,7 +54,7 @@ def auth_routes() -> list[ControllerRouterHandler]:
                 dev_mail.dev_mail_html,
             ],
             exception_handlers={NotSignedIn: handle_not_signed_in},
-            include_in_schema=False,
+            tags=["auth"],
             # Auth forms are a few short fields; refuse anything bigger before parsing it.
             request_max_body_size=MAX_FORM_BYTES,
         )

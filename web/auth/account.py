@@ -62,15 +62,17 @@ async def _failed(
     return render_error(request, exc, Templates(PAGE, f"partials/account_{section}.html"), context)
 
 
-@get("/account", guards=[signed_in], include_in_schema=False)
+@get("/account", guards=[signed_in])
 async def account_page(request: AnyRequest) -> Template:
+    """The signed-in user's account: profile, password, email, sessions, linked providers."""
     user, session = require_session(request)
     context = await _context(request, user, session)
     return render(request, Templates(PAGE, PAGE), context)
 
 
-@post("/account/profile", guards=[signed_in], status_code=200, include_in_schema=False)
+@post("/account/profile", guards=[signed_in], status_code=200)
 async def update_profile(request: AnyRequest) -> Response[Any]:
+    """Form `name`, `avatar`: change the profile."""
     user, _ = require_session(request)
     values = await read_form(request)
     try:
@@ -82,8 +84,9 @@ async def update_profile(request: AnyRequest) -> Response[Any]:
     return await _done(request, "profile", "Profile saved.", updated)
 
 
-@post("/account/password", guards=[signed_in], status_code=200, include_in_schema=False)
+@post("/account/password", guards=[signed_in], status_code=200)
 async def change_password(request: AnyRequest) -> Response[Any]:
+    """Form `current_password`, `new_password`: change the password; other sessions end."""
     user, session = require_session(request)
     values = await read_form(request)
     try:
@@ -99,8 +102,9 @@ async def change_password(request: AnyRequest) -> Response[Any]:
     return await _done(request, "password", "Password changed. Your other devices were signed out.")
 
 
-@post("/account/email", guards=[signed_in], status_code=200, include_in_schema=False)
+@post("/account/email", guards=[signed_in], status_code=200)
 async def change_email(request: AnyRequest) -> Response[Any]:
+    """Form `new_email`, `current_password`: mail a confirmation link to the new address."""
     user, _ = require_session(request)
     values = await read_form(request)
     try:
@@ -117,10 +121,9 @@ async def change_email(request: AnyRequest) -> Response[Any]:
     )
 
 
-@post(
-    "/account/sessions/{session_id:int}/revoke", guards=[signed_in], status_code=200, include_in_schema=False
-)
+@post("/account/sessions/{session_id:int}/revoke", guards=[signed_in], status_code=200)
 async def revoke_session(request: AnyRequest, session_id: int) -> Response[Any]:
+    """End one of the user's other sessions."""
     user, session = require_session(request)
     auth = auth_service(request)
     try:
@@ -134,16 +137,18 @@ async def revoke_session(request: AnyRequest, session_id: int) -> Response[Any]:
     return await _done(request, "sessions", "That session has been signed out.")
 
 
-@post("/account/sessions/revoke-others", guards=[signed_in], status_code=200, include_in_schema=False)
+@post("/account/sessions/revoke-others", guards=[signed_in], status_code=200)
 async def revoke_others(request: AnyRequest) -> Response[Any]:
+    """End every session of the user but this one."""
     user, session = require_session(request)
     ended = await account.revoke_other_sessions(auth_service(request), user.id, session.id)
     plural = "session" if ended == 1 else "sessions"
     return await _done(request, "sessions", f"Signed out of {ended} other {plural}.")
 
 
-@post("/account/delete", guards=[signed_in], status_code=200, include_in_schema=False)
+@post("/account/delete", guards=[signed_in], status_code=200)
 async def delete_account(request: AnyRequest) -> Response[Any]:
+    """Form `current_password`, `confirm_email`: delete the account and everything it owns."""
     user, _ = require_session(request)
     values = await read_form(request)
     try:

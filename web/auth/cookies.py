@@ -1,9 +1,12 @@
-"""The session cookie: HttpOnly, SameSite=Lax, and in production Secure with the `__Host-` prefix."""
+"""Session, device and browser-binding cookies: HttpOnly, SameSite=Lax; `__Host-` and Secure in production."""
 
 from __future__ import annotations
 
+import secrets
 import time
+from typing import Any
 
+from litestar import Request
 from litestar.datastructures import Cookie
 
 from settings import Settings
@@ -12,6 +15,8 @@ DEV_NAME = "session"
 # `__Host-` makes browsers refuse the cookie unless it is Secure, Path=/ and has no Domain,
 # so a sibling subdomain cannot plant or overwrite it.
 PRODUCTION_NAME = "__Host-session"
+DEVICE_DEV_NAME = "device"
+DEVICE_PRODUCTION_NAME = "__Host-device"
 
 
 def cookie_name(settings: Settings) -> str:
@@ -37,6 +42,51 @@ def cleared_cookie(settings: Settings) -> Cookie:
         path="/",
         max_age=0,
         httponly=True,
+        samesite="lax",
+        secure=settings.is_production,
+    )
+
+
+def device_cookie_name(settings: Settings) -> str:
+    return DEVICE_PRODUCTION_NAME if settings.is_production else DEVICE_DEV_NAME
+
+
+def device_cookie(settings: Settings, value: str, max_age: int) -> Cookie:
+    """The known-device cookie (domain/auth/device_cookie.py): outlives sessions and sign-out."""
+    return Cookie(
+        key=device_cookie_name(settings),
+        value=value,
+        path="/",
+        max_age=max_age,
+        httponly=True,
+        samesite="lax",
+        secure=settings.is_production,
+    )
+
+
+def _binding_name(settings: Settings, name: str) -> str:
+    return f"__Host-{name}" if settings.is_production else name
+
+
+def read_binding(request: Request[Any, Any, Any], settings: Settings, name: str) -> str:
+    """This browser's secret from cookie `name` (OAuth flows, sign-ups); "" if absent or malformed."""
+    value = request.cookies.get(_binding_name(settings, name), "")
+    return value if 32 <= len(value) <= 64 and value.replace("-", "").replace("_", "").isalnum() else ""
+
+
+def new_binding() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def binding_cookie(settings: Settings, name: str, value: str, max_age_s: int) -> Cookie:
+    """A secret only this browser holds, so a link or callback can tell it started the flow."""
+    return Cookie(
+        key=_binding_name(settings, name),
+        value=value,
+        path="/",
+        max_age=max_age_s,
+        httponly=True,
+        # Lax: a followed mail link or a provider's redirect back is a top-level GET, which Lax lets through.
         samesite="lax",
         secure=settings.is_production,
     )

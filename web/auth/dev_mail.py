@@ -33,8 +33,9 @@ def _stored(request: AnyRequest, name: str) -> tuple[list[StoredMail], StoredMai
     return list_stored(directory), selected
 
 
-@get("/dev/mail", include_in_schema=False)
+@get("/dev/mail")
 async def dev_mail(request: AnyRequest, name: str = "") -> Template:
+    """Development only: the mail the app wrote to DATA_DIR/mail (`name` picks one)."""
     messages, selected = _stored(request, name)
     return HTMLTemplate(
         "pages/dev_mail.html",
@@ -43,9 +44,9 @@ async def dev_mail(request: AnyRequest, name: str = "") -> Template:
     )
 
 
-@get("/dev/mail/html", include_in_schema=False)
+@get("/dev/mail/html")
 async def dev_mail_html(request: AnyRequest, name: str) -> Response[str]:
-    """One message's HTML part, for the frame on /dev/mail."""
+    """Development only: one message's HTML part, shown in a sandboxed frame on /dev/mail."""
     _, selected = _stored(request, name)
     if selected is None or not selected.html:
         raise NotFoundException()

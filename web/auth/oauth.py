@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import logging
-import secrets
 from collections.abc import Mapping
 from typing import Any
 
 from jinja2 import pass_context
 from litestar import Request, Response, get, post
-from litestar.datastructures import Cookie
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect
 from litestar.types import ControllerRouterHandler
@@ -21,6 +19,7 @@ from domain.auth.oauth_providers import FlowInvalid, OAuthFailed, configured_pro
 from domain.errors import DomainError, RateLimited
 from settings import Settings
 from web import flash
+from web.auth.cookies import binding_cookie, new_binding, read_binding
 from web.auth.forms import (
     NO_STORE,
     Templates,
@@ -62,28 +61,6 @@ def callback_url(settings: Settings, provider: str) -> str:
     return f"{settings.base_url.rstrip('/')}/auth/oauth/{provider}/callback"
 
 
-def _binding_name(settings: Settings) -> str:
-    return f"__Host-{BINDING_COOKIE}" if settings.is_production else BINDING_COOKIE
-
-
-def _binding(request: AnyRequest, settings: Settings) -> str:
-    value = request.cookies.get(_binding_name(settings), "")
-    return value if 32 <= len(value) <= 64 and value.replace("-", "").replace("_", "").isalnum() else ""
-
-
-def _binding_cookie(settings: Settings, value: str) -> Cookie:
-    return Cookie(
-        key=_binding_name(settings),
-        value=value,
-        path="/",
-        max_age=BINDING_MAX_AGE_S,
-        httponly=True,
-        # Lax: the provider's redirect back is a top-level GET navigation, which Lax lets through.
-        samesite="lax",
-        secure=settings.is_production,
-    )
-
-
 async def _start(
     request: AnyRequest, provider: str, *, next_to: str, link_user_id: int | None
 ) -> Response[Any]:
@@ -91,7 +68,7 @@ async def _start(
     settings = get_services(request).settings
     auth = auth_service(request)
     await auth.limit(f"oauth:ip:{client_ip(request)}", START_LIMIT)
-    binding = _binding(request, settings) or secrets.token_urlsafe(32)
+    binding = read_binding(request, settings, BINDING_COOKIE) or new_binding()
     url = await oauth_client(request).begin(
         provider,
         redirect_uri=callback_url(settings, provider),
@@ -104,7 +81,7 @@ async def _start(
         response = Response(None, status_code=200, headers={**NO_STORE, "HX-Redirect": url})
     else:
         response = Redirect(url, status_code=302, headers=NO_STORE)
-    response.set_cookie(_binding_cookie(settings, binding))
+    response.set_cookie(binding_cookie(settings, BINDING_COOKIE, binding, BINDING_MAX_AGE_S))
     return response
 
 
@@ -124,7 +101,7 @@ def _sign_in_error(request: AnyRequest, exc: DomainError, next_to: str = "") -> 
     )
 
 
-@get("/auth/oauth/{provider:str}", include_in_schema=False)
+@get("/auth/oauth/{provider:str}", tags=["auth"])
 async def oauth_start(request: AnyRequest, provider: str, next: str | None = None) -> Response[Any]:
     """Begin signing in with `provider` (authorization code + state + PKCE S256)."""
     target = next_path(request, next)
@@ -134,7 +111,7 @@ async def oauth_start(request: AnyRequest, provider: str, next: str | None = Non
         return _sign_in_error(request, exc, next_path(request, next, ""))
 
 
-@get("/auth/oauth/{provider:str}/callback", include_in_schema=False)
+@get("/auth/oauth/{provider:str}/callback", tags=["auth"])
 async def oauth_callback(request: AnyRequest, provider: str) -> Response[Any]:
     """Where the provider sends the browser back: check state, exchange the code, sign in or link."""
     settings = get_services(request).settings
@@ -145,7 +122,7 @@ async def oauth_callback(request: AnyRequest, provider: str) -> Response[Any]:
         done = await client.complete(
             provider,
             state=query.get("state") or "",
-            binding=_binding(request, settings),
+            binding=read_binding(request, settings, BINDING_COOKIE),
             code=query.get("code") or "",
             error=(query.get("error") or "")[:100],
             error_description=(query.get("error_description") or "")[:300],
@@ -196,8 +173,9 @@ async def _section_response(request: AnyRequest, status: int = 200, **form: Any)
     return render(request, Templates(account_pages.PAGE, SECTION), context, status=status)
 
 
-@post("/account/oauth/{provider:str}/link", guards=[signed_in], status_code=200, include_in_schema=False)
+@post("/account/oauth/{provider:str}/link", guards=[signed_in], status_code=200, tags=["auth"])
 async def oauth_link(request: AnyRequest, provider: str) -> Response[Any]:
+    """Link a provider account to the signed-in user (redirects to the provider)."""
     user, _ = require_session(request)
     try:
         return await _start(request, provider, next_to="/account", link_user_id=user.id)
@@ -205,8 +183,9 @@ async def oauth_link(request: AnyRequest, provider: str) -> Response[Any]:
         return await _section_response(request, exc.status_code, message=exc.message)
 
 
-@post("/account/oauth/{provider:str}/unlink", guards=[signed_in], status_code=200, include_in_schema=False)
+@post("/account/oauth/{provider:str}/unlink", guards=[signed_in], status_code=200, tags=["auth"])
 async def oauth_unlink(request: AnyRequest, provider: str) -> Response[Any]:
+    """Unlink a provider (refused if it is the last way to sign in)."""
     user, _ = require_session(request)
     configured = oauth_client(request).providers.get(provider)
     label = configured.label if configured else provider.capitalize()

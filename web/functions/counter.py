@@ -6,7 +6,7 @@ from typing import Annotated
 
 import msgspec
 
-from actors.counter import CounterState
+from actors.counter import CounterActor, CounterState
 from actors.keys import InvalidActorId
 from domain.errors import ValidationFailed
 from web.remote import Context, command, query
@@ -17,6 +17,7 @@ CounterId = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_.:-]{1,64}$", max_
 
 @query(
     path="/counter/{counter_id}",
+    public=True,
     partial="partials/counter.html",
     page="pages/counter.html",
     result_as="counter",
@@ -24,7 +25,7 @@ CounterId = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_.:-]{1,64}$", max_
 async def get_counter(ctx: Context, counter_id: CounterId = "default") -> CounterState:
     """The counter's current value: {count, id, timestamp}."""
     try:
-        return await ctx.services.counter.get(counter_id)
+        return await ctx.services.actor(CounterActor).get(counter_id)
     except InvalidActorId as exc:
         raise ValidationFailed("Invalid counter id", field_errors={"counter_id": str(exc)}) from None
 
@@ -39,6 +40,6 @@ async def get_counter(ctx: Context, counter_id: CounterId = "default") -> Counte
 async def increment_counter(ctx: Context, counter_id: CounterId = "default") -> CounterState:
     """Add one to the counter and return its new state."""
     try:
-        return await ctx.services.counter.increment(counter_id, request_id=ctx.idempotency_key)
+        return await ctx.services.actor(CounterActor).increment(counter_id, request_id=ctx.idempotency_key)
     except InvalidActorId as exc:
         raise ValidationFailed("Invalid counter id", field_errors={"counter_id": str(exc)}) from None

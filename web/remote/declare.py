@@ -46,7 +46,8 @@ def _declare(
     kind: Kind,
     *,
     path: str | None = None,
-    signed_in: bool | str = False,
+    public: bool | None = None,
+    signed_in: str | None = None,
     partial: str | None = None,
     page: str | None = None,
     result_as: str = "result",
@@ -61,6 +62,7 @@ def _declare(
             fn,
             kind=kind,
             path=path,
+            public=public,
             signed_in=signed_in,
             partial=partial,
             page=page,
@@ -79,17 +81,22 @@ def _declare(
 def query(
     *,
     path: str | None = None,
-    signed_in: bool | str = False,
+    public: bool | None = None,
+    signed_in: str | None = None,
     partial: str | None = None,
     page: str | None = None,
     result_as: str = "result",
     rate_limit: RateLimit | None = None,
     registry: Registry | None = None,
 ) -> Callable[[Callable[P, Awaitable[R]]], RemoteFunction[P, R]]:
-    """A read (GET): arguments from the path and query string; `page` answers plain browser visits."""
+    """A read (GET): arguments from the path and query string; `page` answers plain browser visits.
+
+    Signed-in users only unless `public=True`; `signed_in="..."` words the sign-in prompt.
+    """
     return _declare(
         "query",
         path=path,
+        public=public,
         signed_in=signed_in,
         partial=partial,
         page=page,
@@ -102,7 +109,8 @@ def query(
 def command(
     *,
     path: str | None = None,
-    signed_in: bool | str = False,
+    public: bool | None = None,
+    signed_in: str | None = None,
     partial: str | None = None,
     page: str | None = None,
     result_as: str = "result",
@@ -112,10 +120,14 @@ def command(
     max_body: int = DEFAULT_MAX_BODY,
     registry: Registry | None = None,
 ) -> Callable[[Callable[P, Awaitable[R]]], RemoteFunction[P, R]]:
-    """A change (POST, CSRF-checked): arguments from the path and a JSON object or form fields by name."""
+    """A change (POST, CSRF-checked): arguments from the path and a JSON object or form fields by name.
+
+    Say who may call it: `public=True`, or `public=False` / `signed_in="..."` for signed-in users only.
+    """
     return _declare(
         "command",
         path=path,
+        public=public,
         signed_in=signed_in,
         partial=partial,
         page=page,
@@ -131,7 +143,8 @@ def command(
 def form(
     *,
     path: str | None = None,
-    signed_in: bool | str = False,
+    public: bool | None = None,
+    signed_in: str | None = None,
     partial: str | None = None,
     page: str | None = None,
     result_as: str = "result",
@@ -141,10 +154,14 @@ def form(
     max_body: int = DEFAULT_MAX_BODY,
     registry: Registry | None = None,
 ) -> Callable[[Callable[P, Awaitable[R]]], RemoteFunction[P, R]]:
-    """A command fed by an HTML form: its one Struct/dataclass parameter's fields are the form's fields."""
+    """A command fed by an HTML form: its one Struct/dataclass parameter's fields are the form's fields.
+
+    Like `command`, it must say who may call it (`public=True`, `public=False` or `signed_in="..."`).
+    """
     return _declare(
         "form",
         path=path,
+        public=public,
         signed_in=signed_in,
         partial=partial,
         page=page,

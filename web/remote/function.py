@@ -20,7 +20,7 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import Operation
 
 from domain.errors import DomainError
-from web.errors import GENERIC_500, REDIS_DOWN, caller_of, error_response, handle_redis_down
+from web.errors import GENERIC_500, REDIS_DOWN, Caller, caller_of, error_response, handle_redis_down
 from web.remote import params, responses
 from web.remote.context import DEFAULT_SIGN_IN_MESSAGE, Context, context_from
 from web.remote.openapi import (
@@ -65,7 +65,8 @@ class RemoteFunction(Generic[P, R]):
         *,
         kind: Kind,
         path: str | None,
-        signed_in: bool | str,
+        public: bool | None,
+        signed_in: str | None,
         partial: str | None,
         page: str | None,
         result_as: str,
@@ -78,9 +79,8 @@ class RemoteFunction(Generic[P, R]):
         self.name: str = fn.__name__
         self.kind = kind
         self.path_template = path or f"/_remote/{self.name}"
-        self.sign_in_message: str | None = (
-            (signed_in if isinstance(signed_in, str) else DEFAULT_SIGN_IN_MESSAGE) if signed_in else None
-        )
+        self.public = _resolve_public(self.name, kind, public, signed_in)
+        self.sign_in_message: str | None = None if self.public else (signed_in or DEFAULT_SIGN_IN_MESSAGE)
         self.partial = partial
         self.page = page
         self.result_as = result_as
@@ -218,6 +218,9 @@ class RemoteFunction(Generic[P, R]):
 
     async def handle(self, request: AnyRequest) -> Response[Any]:
         caller = caller_of(request)
+        if self.kind == "query" and caller is Caller.BROWSER and not prefers_html(request):
+            # A read for a client that did not ask for HTML (`curl`, `fetch`, scripts): JSON.
+            caller = Caller.JSON
         raw = RawInput()
         try:
             raw = await self._read_raw(request)
@@ -283,8 +286,28 @@ class RemoteFunction(Generic[P, R]):
                 else Operation
             ),
             cache=False,
+            opt={"public": self.public},
         )
         return handler(endpoint)
+
+
+def _resolve_public(name: str, kind: Kind, public: bool | None, signed_in: str | None) -> bool:
+    """Guarded by default: queries need a user unless public; changes must say who may call them."""
+    if public and signed_in is not None:
+        raise TypeError(f"{name}: public=True and signed_in=... contradict each other; choose one")
+    if public is None and signed_in is None and kind != "query":
+        raise TypeError(
+            f"remote {kind} {name!r} must say who may call it: public=True (anyone, e.g. sign-in) "
+            'or public=False / signed_in="Please sign in to ..." (signed-in users only)'
+        )
+    return bool(public)
+
+
+def prefers_html(request: AnyRequest) -> bool:
+    """Browsers name text/html in Accept when they navigate; htmx marks its requests."""
+    if request.headers.get("hx-request") == "true":
+        return True
+    return any(part.strip().startswith("text/html") for part in request.headers.get("accept", "").split(","))
 
 
 def form_value(value: object) -> object:

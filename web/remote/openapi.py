@@ -10,8 +10,6 @@ from typing import TYPE_CHECKING, Annotated, Any, get_args, get_origin
 
 import msgspec
 from litestar import Request, Response
-from litestar._kwargs import KwargsModel
-from litestar._signature import SignatureModel
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi.spec import Operation, RequestBody
 from litestar.params import ParameterKwarg
@@ -19,6 +17,7 @@ from litestar.types import Empty
 from litestar.types.internal_types import PathParameterDefinition
 from litestar.utils.signature import ParsedSignature
 
+from web.private_apis import KwargsModel, SignatureModel
 from web.remote import params
 from web.remote.params import Field
 

@@ -8,6 +8,7 @@ from typing import Literal
 
 from redis.exceptions import RedisError
 
+from actors.ratelimit import RateLimitActor
 from domain.errors import RateLimited, Unavailable
 from web.remote.context import Context
 
@@ -24,7 +25,7 @@ class RateLimit:
     async def check(self, name: str, ctx: Context) -> None:
         who = f"user:{ctx.user.id}" if self.per == "user" and ctx.user else f"ip:{ctx.client_ip or 'unknown'}"
         try:
-            decision = await ctx.services.ratelimit.hit(
+            decision = await ctx.services.actor(RateLimitActor).hit(
                 f"remote:{name}:{who}", limit=self.limit, window_seconds=self.window_seconds
             )
         except (RedisError, OSError) as exc:
