@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.browser.layout import ADMIN, Cookies, session_cookies
+from tests.browser.layout import ADMIN, MEMBER, Cookies, session_cookies
 from tests.browser.support import chromium
 from tests.support.server import ROOT, RunningApp, free_port, running_app
 from tests.support.signin import PASSWORD
@@ -49,7 +49,7 @@ def layout_browser() -> Iterator[Browser]:
 
 @pytest.fixture(scope="module")
 def member(layout_server: RunningApp) -> Cookies:
-    return session_cookies(layout_server, "member@example.com", "Ada Lovelace")
+    return session_cookies(layout_server, MEMBER, "Ada Lovelace")
 
 
 @pytest.fixture(scope="module")

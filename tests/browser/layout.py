@@ -17,6 +17,7 @@ ARTIFACTS = ROOT / "test-artifacts" / "ui"
 DESKTOP: ViewportSize = {"width": 1280, "height": 800}
 PHONE: ViewportSize = {"width": 390, "height": 844}
 ADMIN = "root@example.com"
+MEMBER = "member@example.com"
 # The app allows 10 sign-ups per 10 minutes and 5 sign-ins a minute from one address: a module
 # signs each person in once and hands their cookies to every browser context that needs them.
 Cookies = list["SetCookieParam"]
@@ -38,20 +39,17 @@ def context_with(browser: Browser, cookies: Cookies, **options: Any) -> BrowserC
     return context
 
 
-def mailed_link(app: RunningApp, email: str, path: str) -> str:
-    """The newest link to `path` mailed to `email` (the app writes mail in the background)."""
-    found: list[str] = []
+def links_mailed(app: RunningApp, email: str, path: str) -> list[str]:
+    """Every link to `path` mailed to `email` so far, newest first."""
+    mails = list_stored(dev_mail_dir(app.data_dir))
+    found = (LINK.search(mail.text) for mail in mails if mail.to == email)
+    return [match.group(0) for match in found if match and path in match.group(0)]
 
-    def mailed() -> bool:
-        for mail in list_stored(dev_mail_dir(app.data_dir)):
-            match = LINK.search(mail.text) if mail.to == email else None
-            if match and path in match.group(0):
-                found.append(match.group(0))
-                return True
-        return False
 
-    wait_until(mailed, 20, f"a mail to {email} with a link to {path}")
-    return found[0]
+def new_link_mailed(app: RunningApp, email: str, path: str, before: int) -> str:
+    """The link to `path` in the mail that arrives after `before` such mails (written in the background)."""
+    wait_until(lambda: len(links_mailed(app, email, path)) > before, 20, f"a new mail to {email} ({path})")
+    return links_mailed(app, email, path)[0]
 
 
 def screenshot(page: Page, name: str) -> None:
