@@ -53,6 +53,7 @@ def sign_up_verify_and_sign_in(page: Page, app: RunningApp, email: str, name: st
     page.goto(verification_link(app, email))
     expect(page.locator("#user-menu summary")).to_contain_text(name)
     open_user_menu(page).get_by_role("button", name="Sign out", exact=True).click()
+    expect(page.get_by_role("navigation", name="Main").get_by_role("link", name="Sign in")).to_be_visible()
     page.goto(f"{app.base_url}{next_path}")
     page.locator("[data-sign-in-prompt]").get_by_role("link", name="Sign in").click()
     page.get_by_label("Email").fill(email)
