@@ -73,7 +73,7 @@ def test_production_behind_two_proxies_records_the_hop_counted_client_for_any_ho
         assert client.get("/auth/sign-in", headers=forwarded).status_code == 200
         form = {"name": "Ada", "email": "ada@example.com", "password": PASSWORD}
         assert post_form(client, "/auth/sign-up", form, headers=forwarded).status_code == 200
-        link = LINK.search(sink.next_message().message.get_content())
+        link = LINK.search(body_text(sink.next_message().message, "plain"))
         assert link
         parts = urlsplit(link.group(0))
         assert client.get(f"{parts.path}?{parts.query}", headers=forwarded).status_code == 200
