@@ -119,6 +119,10 @@ class Settings:
     # entry from the right (0: use TRUSTED_PROXIES alone).
     trusted_proxy_hops: int = 0
     metrics_enabled: bool = False
+    # Actor alarms: tries before the dead letters, first retry delay (doubling), claim lease.
+    alarm_max_tries: int = 6
+    alarm_backoff_seconds: float = 1.0
+    alarm_lease_seconds: float = 30.0
     # Redis durability: wait for AOF fsync on an external server that supports WAITAOF (7.2+).
     redis_waitaof: bool = False
     extra: Mapping[str, str] = field(default_factory=dict)
@@ -183,6 +187,9 @@ class Settings:
             trusted_proxies=_csv(get("TRUSTED_PROXIES")),
             trusted_proxy_hops=_hops(get("TRUSTED_PROXY_HOPS")),
             metrics_enabled=_flag(get("METRICS_ENABLED"), False),
+            alarm_max_tries=int(get("ALARM_MAX_TRIES") or "6"),
+            alarm_backoff_seconds=float(get("ALARM_BACKOFF_SECONDS") or "1"),
+            alarm_lease_seconds=float(get("ALARM_LEASE_SECONDS") or "30"),
             redis_waitaof=_flag(get("REDIS_WAITAOF"), False),
         )
         return settings.finalized()
