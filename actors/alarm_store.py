@@ -198,6 +198,10 @@ def listen_for_alarms(listener: WakeListener) -> None:
     _wake_listeners.add(listener)
 
 
+def stop_listening(listener: WakeListener) -> None:
+    _wake_listeners.discard(listener)
+
+
 async def set_alarm(
     runner: ScriptRunner, kind: str, actor_id: str, at: datetime | float, payload: Payload
 ) -> int:

@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 FireObserver = Callable[[str, float, str], None]
 CountObserver = Callable[[AlarmCounts], None]
 MAX_ERROR_CHARS = 500
+ERROR_LOG_INTERVAL = 30.0
 
 
 def _items(reply: object) -> list[object]:
@@ -86,13 +87,15 @@ class AlarmScheduler(alarm_store.WakeListener):
     _wake: asyncio.Event = field(default_factory=asyncio.Event, init=False)
     _wake_at_ms: float = field(default=math.inf, init=False)
     _next_count: float = field(default=0.0, init=False)
+    _quiet_until: float = field(default=0.0, init=False)
 
     def __post_init__(self) -> None:
         runner = self.actors.runner
         self._runner = runner if runner is not None else runner_for(self.actors.redis)
 
     def alarm_set(self, at_ms: int) -> None:
-        if at_ms < self._wake_at_ms:
+        # Only an alarm due before the next poll needs waking for; later ones the poll will find.
+        if at_ms < self._wake_at_ms and at_ms < (time.time() + self.policy.poll_interval) * 1000:
             self._wake_at_ms = at_ms
             self._wake.set()
 
@@ -108,6 +111,7 @@ class AlarmScheduler(alarm_store.WakeListener):
 
         A cancelled handler's alarm keeps its lease and runs again once the lease ends.
         """
+        alarm_store.stop_listening(self)
         if self._loop_task is not None:
             self._loop_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -136,7 +140,10 @@ class AlarmScheduler(alarm_store.WakeListener):
                     for count_observer in self.count_observers:
                         count_observer(counts)
             except Exception:
-                log.exception("alarm scheduler: poll failed; trying again after the poll interval")
+                # Redis down: keep polling, but log once per ERROR_LOG_INTERVAL rather than 4 times a second.
+                if time.monotonic() >= self._quiet_until:
+                    self._quiet_until = time.monotonic() + ERROR_LOG_INTERVAL
+                    log.exception("alarm scheduler: poll failed; retrying every poll interval")
                 more = False
             if more:
                 await asyncio.sleep(0)
@@ -144,16 +151,13 @@ class AlarmScheduler(alarm_store.WakeListener):
             await self._sleep()
 
     async def _sleep(self) -> None:
-        timeout = self.policy.poll_interval
-        if self._wake_at_ms != math.inf:
-            timeout = min(timeout, max(0.0, self._wake_at_ms / 1000 - time.time()))
-        self._wake.clear()
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(timeout):
-                await self._wake.wait()
-                # Woken by an alarm due later than now: sleep until then (bounded by the poll interval).
-                delay = max(0.0, self._wake_at_ms / 1000 - time.time())
-                await asyncio.sleep(delay)
+        """Until the next poll, or until an alarm this process set is due, whichever comes first."""
+        deadline = time.time() + self.policy.poll_interval
+        while (remaining := min(deadline, self._wake_at_ms / 1000) - time.time()) > 0:
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(remaining):
+                    await self._wake.wait()
         if self._wake_at_ms <= time.time() * 1000:
             self._wake_at_ms = math.inf
 

@@ -69,6 +69,20 @@ async def test_alarm_fires_once_within_its_window(redis: RedisClient, uid: str) 
     assert not await indexed(redis, uid)  # nothing left that could fire it again
 
 
+async def test_alarm_set_in_process_wakes_the_scheduler_before_its_next_poll(
+    redis: RedisClient, uid: str
+) -> None:
+    probe = AlarmProbeActor(redis)
+    async with AlarmScheduler(ActorSet(redis), AlarmPolicy(poll_interval=30.0)):
+        at = time.time() + 0.3
+        await probe.set_alarm(uid, at=at, payload={})
+        await eventually(
+            lambda: is_(field(redis, uid, "count"), 1), 5, "the alarm ran long before the next poll"
+        )
+    (started,) = await run_times(redis, uid)
+    assert at * 1000 - 20 <= started <= at * 1000 + 500
+
+
 async def test_alarm_set_again_replaces_the_pending_one(
     redis: RedisClient, uid: str, scheduler: AlarmScheduler
 ) -> None:
