@@ -14,6 +14,7 @@ from actors.runtime import ActorSet
 
 from .alarm_probe import AlarmProbeActor
 from .test_alarms import eventually
+from .test_alarms_processes import Workers
 from .test_cluster import cluster, cluster_ports, ids_on_every_node  # noqa: F401  (fixtures)
 
 
@@ -44,3 +45,30 @@ async def test_cluster_alarms_fire_once_replace_and_cancel_on_every_node(cluster
         assert await cluster.hget(actor_key("alarmprobe", actor_id), "runs") == b"1"
         assert await cluster.hget(actor_key("alarmprobe", actor_id), "count") == b"1"
     assert await cluster.hget(actor_key("alarmprobe", cancelled), "runs") is None
+
+
+async def test_cluster_alarms_1000_due_at_once_run_exactly_once_across_two_processes(
+    cluster: RedisCluster,  # noqa: F811
+    cluster_ports: list[int],  # noqa: F811
+) -> None:
+    workers = Workers(f"redis+cluster://127.0.0.1:{cluster_ports[0]},127.0.0.1:{cluster_ports[1]}")
+    try:
+        pids = workers.start(2, lease=30.0)
+        probe = AlarmProbeActor(cluster)
+        ids = [f"k{time.time_ns()}-{n}" for n in range(1000)]
+        await asyncio.gather(*(probe.set_alarm(i, at=time.time() + 1.0, payload={}) for i in ids))
+
+        async def tallies(name: str) -> list[int | None]:
+            pipe = cluster.pipeline(transaction=False)
+            for actor_id in ids:
+                pipe.hget(actor_key("alarmprobe", actor_id), name)
+            return [None if v is None else int(v) for v in await pipe.execute()]
+
+        async def all_ran() -> bool:
+            return None not in await tallies("count")
+
+        await eventually(all_ran, 60, "all 1,000 alarms ran on the cluster")
+        assert await tallies("runs") == [1] * 1000
+        assert {v for v in await tallies("pid") if v is not None} == set(pids)
+    finally:
+        workers.stop()
