@@ -40,6 +40,7 @@ from web.errors import exception_handlers
 from web.remote import register_template_helpers
 from web.routes import route_handlers
 from web.services import Services
+from web.static import StaticFileSystem
 from web.templating import TemplateEngine
 
 ROOT = Path(__file__).resolve().parent
@@ -153,7 +154,9 @@ def create_app(settings: Settings) -> Litestar:
             *route_handlers(),
             *admin_routes(settings),
             *metrics.route_handlers(settings),
-            create_static_files_router(path="/static", directories=[STATIC], include_in_schema=False),
+            create_static_files_router(
+                path="/static", directories=[STATIC], file_system=StaticFileSystem(), include_in_schema=False
+            ),
         ],
         lifespan=[lifespan, live.lifespan],  # live after services: its streams end first
         # Plain Request by default: HTMXRequest and its HTMXDetails point at each other, so every

@@ -25,16 +25,13 @@ from domain.auth.events import auth_event
 from domain.auth.types import AuthUser
 from domain.errors import Forbidden, NotFound, NotSignedIn
 from settings import Settings
+from web.admin.scope_keys import ADMIN_SCOPE_KEY, SERVICES_SCOPE_KEY
 from web.auth.cookies import cleared_cookie
 from web.auth.guards import handle_not_signed_in
 from web.errors import domain_error_response
 from web.security import security_headers
 
 MOUNT_PATH = "/admin"
-# Where the bridge hands the app's services to piccolo-admin's hooks (web/admin/panel.py).
-SERVICES_SCOPE_KEY = "remote_stack.services"
-# ... and the acting admin's user id (piccolo-admin puts its own user under scope["user"]).
-ADMIN_SCOPE_KEY = "remote_stack.admin_id"
 # piccolo_api's SessionsAuthBackend reads its session token from this cookie.
 PICCOLO_COOKIE = "id"
 SIGN_IN_MESSAGE = "Please sign in to open the admin panel."

@@ -23,7 +23,7 @@ from settings import Settings
 
 # The bridge puts the app's Services under SERVICES_SCOPE_KEY, as piccolo-admin's FastAPI app
 # replaces scope["app"]. This module is imported by the bridge on the first admin request.
-from web.admin.mount import ADMIN_SCOPE_KEY, SERVICES_SCOPE_KEY
+from web.admin.scope_keys import ADMIN_SCOPE_KEY, SERVICES_SCOPE_KEY
 
 ACTOR_INSPECTOR_PATH = "/admin-tools/actors"
 
