@@ -11,6 +11,8 @@ from contextlib import asynccontextmanager
 from datetime import UTC
 from typing import TextIO
 
+from redis.exceptions import RedisError
+
 from actors import alarm_store
 from actors.connection import RedisClient, create_redis
 from actors.embedded import EmbeddedRedis
@@ -237,7 +239,12 @@ def cmd_alarms(settings: Settings, args: argparse.Namespace) -> int:
                 return [], await alarm_store.retry_alarm(runner, *target)
             return [], await alarm_store.cancel_alarm(runner, *target)
 
-    alarms, changed = asyncio.run(run())
+    try:
+        alarms, changed = asyncio.run(run())
+    except (RedisError, OSError) as exc:
+        raise CommandError(
+            f"Redis did not answer ({exc}); check REDIS_URL or that the app is running"
+        ) from None
     if target is None:
         if alarms:
             print(format_alarms(alarms))
@@ -249,11 +256,19 @@ def cmd_alarms(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _positive(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 10_000:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 1 to 10000, got {text!r}")
+    return int(text)
+
+
 def add_alarms_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="alarms_command", required=True, metavar="ACTION")
     text = "table of actor alarms (pending, running, retrying, dead), soonest first"
     listing = sub.add_parser("list", help=text, description=text)
-    listing.add_argument("--limit", type=int, default=100, help="show at most this many (default 100)")
+    listing.add_argument(
+        "--limit", type=_positive, default=100, help="show at most this many, 1 to 10000 (default 100)"
+    )
     for action, text in (
         ("retry", "run an alarm now with a fresh count of tries (a dead-lettered one too)"),
         ("discard", "delete an alarm, whatever its state"),

@@ -79,7 +79,7 @@ def check_list_retry_discard(url: str, uid: str, capsys: pytest.CaptureFixture[s
     info = asyncio.run(dead_letter(url, uid))
     assert info is not None and info.state == "dead"
 
-    code, out = alarms_cli(capsys, "list", "--limit", "10000")
+    code, out = alarms_cli(capsys, "list", "--limit", "10000")  # the shared test server may hold others
     assert code == 0
     line = next(line for line in out.splitlines() if line.startswith(f"alarmprobe/{uid} "))
     assert "dead" in line and "probe failure on run 1" in line
@@ -105,3 +105,16 @@ def test_alarms_cli_every_argument_has_help(capsys: pytest.CaptureFixture[str]) 
             main(argv)
     out = capsys.readouterr().out
     assert "show at most this many" in out and "<kind>/<actor id>" in out
+
+
+def test_alarms_cli_refuses_a_bad_limit_and_an_unreachable_redis(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as refused:
+        main(["alarms", "list", "--limit", "0"])
+    assert refused.value.code == 2 and "from 1 to 10000" in capsys.readouterr().err
+    monkeypatch.setenv("REDIS_URL", f"unix://{tmp_path}/no-such.sock")
+    monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.chdir(tmp_path)
+    code, out = alarms_cli(capsys, "list")
+    assert code != 0 and "Redis did not answer" in out
