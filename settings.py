@@ -132,6 +132,10 @@ class Settings:
     # entry from the right (0: use TRUSTED_PROXIES alone).
     trusted_proxy_hops: int = 0
     metrics_enabled: bool = False
+    # Actor alarms: tries before the dead letters, first retry delay (doubling), claim lease.
+    alarm_max_tries: int = 6
+    alarm_backoff_seconds: int = 1
+    alarm_lease_seconds: int = 30
     # Redis durability: wait for AOF fsync on an external server that supports WAITAOF (7.2+).
     redis_waitaof: bool = False
     # Open SSE streams allowed per worker process, in all and per client (IP, session). `serve` sets
@@ -200,6 +204,9 @@ class Settings:
             trusted_proxies=_csv(get("TRUSTED_PROXIES")),
             trusted_proxy_hops=_whole("TRUSTED_PROXY_HOPS", get("TRUSTED_PROXY_HOPS"), 0, 0, MAX_PROXY_HOPS),
             metrics_enabled=_flag(get("METRICS_ENABLED"), False),
+            alarm_max_tries=_whole("ALARM_MAX_TRIES", get("ALARM_MAX_TRIES"), 6, 1, 100),
+            alarm_backoff_seconds=_whole("ALARM_BACKOFF_SECONDS", get("ALARM_BACKOFF_SECONDS"), 1, 0, 3600),
+            alarm_lease_seconds=_whole("ALARM_LEASE_SECONDS", get("ALARM_LEASE_SECONDS"), 30, 1, 86400),
             redis_waitaof=_flag(get("REDIS_WAITAOF"), False),
             max_streams_per_worker=_whole(
                 "MAX_STREAMS_PER_WORKER", get("MAX_STREAMS_PER_WORKER"), 1000, 1, MAX_STREAMS
