@@ -42,3 +42,18 @@ def test_scheduling_a_reset_needs_sign_in_and_a_sane_delay(client: Client) -> No
         assert response.status_code == 422 and "seconds" in response.json()["errors"], bad
     counter = client.app.state.services.actor(CounterActor)
     assert run(client, counter.get_alarm, "c") is None
+
+
+def test_the_reset_form_works_without_javascript(client: Client) -> None:
+    fast_hashing(client)
+    signed_in_user(client, "ada@example.com")
+    page = client.get("/counter/plain", headers={"Accept": "text/html"})
+    assert 'action="/counter/plain/reset-at"' in page.text and 'name="seconds"' in page.text
+    response = client.post(
+        "/counter/plain/reset-at",
+        data={"seconds": "60", "_csrf_token": csrf_token(client), "next": "/counter/plain"},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303 and response.headers["location"].endswith("/counter/plain")
+    counter = client.app.state.services.actor(CounterActor)
+    assert run(client, counter.get_alarm, "plain") is not None
