@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-import weakref
 from collections.abc import Awaitable, Callable
 
 import msgspec
@@ -17,17 +16,19 @@ Sender = Callable[[str, str], Awaitable[None]]
 PENDING_TTL_MS = 7 * 86_400_000
 SENT_TTL_MS = 86_400_000
 
-# Each app binds the sender of its own settings to its Redis client; the actor looks it up by client.
-_senders: weakref.WeakKeyDictionary[RedisClient, Sender] = weakref.WeakKeyDictionary()
+# Each app binds the sender of its own settings to its Redis client, kept on the client itself (as
+# runner_for keeps its runner): a WeakKeyDictionary would never drop it, the sender refers to the client.
+_SENDER_ATTRIBUTE = "_outbox_sender"
 
 
 def bind_sender(redis: RedisClient, sender: Sender) -> None:
     """Deliver the outbox messages that alarms on `redis` fire in this process with `sender`."""
-    _senders[redis] = sender
+    setattr(redis, _SENDER_ATTRIBUTE, sender)
 
 
 def unbind_sender(redis: RedisClient) -> None:
-    _senders.pop(redis, None)
+    if hasattr(redis, _SENDER_ATTRIBUTE):
+        delattr(redis, _SENDER_ATTRIBUTE)
 
 
 class OutboxMessage(msgspec.Struct, frozen=True):
@@ -67,7 +68,7 @@ class OutboxActor(Actor):
         message = await self.get(actor_id)
         if message.status != "pending":
             return  # sent by an earlier try, or expired
-        sender = _senders.get(self.redis)
+        sender: Sender | None = getattr(self.redis, _SENDER_ATTRIBUTE, None)
         if sender is None:
             raise LookupError("no mail sender is bound in this process")
         await sender(actor_id, message.body)
