@@ -13,7 +13,14 @@ from piccolo_api.crud.validators import Validators
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
-from domain.admin.records import AccountRecord, SessionRecord, UserRecord, VerificationRecord
+from domain.admin.records import (
+    AccountRecord,
+    PasskeyRecord,
+    SessionRecord,
+    TwoFactorRecord,
+    UserRecord,
+    VerificationRecord,
+)
 from domain.admin.tables import AdminMirror, AdminSession
 from domain.admin.users import delete_user_from_panel, new_user_from_panel
 from domain.auth.core import Auth
@@ -157,6 +164,33 @@ def build_panel(settings: Settings) -> FastAPI:
             ],
             visible_filters=[VerificationRecord.user, VerificationRecord.purpose],
             order_by=_newest_first(VerificationRecord),
+            validators=read_mostly,
+            menu_group="Auth",
+        ),
+        TableConfig(
+            PasskeyRecord,
+            visible_columns=[
+                PasskeyRecord.id,
+                PasskeyRecord.user,
+                PasskeyRecord.name,
+                PasskeyRecord.created_at,
+                PasskeyRecord.last_used_at,
+            ],
+            visible_filters=[PasskeyRecord.user],
+            order_by=_newest_first(PasskeyRecord),
+            validators=read_mostly,
+            menu_group="Auth",
+        ),
+        TableConfig(
+            TwoFactorRecord,
+            visible_columns=[
+                TwoFactorRecord.id,
+                TwoFactorRecord.user,
+                TwoFactorRecord.confirmed,
+                TwoFactorRecord.confirmed_at,
+            ],
+            visible_filters=[TwoFactorRecord.user, TwoFactorRecord.confirmed],
+            order_by=_newest_first(TwoFactorRecord),
             validators=read_mostly,
             menu_group="Auth",
         ),
