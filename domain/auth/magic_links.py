@@ -12,10 +12,12 @@ from __future__ import annotations
 import hmac
 from dataclasses import dataclass
 
+from domain.auth.challenges import NO_BINDING
 from domain.auth.core import MAGIC_LINK, Auth
 from domain.auth.events import auth_event
 from domain.auth.flows import INVALID_LINK, SignedIn, email_ref, start_session
 from domain.auth.ownership import Proof, claim_mailbox
+from domain.auth.second_factor import hold_sign_in
 from domain.auth.sessions import load_user
 from domain.auth.tables import User
 from domain.auth.tokens import hash_token
@@ -66,8 +68,9 @@ class MagicSignIn:
     signed_in: SignedIn | None = None
     # Opened in a browser other than the one that asked: confirm on this device first (the link still works).
     needs_confirmation: bool = False
-    # The link was the first factor of an account with two-factor on: a code must follow.
-    second_factor_user: int | None = None
+    # The link was the first factor of an account with two-factor on: held for this browser until
+    # a code follows (domain/auth/second_factor.py).
+    second_factor: bool = False
 
 
 async def follow_magic_link(
@@ -81,6 +84,9 @@ async def follow_magic_link(
     bound = bool(binding) and hmac.compare_digest(row["binding_hash"], hash_token(binding))
     if not bound and not confirmed:
         return MagicSignIn(email=user.email, needs_confirmation=True)
+    if not binding and await two_factor_enabled(user.id):
+        # The code step is held for this browser: without its binding there is nowhere to hold it.
+        raise ValidationFailed(NO_BINDING)
     if await auth.consume_token(token, (MAGIC_LINK,)) is None:
         raise ValidationFailed(INVALID_LINK, field_errors={"token": INVALID_LINK})
     auth_event("magic_link.used", user_id=user.id, ip=ip, other_device=not bound)
@@ -88,6 +94,7 @@ async def follow_magic_link(
         # The link proves the mailbox: an unproven account is claimed as by a sign-up link.
         await claim_mailbox(auth, user.id, Proof())
     if await two_factor_enabled(user.id):
-        return MagicSignIn(email=user.email, second_factor_user=user.id)
+        await hold_sign_in(auth, user.id, binding=binding, method="magic_link")
+        return MagicSignIn(email=user.email, second_factor=True)
     signed = await start_session(auth, user.id, ip=ip, user_agent=user_agent, method="magic_link")
     return MagicSignIn(email=user.email, signed_in=signed)

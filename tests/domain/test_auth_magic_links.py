@@ -7,7 +7,8 @@ import pytest
 
 from domain.auth import totp
 from domain.auth.magic_links import follow_magic_link, request_magic_link
-from domain.auth.tables import User, Verification
+from domain.auth.second_factor import complete_sign_in
+from domain.auth.tables import Session, User, Verification
 from domain.errors import RateLimited, ValidationFailed
 from tests.domain.conftest import Env
 
@@ -78,7 +79,13 @@ async def test_magic_link_leaves_the_second_factor_to_follow_when_two_factor_is_
     await totp.confirm_enrolment(env.auth, user, app.at(env.clock()))
     token = await requested(env, "ada@example.com")
     outcome = await follow_magic_link(env.auth, token, binding=BROWSER, ip="192.0.2.1", user_agent="t")
-    assert outcome.signed_in is None and outcome.second_factor_user == user.id
+    assert outcome.signed_in is None and outcome.second_factor
+    assert await Session.count() == 0
+    env.clock.advance(30)
+    signed = await complete_sign_in(
+        env.auth, binding=BROWSER, code=app.at(env.clock()), ip="192.0.2.1", user_agent="t"
+    )
+    assert signed.user.id == user.id
 
 
 async def test_magic_link_proves_an_unconfirmed_address(env: Env) -> None:

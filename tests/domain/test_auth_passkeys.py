@@ -65,7 +65,7 @@ async def test_passkey_challenge_is_single_use_bound_to_the_browser_and_short_li
     user = await env.user("ada@example.com")
     credential = await registered(env, user)
     options = await passkeys.authentication_options(env.auth, binding=BROWSER)
-    ttl = await env.auth.sessions.redis.ttl(f"auth:webauthn:{hash_token(BROWSER)}")
+    ttl = await env.auth.sessions.redis.ttl(f"auth:ceremony:{hash_token(BROWSER)}")
     assert 0 < ttl <= CHALLENGE_TTL_S
     response = authenticator.get(options, ORIGIN, credential)
     with pytest.raises(ValidationFailed):  # another browser cannot answer this browser's challenge
