@@ -234,10 +234,15 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
         await live.hub.aclose()
 
 
-def _version(raw: str | None) -> int | None:
-    if raw is None or not raw.strip().isdigit():
+def _version(raw: str | None, name: str) -> int | None:
+    """A version the client echoes back; refused (422) unless the stream could have sent it: 0..2**63-1."""
+    value = (raw or "").strip()
+    if not value:
         return None
-    return int(raw.strip())
+    if not (value.isascii() and value.isdigit() and len(value) <= 19 and int(value) < 2**63):
+        message = "Must be a version number: a whole number from 0 to 9223372036854775807"
+        raise ValidationException(f"invalid {name}", extra=[{"key": name, "message": message}])
+    return int(value)
 
 
 # CSRF protection has nothing to check on this GET; skipping it saves a send wrapper per message.
@@ -261,12 +266,13 @@ async def counter_events(request: AnyRequest, counter_id: str, since: str | None
     except InvalidActorId as exc:
         raise ValidationException(str(exc)) from None
     live = live_from_app(request.app)
+    # Refused input first: a 422 raised after admission would keep the slot.
+    after = _version(request.headers.get("last-event-id"), "Last-Event-ID")
+    if after is None:
+        after = _version(since, "since")
     slot = live.slots.admit(request)
     if slot is None:
         return error_response(request, 503, FULL_MESSAGE, headers=retry_after_header(FULL_RETRY_AFTER_S))
-    after = _version(request.headers.get("last-event-id"))
-    if after is None:
-        after = _version(since)
     # A plain Stream of pre-encoded messages: ServerSentEvent would re-encode each one per stream.
     return Stream(
         live.stream(counter_id, -1 if after is None else after, slot),

@@ -51,6 +51,7 @@ def auth_routes() -> list[ControllerRouterHandler]:
                 account.revoke_others,
                 account.delete_account,
                 dev_mail.dev_mail,
+                dev_mail.dev_mail_html,
             ],
             exception_handlers={NotSignedIn: handle_not_signed_in},
             tags=["auth"],

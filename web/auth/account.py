@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Request, Response, get, post
+from litestar.params import Parameter
 from litestar.response import Template
 
 from domain.auth import account
@@ -21,6 +22,8 @@ from web.templating import HTMLTemplate
 AnyRequest = Request[Any, Any, Any]
 PAGE = "pages/account.html"
 SECTIONS = ("profile", "password", "email", "sessions", "delete")
+# Session ids are Piccolo Serial columns: PostgreSQL `integer`, so a larger id is refused at the edge.
+SessionId = Annotated[int, Parameter(ge=1, le=2**31 - 1)]
 
 
 async def _context(
@@ -122,7 +125,7 @@ async def change_email(request: AnyRequest) -> Response[Any]:
 
 
 @post("/account/sessions/{session_id:int}/revoke", guards=[signed_in], status_code=200)
-async def revoke_session(request: AnyRequest, session_id: int) -> Response[Any]:
+async def revoke_session(request: AnyRequest, session_id: SessionId) -> Response[Any]:
     """End one of the user's other sessions."""
     user, session = require_session(request)
     auth = auth_service(request)
