@@ -1,4 +1,4 @@
-"""One mechanism for forms: every unsafe route of the app is a remote function, and no second toolkit remains."""
+"""One mechanism for forms: every unsafe route is a remote function, and no second toolkit remains."""
 
 from __future__ import annotations
 
