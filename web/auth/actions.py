@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import msgspec
 
 from domain.auth import flows, recovery
@@ -29,8 +31,10 @@ from web.remote import Context, command, form
 MAX_FORM_BYTES = 16 * 1024
 
 
-def _partial(page: str) -> str:
-    return page.replace("pages/auth/", "partials/auth_")
+def signed_out_form(page: str, *, stay: bool = False) -> dict[str, Any]:
+    """Declaration options of a signed-out form: anyone may post it; its page includes its partial."""
+    partial = page.replace("pages/auth/", "partials/auth_")
+    return {"public": True, "page": page, "partial": partial, "stay": stay, "max_body": MAX_FORM_BYTES}
 
 
 class SignUp(msgspec.Struct):
@@ -69,14 +73,7 @@ class Done(msgspec.Struct):
     done: bool = True
 
 
-@form(
-    path="/auth/sign-up",
-    public=True,
-    page=SIGN_UP,
-    partial=_partial(SIGN_UP),
-    stay=True,
-    max_body=MAX_FORM_BYTES,
-)
+@form(path="/auth/sign-up", **signed_out_form(SIGN_UP, stay=True))
 async def sign_up(ctx: Context, data: SignUp) -> Sent:
     """Create an account and mail a confirmation link."""
     settings = ctx.services.settings
@@ -95,7 +92,7 @@ async def sign_up(ctx: Context, data: SignUp) -> Sent:
     return Sent()
 
 
-@form(path="/auth/sign-in", public=True, page=SIGN_IN, partial=_partial(SIGN_IN), max_body=MAX_FORM_BYTES)
+@form(path="/auth/sign-in", **signed_out_form(SIGN_IN))
 async def sign_in(ctx: Context, data: SignIn) -> AuthUser:
     """Start a session (the session cookie) and go to the form's `next` page."""
     ctx.show(next=sign_in_target(ctx, ""))
@@ -127,7 +124,7 @@ async def sign_out(ctx: Context) -> Done:
     return Done()
 
 
-@form(path="/auth/verify", public=True, page=SIGN_IN, partial=_partial(SIGN_IN), max_body=MAX_FORM_BYTES)
+@form(path="/auth/verify", **signed_out_form(SIGN_IN))
 async def confirm_sign_up(ctx: Context, data: Confirm) -> AuthUser:
     """A sign-up link opened in another browser, with the password chosen at sign-up."""
     try:
@@ -150,14 +147,7 @@ async def confirm_sign_up(ctx: Context, data: Confirm) -> AuthUser:
     return signed.user
 
 
-@form(
-    path="/auth/resend-verification",
-    public=True,
-    page=RESEND,
-    partial=_partial(RESEND),
-    stay=True,
-    max_body=MAX_FORM_BYTES,
-)
+@form(path="/auth/resend-verification", **signed_out_form(RESEND, stay=True))
 async def resend_verification(ctx: Context, data: Email) -> Sent:
     """Mail a new confirmation link (the same answer for unknown addresses)."""
     await flows.resend_verification(
@@ -167,14 +157,7 @@ async def resend_verification(ctx: Context, data: Email) -> Sent:
     return Sent()
 
 
-@form(
-    path="/auth/forgot-password",
-    public=True,
-    page=FORGOT,
-    partial=_partial(FORGOT),
-    stay=True,
-    max_body=MAX_FORM_BYTES,
-)
+@form(path="/auth/forgot-password", **signed_out_form(FORGOT, stay=True))
 async def forgot_password(ctx: Context, data: Email) -> Sent:
     """Mail a password-reset link (the same answer for unknown addresses)."""
     await recovery.request_password_reset(
@@ -184,7 +167,7 @@ async def forgot_password(ctx: Context, data: Email) -> Sent:
     return Sent()
 
 
-@form(path="/auth/reset-password", public=True, page=RESET, partial=_partial(RESET), max_body=MAX_FORM_BYTES)
+@form(path="/auth/reset-password", **signed_out_form(RESET))
 async def reset_password(ctx: Context, data: Reset) -> Done:
     """Set a new password and end every session, this browser's included."""
     try:
