@@ -21,6 +21,7 @@ from litestar.template.config import TemplateConfig
 from litestar.types import Message, Scope
 from redis.exceptions import RedisError
 
+from actors.alarms import AlarmPolicy, AlarmScheduler
 from actors.connection import RedisClient, create_redis
 from actors.durability import check_durability
 from actors.embedded import EmbeddedRedis, die_with_parent
@@ -39,6 +40,7 @@ from web.errors import exception_handlers
 from web.remote import register_template_helpers
 from web.routes import route_handlers
 from web.services import Services
+from web.static import StaticFileSystem
 from web.templating import TemplateEngine
 
 ROOT = Path(__file__).resolve().parent
@@ -79,6 +81,7 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
         redis_url = await asyncio.to_thread(embedded.start)
         embedded.supervise()  # restarted on the same AOF if it dies; stop() ends this first
     redis = create_redis(redis_url)
+    alarms: AlarmScheduler | None = None
     engine = db.make_engine(settings.resolved_database_url)
     db.bind_engine(engine)
     try:
@@ -94,8 +97,20 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
             engine=engine,
             auth=create_auth(settings, redis),
         )
+        # Every app process runs its share of due actor alarms (claims are atomic across processes).
+        policy = AlarmPolicy(
+            max_tries=settings.alarm_max_tries,
+            backoff_base=settings.alarm_backoff_seconds,
+            lease=settings.alarm_lease_seconds,
+        )
+        alarms = AlarmScheduler(app.state.services.actors, policy)
+        if settings.metrics_enabled:
+            metrics.instrument_alarms(alarms)
+        await alarms.start()
         yield
     finally:
+        if alarms is not None:
+            await alarms.stop()
         await close_auth(getattr(getattr(app.state, "services", None), "auth", None))
         await db.close(engine)
         await redis.aclose()
@@ -139,7 +154,9 @@ def create_app(settings: Settings) -> Litestar:
             *route_handlers(),
             *admin_routes(settings),
             *metrics.route_handlers(settings),
-            create_static_files_router(path="/static", directories=[STATIC], include_in_schema=False),
+            create_static_files_router(
+                path="/static", directories=[STATIC], file_system=StaticFileSystem(), include_in_schema=False
+            ),
         ],
         lifespan=[lifespan, live.lifespan],  # live after services: its streams end first
         # Plain Request by default: HTMXRequest and its HTMXDetails point at each other, so every

@@ -251,6 +251,16 @@ def event_loop() -> str:
     return "uvloop" if importlib.util.find_spec("uvloop") else "asyncio"
 
 
+# Concurrent requests each worker takes besides its SSE streams (MAX_STREAMS_PER_WORKER): an open
+# stream holds one of granian's request slots for as long as it lasts.
+FREE_REQUESTS_PER_WORKER = 256
+
+
+def worker_backpressure(settings: Settings) -> int:
+    """granian's cap on concurrent requests per worker: every stream slot plus room for the rest."""
+    return settings.max_streams_per_worker + FREE_REQUESTS_PER_WORKER
+
+
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     from granian import Granian
     from granian.constants import Interfaces, Loops
@@ -271,6 +281,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
             interface=Interfaces.ASGI,
             workers=workers,
             backlog=2048,
+            backpressure=worker_backpressure(settings),
             log_access=False,
             respawn_failed_workers=True,
             loop=Loops(loop),

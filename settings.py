@@ -60,6 +60,7 @@ _PHRASE = re.compile(
     r"|(?:[A-Z][a-z]{2,11}){3,}"
 )
 MAX_PROXY_HOPS = 10
+MAX_STREAMS = 1_000_000  # a bound for MAX_STREAMS_PER_*: any real cap is far below it
 
 
 class SettingsError(ValueError):
@@ -81,6 +82,18 @@ def _csv(value: str | None) -> tuple[str, ...]:
     if not value:
         return ()
     return tuple(part.strip() for part in value.split(",") if part.strip())
+
+
+def _whole(name: str, value: str | None, default: int, low: int, high: int) -> int:
+    if value is None:
+        return default
+    try:
+        number = int(value)
+    except ValueError:  # not a number, or more digits than int() reads
+        number = low - 1
+    if not low <= number <= high:
+        raise SettingsError(f"{name} must be a whole number from {low} to {high}, got {value!r}")
+    return number
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,8 +132,16 @@ class Settings:
     # entry from the right (0: use TRUSTED_PROXIES alone).
     trusted_proxy_hops: int = 0
     metrics_enabled: bool = False
+    # Actor alarms: tries before the dead letters, first retry delay (doubling), claim lease.
+    alarm_max_tries: int = 6
+    alarm_backoff_seconds: int = 1
+    alarm_lease_seconds: int = 30
     # Redis durability: wait for AOF fsync on an external server that supports WAITAOF (7.2+).
     redis_waitaof: bool = False
+    # Open SSE streams allowed per worker process, in all and per client (IP, session). `serve` sets
+    # granian's concurrent-request cap per worker above the first, so other requests never wait on streams.
+    max_streams_per_worker: int = 1000
+    max_streams_per_client: int = 32
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -181,9 +202,18 @@ class Settings:
             trusted_hosts=tuple(host.lower() for host in _csv(get("TRUSTED_HOSTS"))),
             trusted_origins=_csv(get("TRUSTED_ORIGINS")),
             trusted_proxies=_csv(get("TRUSTED_PROXIES")),
-            trusted_proxy_hops=_hops(get("TRUSTED_PROXY_HOPS")),
+            trusted_proxy_hops=_whole("TRUSTED_PROXY_HOPS", get("TRUSTED_PROXY_HOPS"), 0, 0, MAX_PROXY_HOPS),
             metrics_enabled=_flag(get("METRICS_ENABLED"), False),
+            alarm_max_tries=_whole("ALARM_MAX_TRIES", get("ALARM_MAX_TRIES"), 6, 1, 100),
+            alarm_backoff_seconds=_whole("ALARM_BACKOFF_SECONDS", get("ALARM_BACKOFF_SECONDS"), 1, 0, 3600),
+            alarm_lease_seconds=_whole("ALARM_LEASE_SECONDS", get("ALARM_LEASE_SECONDS"), 30, 1, 86400),
             redis_waitaof=_flag(get("REDIS_WAITAOF"), False),
+            max_streams_per_worker=_whole(
+                "MAX_STREAMS_PER_WORKER", get("MAX_STREAMS_PER_WORKER"), 1000, 1, MAX_STREAMS
+            ),
+            max_streams_per_client=_whole(
+                "MAX_STREAMS_PER_CLIENT", get("MAX_STREAMS_PER_CLIENT"), 32, 1, MAX_STREAMS
+            ),
         )
         return settings.finalized()
 
@@ -295,20 +325,6 @@ def check_proxies(entries: tuple[str, ...]) -> None:
             ipaddress.ip_network(entry, strict=False)
         except ValueError:
             raise SettingsError(f"TRUSTED_PROXIES entry {entry!r} is not an IP address or CIDR") from None
-
-
-def _hops(value: str | None) -> int:
-    if value is None:
-        return 0
-    try:
-        hops = int(value)
-    except ValueError:
-        hops = -1
-    if not 0 <= hops <= MAX_PROXY_HOPS:
-        raise SettingsError(
-            f"TRUSTED_PROXY_HOPS must be a whole number from 0 to {MAX_PROXY_HOPS}, got {value!r}"
-        )
-    return hops
 
 
 def development_secret(data_dir: Path) -> str:

@@ -46,6 +46,11 @@ async def cancel_and_wait(task: asyncio.Task[Any], timeout_s: float) -> bool:
     return True
 
 
+def _log_failure(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.warning("actor events: subscribing failed: %r", task.exception())
+
+
 class Gap(msgspec.Struct, frozen=True):
     """Events of this actor may have been missed (reconnect, slow listener): read its state again."""
 
@@ -74,7 +79,9 @@ class Subscription:
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        await self.hub._remove(self)
+        # No await here: a cancelled stream (client gone) runs this under a cancellation that
+        # interrupts every await, and an interrupted removal would leave the listener behind.
+        self.hub._discard(self)
 
     def __aiter__(self) -> AsyncIterator[ActorEvent | Gap]:
         return self
@@ -106,7 +113,9 @@ class EventHub:
     _confirmed: dict[bytes, asyncio.Event] = field(default_factory=dict, init=False)
     _pubsub: PubSub | None = field(default=None, init=False)
     _reader: asyncio.Task[None] | None = field(default=None, init=False)
-    _lock: asyncio.Lock = field(default_factory=asyncio.Lock, init=False)
+    # Channels SUBSCRIBEd (or being subscribed) on the pub/sub connection, and the task that does it.
+    _subscribed: set[bytes] = field(default_factory=set, init=False)
+    _syncing: asyncio.Task[None] | None = field(default=None, init=False)
     # Called when the pub/sub connection drops (before the Gap that follows the reconnect), for
     # listeners that must stop trusting what they derived from events meanwhile (session cache).
     on_lost: list[Callable[[], None]] = field(default_factory=list, init=False)
@@ -124,6 +133,9 @@ class EventHub:
         return sum(1 for subs in self._listeners.values() for sub in subs if sub.kind == kind)
 
     async def aclose(self) -> None:
+        if self._syncing is not None:
+            await cancel_and_wait(self._syncing, CLOSE_TIMEOUT_S)
+            self._syncing = None
         if self._reader is not None:
             await cancel_and_wait(self._reader, CLOSE_TIMEOUT_S)
             self._reader = None
@@ -135,43 +147,77 @@ class EventHub:
             self._pubsub = None
         self._listeners.clear()
         self._confirmed.clear()
+        self._subscribed.clear()
 
     async def _add(self, sub: Subscription) -> None:
-        async with self._lock:
-            subs = self._listeners.setdefault(sub.channel, set())
-            subs.add(sub)
-            confirmed = self._confirmed.setdefault(sub.channel, asyncio.Event())
-            if len(subs) == 1:
-                if self._pubsub is None and isinstance(self.redis, RedisCluster):
-                    # A worker whose first request is a stream has not run a command yet: the
-                    # cluster client knows no nodes until it is initialized (idempotent).
-                    await self.redis.initialize()
-                pubsub = self._ensure_pubsub()
-                await pubsub.subscribe(sub.channel)
-                if self._reader is None or self._reader.done():
-                    self._reader = asyncio.get_running_loop().create_task(self._read(pubsub))
+        # Registered before the first await, removed by `_discard` whatever interrupts us: the
+        # listener table never depends on an await finishing.
+        self._listeners.setdefault(sub.channel, set()).add(sub)
+        confirmed = self._confirmed.setdefault(sub.channel, asyncio.Event())
         try:
             # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancellation
             # that lands as the confirmation arrives, leaving a cancelled caller waiting forever.
             async with asyncio.timeout(SUBSCRIBE_TIMEOUT_S):
-                await confirmed.wait()
+                if not confirmed.is_set():
+                    # Shielded: our cancellation must not interrupt a SUBSCRIBE other listeners wait for.
+                    await asyncio.shield(self._sync_soon())
+                    await confirmed.wait()
         except BaseException:
-            await self._remove(sub)
+            self._discard(sub)
             raise
 
-    async def _remove(self, sub: Subscription) -> None:
-        async with self._lock:
-            subs = self._listeners.get(sub.channel)
-            if subs is None or sub not in subs:
-                return
-            subs.discard(sub)
-            if subs:
-                return
-            del self._listeners[sub.channel]
+    def _discard(self, sub: Subscription) -> None:
+        """Forget `sub` at once (idempotent); the channel's UNSUBSCRIBE, if due, runs in the hub's task."""
+        subs = self._listeners.get(sub.channel)
+        if subs is None or sub not in subs:
+            return
+        subs.discard(sub)
+        if subs:
+            return
+        del self._listeners[sub.channel]
+        if sub.channel not in self._subscribed:
             self._confirmed.pop(sub.channel, None)
-            if self._pubsub is not None:
+        self._sync_soon()
+
+    def _sync_soon(self) -> asyncio.Task[None]:
+        """The task bringing Redis's subscriptions in line with the listeners (one at a time)."""
+        if self._syncing is None or self._syncing.done():
+            self._syncing = asyncio.get_running_loop().create_task(self._sync(), name="event-hub-sync")
+            self._syncing.add_done_callback(_log_failure)
+        return self._syncing
+
+    async def _sync(self) -> None:
+        # Commands go out one at a time, in order, from this task alone; listeners come and go
+        # while it awaits, so each round compares again until nothing is left to do.
+        while True:
+            wanted = set(self._listeners)
+            missing, extra = wanted - self._subscribed, self._subscribed - wanted
+            if not missing and not extra:
+                return
+            if self._pubsub is None and isinstance(self.redis, RedisCluster):
+                # A worker whose first request is a stream has not run a command yet: the
+                # cluster client knows no nodes until it is initialized (idempotent).
+                await self.redis.initialize()
+            pubsub = self._ensure_pubsub()
+            if extra:
+                # Forgotten before the await: a listener arriving meanwhile waits for a new SUBSCRIBE.
+                self._subscribed -= extra
+                for channel in extra:
+                    self._confirmed.pop(channel, None)
+                # A failed UNSUBSCRIBE leaves at worst an idle channel whose messages find no listener.
                 with contextlib.suppress(RedisConnectionError, RedisTimeoutError, OSError):
-                    await self._pubsub.unsubscribe(sub.channel)
+                    await pubsub.unsubscribe(*extra)
+            if missing:
+                self._subscribed |= missing
+                try:
+                    await pubsub.subscribe(*missing)
+                except BaseException:
+                    self._subscribed -= missing
+                    for channel in missing - set(self._listeners):
+                        self._confirmed.pop(channel, None)
+                    raise
+                if self._reader is None or self._reader.done():
+                    self._reader = asyncio.get_running_loop().create_task(self._read(pubsub))
 
     def _ensure_pubsub(self) -> PubSub:
         if self._pubsub is None:

@@ -14,6 +14,7 @@ from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
 from email.utils import format_datetime, make_msgid, parseaddr
+from html import escape
 from pathlib import Path
 from typing import Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -24,11 +25,12 @@ log = logging.getLogger(__name__)
 
 SMTP_TIMEOUT_S = 20
 SAFE_NAME = re.compile(r"^[0-9A-Za-z_.-]{1,120}\.eml$")
+URL = re.compile(r"https?://[^\s<>\"']+")
 
 
 @dataclass(frozen=True, slots=True)
 class Mail:
-    """One plain-text message; `link` is the action in it (printed to the console in development)."""
+    """One message; `link` is its action (a button in the HTML part, printed to the console in dev)."""
 
     to: str
     subject: str
@@ -44,6 +46,59 @@ class Mailer(Protocol):
     async def aclose(self) -> None: ...
 
 
+# Mail clients ignore stylesheets and classes: the HTML part carries inline styles and a table layout.
+_FONT = "font-family:-apple-system,BlinkMacSystemFont,'Segoe UI',Roboto,Helvetica,Arial,sans-serif"
+_PARAGRAPH = f'<p style="margin:0 0 16px;{_FONT};font-size:15px;line-height:24px;color:#1e293b">{{}}</p>'
+_BUTTON = (
+    '<table role="presentation" cellspacing="0" cellpadding="0" style="margin:8px 0 24px"><tr>'
+    '<td style="border-radius:8px;background:#4f46e5">'
+    '<a href="{href}" style="display:inline-block;padding:12px 22px;{font};font-size:15px;font-weight:600;'
+    'color:#ffffff;text-decoration:none;border-radius:8px">{label}</a></td></tr></table>'
+    '<p style="margin:0 0 16px;{font};font-size:13px;line-height:20px;color:#64748b">'
+    "Button not working? Paste this link into your browser:<br>"
+    '<a href="{href}" style="color:#4338ca;word-break:break-all">{href}</a></p>'
+)
+_PAGE = (
+    '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+    '<meta name="viewport" content="width=device-width, initial-scale=1"><title>{title}</title></head>'
+    '<body style="margin:0;padding:0;background:#f1f5f9">'
+    '<table role="presentation" width="100%" cellspacing="0" cellpadding="0" style="background:#f1f5f9">'
+    '<tr><td align="center" style="padding:32px 16px">'
+    '<table role="presentation" width="100%" cellspacing="0" cellpadding="0" style="max-width:520px">'
+    '<tr><td style="padding:0 4px 16px;{font};font-size:16px;font-weight:700;color:#4f46e5">{brand}</td></tr>'
+    '<tr><td style="background:#ffffff;border:1px solid #e2e8f0;border-radius:12px;padding:32px">'
+    "{body}</td></tr>"
+    '<tr><td style="padding:16px 4px;{font};font-size:12px;line-height:18px;color:#64748b">'
+    "You received this because of an account at {brand}.</td></tr>"
+    "</table></td></tr></table></body></html>"
+)
+
+
+def _linkify(text: str) -> str:
+    """Escape a line of the plain text and make the addresses in it links."""
+    parts: list[str] = []
+    end = 0
+    for match in URL.finditer(text):
+        url = match.group().rstrip(".,;:)")
+        parts.append(escape(text[end : match.start()]))
+        parts.append(f'<a href="{escape(url)}" style="color:#4338ca">{escape(url)}</a>')
+        end = match.start() + len(url)
+    parts.append(escape(text[end:]))
+    return "".join(parts)
+
+
+def render_html(mail: Mail, sender: str) -> str:
+    """The HTML part: the plain text's words, paragraph by paragraph, with `link` as a button."""
+    blocks: list[str] = []
+    for paragraph in re.split(r"\n\s*\n", mail.text.strip()):
+        if mail.link and paragraph.strip() == mail.link:
+            blocks.append(_BUTTON.format(href=escape(mail.link), label=escape(mail.subject), font=_FONT))
+        else:
+            blocks.append(_PARAGRAPH.format("<br>".join(_linkify(line) for line in paragraph.splitlines())))
+    brand = escape(parseaddr(sender)[0] or parseaddr(sender)[1])
+    return _PAGE.format(title=escape(mail.subject), brand=brand, body="".join(blocks), font=_FONT)
+
+
 def build_message(mail: Mail, sender: str) -> EmailMessage:
     message = EmailMessage()
     message["From"] = sender
@@ -52,6 +107,7 @@ def build_message(mail: Mail, sender: str) -> EmailMessage:
     message["Date"] = format_datetime(datetime.now(UTC))
     message["Message-ID"] = make_msgid(domain=parseaddr(sender)[1].rpartition("@")[2] or "localhost")
     message.set_content(mail.text)
+    message.add_alternative(render_html(mail, sender), subtype="html")
     return message
 
 
@@ -205,19 +261,27 @@ class StoredMail:
     subject: str
     date: str
     text: str
+    html: str
 
 
 def read_stored(path: Path) -> StoredMail:
     message = BytesParser(policy=policy.default).parsebytes(path.read_bytes())
-    body = message.get_body(preferencelist=("plain",)) if isinstance(message, EmailMessage) else None
-    text = body.get_content() if body is not None else ""
     return StoredMail(
         name=path.name,
         to=str(message["To"] or ""),
         subject=str(message["Subject"] or ""),
         date=str(message["Date"] or ""),
-        text=str(text),
+        text=body_text(message, "plain"),
+        html=body_text(message, "html"),
     )
+
+
+def body_text(message: object, subtype: str) -> str:
+    """The `text/<subtype>` part of a parsed message, or "" when it has none."""
+    body = message.get_body(preferencelist=(subtype,)) if isinstance(message, EmailMessage) else None
+    if body is None or body.get_content_subtype() != subtype:
+        return ""
+    return str(body.get_content()).replace("\r\n", "\n")  # an .eml file holds SMTP's CRLF line ends
 
 
 def list_stored(directory: Path) -> list[StoredMail]:

@@ -15,6 +15,7 @@ from typing import Any
 from litestar import Litestar, MediaType, Request, Response, get
 from litestar.exceptions import NotFoundException, ValidationException
 from litestar.handlers import HTTPRouteHandler
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.response import Stream
 from litestar.response.sse import ServerSentEventMessage
 
@@ -22,8 +23,12 @@ from actors.counter import CounterActor, CounterState
 from actors.events import ActorEvent
 from actors.keys import InvalidActorId, validate_id
 from actors.listen import EventHub, Gap, Subscription, cancel_and_wait
+from settings import Settings
+from web.errors import error_response, retry_after_header
 from web.private_apis import loop_signal_handler
+from web.remote.openapi import ErrorBody
 from web.services import get_services, services_from_state
+from web.stream_slots import FULL_MESSAGE, FULL_RETRY_AFTER_S, StreamSlot, StreamSlots
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +68,7 @@ class LiveStreams:
     hub: EventHub
     counter: CounterActor
     render_value: Callable[[CounterState], str]  # the fragment htmx swaps in, from the app's templates
+    slots: StreamSlots = field(default_factory=lambda: StreamSlots.for_settings(Settings()))
     closing: asyncio.Event = field(default_factory=asyncio.Event)
     drained: asyncio.Event = field(default_factory=asyncio.Event)
     _subscriptions: set[Subscription] = field(default_factory=set)
@@ -102,46 +108,57 @@ class LiveStreams:
         for sub in tuple(self._subscriptions):
             sub._deliver(Gap(sub.kind, sub.id))
 
-    async def stream(self, counter_id: str, after: int) -> AsyncIterator[bytes]:
-        """Changes of one counter newer than version `after`, the current state first if it is newer."""
+    async def stream(
+        self, counter_id: str, after: int, slot: StreamSlot | None = None
+    ) -> AsyncIterator[bytes]:
+        """Changes of one counter newer than version `after`, the current state first if it is newer.
+
+        `slot` is given back when the stream ends, and by a stream dropped before it started (its
+        client gone before the first byte), as the slot is collected with it.
+        """
         global _open_in_process
-        yield HELLO
-        if self.closing.is_set():
-            return
-        subscription = self.hub.subscribe("counter", counter_id)
-        # Subscribed (confirmed by Redis) before reading the state, so nothing falls in between.
-        async with subscription as events:
-            self._subscriptions.add(subscription)
-            _open_in_process += 1
-            try:
-                last = after
-                state = await self.counter.get(counter_id)
-                if state.version > last:
-                    last = state.version
-                    yield self.message(state)
-                queue = events.queue
-                while not self.closing.is_set():
-                    item = await queue.get()
-                    if self.closing.is_set():
-                        break
-                    if item is BEAT:
-                        yield HEARTBEAT
-                    elif isinstance(item, ActorEvent):
-                        if item.version > last:
-                            last = item.version
-                            yield self.event_message(item)
-                    else:
-                        # A Gap: events were missed (reconnect, slow reader); the current state replaces them.
-                        state = await self.counter.get(counter_id)
-                        if state.version > last:
-                            last = state.version
-                            yield self.message(state)
-                yield GOODBYE
-            finally:
-                self._subscriptions.discard(subscription)
-                _open_in_process -= 1
-                if self.closing.is_set() and not self._subscriptions:
-                    self.drained.set()
+        try:
+            yield HELLO
+            if self.closing.is_set():
+                return
+            subscription = self.hub.subscribe("counter", counter_id)
+            # Subscribed (confirmed by Redis) before reading the state, so nothing falls in between.
+            async with subscription as events:
+                self._subscriptions.add(subscription)
+                _open_in_process += 1
+                try:
+                    last = after
+                    state = await self.counter.get(counter_id)
+                    if state.version > last:
+                        last = state.version
+                        yield self.message(state)
+                    queue = events.queue
+                    while not self.closing.is_set():
+                        item = await queue.get()
+                        if self.closing.is_set():
+                            break
+                        if item is BEAT:
+                            yield HEARTBEAT
+                        elif isinstance(item, ActorEvent):
+                            if item.version > last:
+                                last = item.version
+                                yield self.event_message(item)
+                        else:
+                            # A Gap: events were missed (reconnect, slow reader); the current state
+                            # replaces them.
+                            state = await self.counter.get(counter_id)
+                            if state.version > last:
+                                last = state.version
+                                yield self.message(state)
+                    yield GOODBYE
+                finally:
+                    self._subscriptions.discard(subscription)
+                    _open_in_process -= 1
+                    if self.closing.is_set() and not self._subscriptions:
+                        self.drained.set()
+        finally:
+            if slot is not None:
+                slot.release()
 
 
 def on_shutdown_signal(callback: Callable[[], None]) -> None:
@@ -193,6 +210,7 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
         hub=EventHub(services.redis),
         counter=services.actor(CounterActor),
         render_value=lambda state: template.render(counter=state, oob=True),
+        slots=StreamSlots.for_settings(services.settings),
     )
     app.state.live = live
     on_shutdown_signal(live.close_all)
@@ -216,32 +234,48 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
         await live.hub.aclose()
 
 
-def _version(raw: str | None) -> int | None:
-    if raw is None or not raw.strip().isdigit():
+def _version(raw: str | None, name: str) -> int | None:
+    """A version the client echoes back; refused (422) unless the stream could have sent it: 0..2**63-1."""
+    value = (raw or "").strip()
+    if not value:
         return None
-    return int(raw.strip())
+    if not (value.isascii() and value.isdigit() and len(value) <= 19 and int(value) < 2**63):
+        message = "Must be a version number: a whole number from 0 to 9223372036854775807"
+        raise ValidationException(f"invalid {name}", extra=[{"key": name, "message": message}])
+    return int(value)
 
 
 # CSRF protection has nothing to check on this GET; skipping it saves a send wrapper per message.
-@get("/counter/{counter_id:str}/events", tags=["live"], opt={"exclude_from_csrf": True})
-async def counter_events(request: AnyRequest, counter_id: str, since: str | None = None) -> Stream:
+@get(
+    "/counter/{counter_id:str}/events",
+    tags=["live"],
+    opt={"exclude_from_csrf": True},
+    responses={
+        503: ResponseSpec(ErrorBody, description="Too many streams open here or from you; see Retry-After")
+    },
+)
+async def counter_events(request: AnyRequest, counter_id: str, since: str | None = None) -> Response[Any]:
     """The counter's changes as SSE (`event: counter`, `id:` its version, data: the value fragment).
 
     On a reconnect the browser sends `Last-Event-ID`; the page passes `since` (the version it
     rendered) for the first connection. Either way only newer states are sent, the current one
-    at once.
+    at once. Past a stream cap (this worker's, or this client's) the answer is 503 with Retry-After.
     """
     try:
         validate_id(counter_id, what="counter id")
     except InvalidActorId as exc:
         raise ValidationException(str(exc)) from None
     live = live_from_app(request.app)
-    after = _version(request.headers.get("last-event-id"))
+    # Refused input first: a 422 raised after admission would keep the slot.
+    after = _version(request.headers.get("last-event-id"), "Last-Event-ID")
     if after is None:
-        after = _version(since)
+        after = _version(since, "since")
+    slot = live.slots.admit(request)
+    if slot is None:
+        return error_response(request, 503, FULL_MESSAGE, headers=retry_after_header(FULL_RETRY_AFTER_S))
     # A plain Stream of pre-encoded messages: ServerSentEvent would re-encode each one per stream.
     return Stream(
-        live.stream(counter_id, -1 if after is None else after),
+        live.stream(counter_id, -1 if after is None else after, slot),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )
@@ -255,6 +289,7 @@ async def live_status(request: AnyRequest) -> Response[dict[str, int]]:
     live = live_from_app(request.app)
     body = {
         "open_streams": live.open,
+        "stream_slots": live.slots.taken,
         "process_open_streams": open_streams(),
         "listeners": live.hub.listeners_of("counter"),
         # Closed streams must leave no task behind (this request's own task is counted too).

@@ -1,9 +1,10 @@
-"""The actor inspector's use cases: list actor kinds, read one actor's Redis state, reset it."""
+"""The actor inspector's use cases: list actor kinds, read one actor's Redis state and alarm, reset it."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from actors.alarm_store import AlarmInfo, get_alarm
 from actors.connection import RedisClient
 from actors.keys import InvalidActorId, actor_key, hashed_id, validate_id
 from actors.runtime import discover
@@ -37,6 +38,8 @@ class ActorSnapshot:
     ttl_ms: int | None = None
     # Remembered results of mutating requests (the exactly-once records), in the same hash slot.
     request_keys: int = 0
+    # Its pending alarm (or a dead-lettered one), kept beside its state.
+    alarm: AlarmInfo | None = None
 
 
 def resolve_actor(kind: str, raw_id: str, *, hash_id: bool = False) -> ActorRef:
@@ -87,6 +90,7 @@ async def inspect_actor(redis: RedisClient, ref: ActorRef) -> ActorSnapshot:
         fields=fields,
         ttl_ms=ttl if ttl >= 0 else None,
         request_keys=len(await _related_keys(redis, ref)),
+        alarm=await get_alarm(redis, ref.kind, ref.actor_id),
     )
 
 

@@ -7,6 +7,8 @@ import contextlib
 import time
 from collections.abc import Callable
 
+import anyio
+
 from actors.connection import RedisClient, create_redis
 from actors.counter import CounterActor
 from actors.embedded import EmbeddedRedis
@@ -73,6 +75,54 @@ async def test_event_hub_unsubscribes_after_the_last_listener(redis: RedisClient
         assert time.monotonic() < deadline, "channel still subscribed"
         await asyncio.sleep(0.01)
     await hub.aclose()
+
+
+async def test_event_hub_forgets_listeners_whose_exit_is_cancelled(redis: RedisClient, uid: str) -> None:
+    """As Litestar ends a stream whose client left: an anyio cancel scope cancels every await of the
+    exit again, the UNSUBSCRIBE and the wait for it included."""
+    hub = EventHub(redis)
+    ids = [f"{uid}-{n}" for n in range(8)]
+    entered: list[str] = []
+
+    async def listener(counter_id: str) -> None:
+        async with hub.subscribe("counter", counter_id) as events:
+            entered.append(counter_id)
+            async for _ in events:
+                pass
+
+    try:
+        async with anyio.create_task_group() as group:
+            for counter_id in ids:
+                group.start_soon(listener, counter_id)
+            await poll(lambda: len(entered) == len(ids), 5, "every listener subscribed")
+            group.cancel_scope.cancel()
+        assert hub.listener_count == 0
+        for counter_id in ids:  # and Redis follows: no channel stays subscribed for nobody
+            channel = actor_channel("counter", counter_id)
+            deadline = time.monotonic() + 5
+            while await numsub(redis, channel) != 0:
+                assert time.monotonic() < deadline, f"{channel} still subscribed"
+                await asyncio.sleep(0.01)
+    finally:
+        await hub.aclose()
+
+
+async def test_event_hub_forgets_listeners_cancelled_while_subscribing(redis: RedisClient, uid: str) -> None:
+    hub = EventHub(redis)
+    ids = [f"{uid}-{n}" for n in range(8)]
+    try:
+        async with anyio.create_task_group() as group:
+            for counter_id in ids:
+                group.start_soon(lambda i: hub.subscribe("counter", i).__aenter__(), counter_id)
+            group.cancel_scope.cancel()  # lands while the SUBSCRIBEs are on their way
+        assert hub.listener_count == 0
+        async with hub.subscribe("counter", ids[0]) as events:  # and the channel still works afterwards
+            await CounterActor(redis).increment(ids[0])
+            event = await asyncio.wait_for(events.__anext__(), 5)
+            assert isinstance(event, ActorEvent) and event.version == 1
+        assert hub.listener_count == 0
+    finally:
+        await hub.aclose()
 
 
 async def test_event_hub_slow_listener_gets_a_gap_not_a_backlog(redis: RedisClient, uid: str) -> None:

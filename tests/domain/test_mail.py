@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from domain.mail import FileMailer, Mail, SmtpMailer, dev_mail_dir, find_stored, list_stored, parse_smtp_url
+from domain.mail import (
+    FileMailer,
+    Mail,
+    SmtpMailer,
+    body_text,
+    build_message,
+    dev_mail_dir,
+    find_stored,
+    list_stored,
+    parse_smtp_url,
+)
 from tests.support.smtp_sink import SmtpSink
 
 MAIL = Mail(
@@ -44,6 +55,45 @@ def test_file_mailer_writes_eml_and_prints_the_link(
     assert "[mail] to ada@example.com: Confirm your email" in out and "http://x/a?token=abc" in out
 
 
+VERIFY = Mail(
+    to="ada@example.com",
+    subject="Confirm your email address",
+    text="Hi <Ada>,\n\nConfirm your email address:\n\nhttp://x/auth/verify?token=abc&n=1\n\n"
+    "Questions? See http://x/help.\n",
+    link="http://x/auth/verify?token=abc&n=1",
+)
+
+
+def test_message_is_plain_text_with_an_html_alternative() -> None:
+    message = build_message(VERIFY, SENDER)
+    assert message.get_content_type() == "multipart/alternative"
+    assert [part.get_content_type() for part in message.iter_parts()] == ["text/plain", "text/html"]
+    assert body_text(message, "plain") == VERIFY.text
+
+
+def test_html_part_has_the_same_words_and_the_link_as_a_button() -> None:
+    html = body_text(build_message(VERIFY, SENDER), "html")
+    # The action is a button labelled with the subject, and the address stays visible beside it.
+    button = re.search(r'<a href="([^"]+)" style="display:inline-block[^"]*">([^<]+)</a>', html)
+    assert button and button.groups() == (
+        "http://x/auth/verify?token=abc&amp;n=1",
+        "Confirm your email address",
+    )
+    assert html.count('href="http://x/auth/verify?token=abc&amp;n=1"') == 2
+    # Every other line of the text is there, escaped, with its addresses clickable.
+    assert "Hi &lt;Ada&gt;," in html and "<Ada>" not in html
+    assert "Confirm your email address:" in html
+    assert 'Questions? See <a href="http://x/help" style="color:#4338ca">http://x/help</a>.' in html
+    assert f">{SENDER.split(' <')[0]}</td>" in html
+
+
+def test_stored_mail_keeps_both_parts(tmp_path: Path) -> None:
+    FileMailer(dev_mail_dir(tmp_path), SENDER).dispatch(VERIFY)
+    (stored,) = list_stored(dev_mail_dir(tmp_path))
+    assert stored.text == VERIFY.text
+    assert stored.html.startswith("<!doctype html>") and "token=abc&amp;n=1" in stored.html
+
+
 @pytest.mark.parametrize(
     ("url", "host", "port", "mode", "user"),
     [
@@ -71,7 +121,7 @@ def test_smtp_plain_delivery_when_the_server_offers_no_tls(sink: SmtpSink) -> No
     received = sink.next_message()
     assert received.rcpt_tos == ["ada@example.com"] and received.mail_from == "no-reply@example.com"
     assert received.message["Subject"] == "Confirm your email"
-    assert "token=abc" in received.message.get_content()
+    assert "token=abc" in body_text(received.message, "plain")
 
 
 @pytest.mark.parametrize("sink", ["starttls", "tls"], indirect=True)

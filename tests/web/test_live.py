@@ -13,6 +13,7 @@ from actors.counter import CounterActor, CounterState
 from actors.listen import EventHub
 from web import live as live_module
 from web.live import LiveStreams, open_streams
+from web.stream_slots import StreamSlot, StreamSlots, client_keys
 
 Stream = AsyncIterator[bytes]
 
@@ -63,9 +64,11 @@ async def next_message(stream: Stream, timeout: float = 5.0) -> Message:
     return parse(await asyncio.wait_for(anext(stream), timeout))
 
 
-async def open_stream(live: LiveStreams, counter_id: str, after: int = -1) -> Stream:
+async def open_stream(
+    live: LiveStreams, counter_id: str, after: int = -1, slot: StreamSlot | None = None
+) -> Stream:
     """A stream past its retry hint, subscribed; the caller reads the state it sends (if any)."""
-    stream = live.stream(counter_id, after)
+    stream = live.stream(counter_id, after, slot)
     hint = await next_message(stream)
     assert hint.retry == live_module.RETRY_MS and hint.data is None
     return stream
@@ -182,3 +185,46 @@ def test_message_is_rendered_and_encoded_once_per_version() -> None:
     assert all(e is encoded[0] for e in encoded)
     assert encoded[0] == b"id: 3\r\nevent: counter\r\ndata: 3\r\n\r\n"
     assert rendered == [3]
+
+
+def test_stream_slots_cap_the_worker_and_each_client() -> None:
+    slots = StreamSlots(per_worker=3, per_client=2)
+    a1, a2 = slots.take(("ip:a",)), slots.take(("ip:a", "session:1"))
+    assert a1 is not None and a2 is not None
+    assert slots.take(("ip:a",)) is None  # this address is at its cap
+    b1 = slots.take(("ip:b", "session:1"))  # session 1 has one more
+    assert b1 is not None
+    assert slots.take(("ip:b", "session:1")) is None  # session 1 at its cap too
+    assert slots.take(("ip:c",)) is None  # and the worker is full: 3 taken
+    a1.release()
+    a1.release()  # a second release gives nothing back twice
+    assert slots.taken == 2
+    c1 = slots.take(("ip:c",))
+    assert c1 is not None and slots.taken == 3
+    del c1  # a slot nobody holds any more is given back
+    assert slots.taken == 2
+
+
+async def test_stream_gives_its_slot_back_when_closed_or_dropped_unstarted(live: LiveStreams) -> None:
+    live.slots = StreamSlots(per_worker=2, per_client=2)
+    slot = live.slots.take(("ip:a",))
+    stream = await open_stream(live, "c9", slot=slot)
+    await next_message(stream)
+    assert live.slots.taken == 1
+    await stream.aclose()  # type: ignore[attr-defined]
+    assert live.slots.taken == 0
+    # A response that fails before its body starts never runs the generator: the slot comes back
+    # when the generator is dropped.
+    unstarted = live.stream("c9", -1, live.slots.take(("ip:a",)))
+    assert live.slots.taken == 1
+    del unstarted
+    assert live.slots.taken == 0
+
+
+def test_stream_clients_are_counted_by_address_ipv6_by_its_64_and_by_session() -> None:
+    assert client_keys("203.0.113.7", None) == ("ip:203.0.113.7",)
+    assert client_keys("203.0.113.7", 42) == ("ip:203.0.113.7", "session:42")
+    # One IPv6 subscriber holds a whole /64: every address in it counts as the same client.
+    assert client_keys("2001:db8:1:2::1", None) == client_keys("2001:db8:1:2:ffff::9", None)
+    assert client_keys("2001:db8:1:2::1", None) != client_keys("2001:db8:1:3::1", None)
+    assert client_keys("testclient", None) == ("ip:testclient",)

@@ -16,7 +16,8 @@ import pytest
 from actors.connection import create_redis
 from actors.counter import CounterActor
 from actors.keys import actor_channel
-from tests.support.server import RunningApp, running_app, start_app, stop_app
+from tests.support.server import RunningApp, running_app, start_app, stop_app, wait_until
+from tests.support.streams import open_stream
 
 pytestmark = pytest.mark.slow
 
@@ -26,7 +27,8 @@ CHANGES = 20
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApp]:
-    with running_app(tmp_path_factory.mktemp("live-server")) as app:
+    # Every client here is 127.0.0.1: the per-client cap must let all of them in.
+    with running_app(tmp_path_factory.mktemp("live-server"), env={"MAX_STREAMS_PER_CLIENT": "1000"}) as app:
         yield app
 
 
@@ -107,6 +109,21 @@ async def test_every_stream_receives_every_change_in_order_then_closes(server: R
         )  # + the hub's reader
 
     await until(all_closed, 10, "the server to drop every closed stream")
+
+
+def test_streams_dropped_by_tcp_reset_leave_no_listener_behind(server: RunningApp) -> None:
+    def idle() -> bool:
+        status = live_status(server)
+        return status["listeners"] == 0 and status["open_streams"] == 0
+
+    wait_until(idle, 10, "streams of earlier tests closed")
+    for round_ in range(3):
+        streams = [open_stream(server, f"/counter/reset-{n % 7}/events") for n in range(60)]
+        assert all(stream.status == 200 for stream in streams)
+        wait_until(lambda: live_status(server)["listeners"] == 60, 10, f"round {round_}: 60 listeners")
+        for stream in streams:
+            stream.reset()
+        wait_until(idle, 10, f"round {round_}: no listener left after the resets")
 
 
 async def test_reconnect_with_last_event_id_gets_the_current_state_at_once(server: RunningApp) -> None:

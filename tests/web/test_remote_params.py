@@ -10,7 +10,18 @@ import msgspec
 import pytest
 
 from web.remote import Context, InvalidInput, Registry, command, form, query
-from web.remote.params import Field, function_fields, humanize, parse_json, parse_lax
+from web.remote.params import (
+    INT_MAX,
+    INT_MIN,
+    INT_RANGE_MESSAGE,
+    MAX_JSON_DEPTH,
+    Field,
+    decode_json,
+    function_fields,
+    humanize,
+    parse_json,
+    parse_lax,
+)
 
 Short = Annotated[str, msgspec.Meta(max_length=5)]
 
@@ -205,6 +216,39 @@ def test_json_body_must_be_an_object() -> None:
 
 def test_json_null_for_required_field() -> None:
     assert json_errors({"name": None}) == {"name": "Must be text"}
+
+
+def test_ints_past_int64_are_refused_wherever_they_are() -> None:
+    """A plain `int` holds what the stores hold: past it, the field is named (not a crash further in)."""
+    assert lax(name="a", age=str(INT_MAX), limit=str(INT_MIN)) == {
+        "name": "a",
+        "age": INT_MAX,
+        "limit": INT_MIN,
+    }
+    huge = str(INT_MAX + 1)
+    assert lax_errors(name="a", age=huge) == {"age": INT_RANGE_MESSAGE}
+    assert lax_errors(name="a", age="-" + "9" * 30) == {"age": INT_RANGE_MESSAGE}
+    assert lax_errors(name="a", scores=["1", huge]) == {"scores": INT_RANGE_MESSAGE}
+    assert lax_errors(name="a", **{"point.x": huge}) == {"point": INT_RANGE_MESSAGE}
+    assert json_errors({"name": "a", "age": 10**30}) == {"age": INT_RANGE_MESSAGE}
+    assert json_errors({"name": "a", "point": {"x": 1, "y": -(10**20)}}) == {"point": INT_RANGE_MESSAGE}
+
+
+def test_decode_json_refuses_deep_nesting_and_huge_literals() -> None:
+    def errors(body: bytes) -> dict[str, str]:
+        with pytest.raises(InvalidInput) as caught:
+            decode_json(body)
+        return caught.value.errors
+
+    deep = f"Must not be nested more than {MAX_JSON_DEPTH} levels deep"
+    assert errors(b"[" * 5000 + b"]" * 5000) == {"body": deep}
+    assert errors(b'{"a":' * 500 + b"1" + b"}" * 500) == {"body": deep}
+    assert errors(b"[" * (MAX_JSON_DEPTH + 1) + b"]" * (MAX_JSON_DEPTH + 1)) == {"body": deep}
+    assert decode_json(b"[" * MAX_JSON_DEPTH + b"]" * MAX_JSON_DEPTH) is not None
+    # Brackets inside strings are text, not nesting.
+    assert decode_json(b'{"a": "' + b"[" * 100 + b'"}') == {"a": "[" * 100}
+    assert errors(b"1" * 4301) == {"body": INT_RANGE_MESSAGE}
+    assert errors(b"{") == {"body": "Is not valid JSON"}
 
 
 @pytest.mark.parametrize(

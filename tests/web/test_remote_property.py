@@ -19,12 +19,17 @@ from tests.web.remote_support import (
     csrf,
     make_app,
 )
+from web.remote.params import INT_MAX, INT_MIN, MAX_JSON_DEPTH
 
 FIELD_NAMES = ["title", "count", "mood", "urgent", "tags", "tags.x", "next", "_csrf_token", "admin", ""]
+# Past every integer type the stores have, and past Python's 4,300-digit limit for int("...").
+huge_ints = st.integers(min_value=INT_MAX + 1) | st.integers(max_value=INT_MIN - 1)
+huge_digits = st.integers(19, 5000).map(lambda n: "9" * n)
 json_values = st.recursive(
     st.none()
     | st.booleans()
     | st.integers()
+    | huge_ints
     | st.floats(allow_nan=False, allow_infinity=False)
     | st.text(max_size=30),
     lambda children: (
@@ -33,7 +38,18 @@ json_values = st.recursive(
     max_leaves=12,
 )
 form_bodies = st.lists(
-    st.tuples(st.sampled_from(FIELD_NAMES) | st.text(max_size=10), st.text(max_size=40)), max_size=8
+    st.tuples(st.sampled_from(FIELD_NAMES) | st.text(max_size=10), st.text(max_size=40) | huge_digits),
+    max_size=8,
+)
+# Nested far past MAX_JSON_DEPTH, where decoding or converting would recurse out of the stack.
+deep_json = st.integers(MAX_JSON_DEPTH - 2, 6000).flatmap(
+    lambda n: st.sampled_from(
+        [
+            "[" * n + "]" * n,
+            '{"title": ' + '{"a":' * n + "1" + "}" * n + "}",
+            '{"tags": ' + "[" * n + "]" * n + "}",
+        ]
+    )
 )
 json_bodies = (
     st.dictionaries(st.sampled_from(FIELD_NAMES) | st.text(max_size=10), json_values, max_size=6)
@@ -61,7 +77,7 @@ def assert_valid_calls(calls: Calls) -> None:
         if name == "add_note":
             title, count, tags = args["title"], args["count"], args["tags"]
             assert isinstance(title, str) and 1 <= len(title) <= 20
-            assert type(count) is int
+            assert type(count) is int and INT_MIN <= count <= INT_MAX
             assert tags is None or (isinstance(tags, list) and all(isinstance(t, str) for t in tags))
         elif name == "note_form":
             data = args["data"]
@@ -110,7 +126,9 @@ def test_arbitrary_inputs_never_500_and_never_reach_functions_invalid(tmp_path: 
         @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
         @given(
             query=st.lists(
-                st.tuples(st.sampled_from(FIELD_NAMES) | st.text(max_size=8), st.text(max_size=30))
+                st.tuples(
+                    st.sampled_from(FIELD_NAMES) | st.text(max_size=8), st.text(max_size=30) | huge_digits
+                )
             ),
             caller=callers,
         )
@@ -122,13 +140,16 @@ def test_arbitrary_inputs_never_500_and_never_reach_functions_invalid(tmp_path: 
             assert_valid_calls(calls)
 
         @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
-        @given(body=st.binary(max_size=200), content_type=content_types, caller=callers)
+        @given(
+            body=st.binary(max_size=200) | deep_json.map(str.encode),
+            content_type=content_types,
+            caller=callers,
+        )
         def post_raw_bytes(body: bytes, content_type: str | None, caller: dict[str, str]) -> None:
             headers = {**caller, **auth, **({"content-type": content_type} if content_type else {})}
-            response = client.post(
-                "/_remote/note_form", content=body, headers=headers, follow_redirects=False
-            )
-            assert response.status_code < 500, response.text
+            for path in ("/_remote/note_form", "/notes/x"):
+                response = client.post(path, content=body, headers=headers, follow_redirects=False)
+                assert response.status_code < 500, response.text
             assert_valid_calls(calls)
 
         post_anything()

@@ -115,3 +115,32 @@ def test_refusal_answers_htmx_with_a_partial(client: Client) -> None:
     assert response.status_code == 403
     assert response.headers["hx-retarget"] == "#flashes"
     assert "<html" not in response.text
+
+
+@pytest.mark.parametrize("signed_in", [False, True], ids=["signed-out", "signed-in"])
+@pytest.mark.parametrize("where", ["field", "header", "cookie"])
+def test_csrf_token_with_a_non_ascii_character_is_refused_not_a_500(
+    client: Client, where: str, signed_in: bool
+) -> None:
+    if signed_in:
+        signed_in_user(client, "ada@example.com")
+    token = csrf_token(client)
+    odd = token[:10] + "é" + token[11:-1] + "é"  # in the secret part and in its HMAC
+    # Raw bytes, as a client sends them (UTF-8): httpx only encodes ASCII text itself.
+    headers = {k.lower().encode(): v.encode() for k, v in {**JSON, **SITES["same-origin"]}.items()}
+    headers[b"x-csrftoken"] = token.encode()
+    data = {"email": "ada@example.com", "password": PASSWORD}
+    if where == "field":
+        del headers[b"x-csrftoken"]
+        data["_csrf_token"] = odd
+    elif where == "header":
+        headers[b"x-csrftoken"] = odd.encode()
+    else:
+        jar = {c.name: c.value or "" for c in client.cookies.jar if c.name != "csrftoken"}
+        client.cookies.clear()
+        pairs = [f"{name}={value}".encode() for name, value in jar.items()]
+        headers[b"cookie"] = b"; ".join([*pairs, b"csrftoken=" + odd.encode()])
+    for path in ("/auth/sign-in", "/counter/matrix"):
+        response = client.post(path, data=data, headers=headers)
+        assert response.status_code == 403, (path, response.text)
+        assert "came from another site" in response.json()["error"]

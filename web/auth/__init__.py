@@ -34,4 +34,5 @@ def auth_routes() -> list[ControllerRouterHandler]:
         pages.reset_page,
         account.account_page,
         dev_mail.dev_mail,
+        dev_mail.dev_mail_html,
     ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Request, get
@@ -24,6 +24,8 @@ AnyRequest = Request[Any, Any, Any]
 PAGE = "pages/account.html"
 SECTIONS = ("profile", "password", "email", "sessions", "delete")
 SIGN_IN = "Please sign in to see your account"
+# Session ids are Piccolo Serial columns: PostgreSQL `integer`, so a larger id is refused at the edge.
+SessionId = Annotated[int, msgspec.Meta(ge=1, le=2**31 - 1)]
 
 
 async def account_context(ctx: Context, user: AuthUser | None = None) -> dict[str, Any]:
@@ -144,7 +146,7 @@ async def change_email(ctx: Context, data: EmailChange) -> EmailSent:
 
 
 @command(path="/account/sessions/{session_id}/revoke", signed_in=SIGN_IN, **_section("sessions"))
-async def revoke_session(ctx: Context, session_id: int) -> Ended:
+async def revoke_session(ctx: Context, session_id: SessionId) -> Ended:
     """End one of the user's sessions (this one signs this browser out)."""
     user, session = ctx.require_session(SIGN_IN)
     await account.revoke_session(ctx.services.require_auth(), user.id, session_id)

@@ -9,7 +9,8 @@ other, so a token never outlives or crosses sessions.
 `SessionBoundCSRFMiddleware` is Litestar's middleware with one shortcut: for a signed-in request
 the session middleware has already computed the one token that may be submitted, so the check is
 one comparison with it, instead of Litestar building a Request, parsing cookies again and
-checking two HMACs. Signed-out requests take Litestar's own path unchanged.
+checking two HMACs. Signed-out requests take Litestar's own path, where a non-ASCII token is a
+mismatch (Litestar's own comparison would raise on it).
 """
 
 from __future__ import annotations
@@ -130,6 +131,13 @@ class SessionBoundCSRFMiddleware(CSRFMiddleware):
                 raise PermissionDeniedException("CSRF token verification failed")
         ScopeState.from_scope(scope).csrf_token = expected
         await self.app(scope, receive, send)
+
+    def _csrf_tokens_match(self, request_csrf_token: str, cookie_csrf_token: str) -> bool:
+        # Litestar compares the tokens as str with hmac.compare_digest, which raises TypeError on
+        # non-ASCII text; a valid token is hex, so any other text is simply a mismatch.
+        if not (request_csrf_token.isascii() and cookie_csrf_token.isascii()):
+            return False
+        return super()._csrf_tokens_match(request_csrf_token, cookie_csrf_token)
 
     def _header_token(self, scope: Scope) -> str | None:
         for key, value in scope["headers"]:

@@ -49,6 +49,7 @@ class Context:
     maybe_services: Services | None = None
     # Sent by the caller (`Idempotency-Key` header or the `_idempotency_key` field the button helper
     # adds): a command repeated with the same key must apply once (pass it to actors as request_id).
+    # Over HTTP it arrives scoped to the caller and the function, so another caller's key is fresh.
     idempotency_key: str | None = None
     session: AuthSession | None = None
     session_token: str | None = None

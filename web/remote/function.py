@@ -12,13 +12,16 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, ParamSpec, TypeVar
 from urllib.parse import quote, urlencode
 
-import msgspec
 from litestar import HttpMethod, MediaType, Request, Response
 from litestar.exceptions import HTTPException
 from litestar.handlers import HTTPRouteHandler
+from litestar.middleware.csrf import CSRF_SECRET_LENGTH
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import Operation
+from litestar.utils.empty import value_or_default
+from litestar.utils.scope.state import ScopeState
 
+from actors.keys import hashed_id
 from domain.errors import DomainError, NotSignedIn, ValidationFailed
 from web.errors import (
     GENERIC_500,
@@ -213,9 +216,9 @@ class RemoteFunction(Generic[P, R]):
             if not body.strip():
                 return RawInput(json={})
             try:
-                return RawInput(json=msgspec.json.decode(body))
-            except msgspec.DecodeError:
-                return RawInput(error="Is not valid JSON")
+                return RawInput(json=params.decode_json(body))
+            except InvalidInput as exc:
+                return RawInput(error=exc.errors[params.BODY_KEY])
         form = await request.form()
         values = {}
         for key, value in form.multi_items():
@@ -256,6 +259,20 @@ class RemoteFunction(Generic[P, R]):
             args.update(inputs)
         return args
 
+    def _scoped_key(self, key: str, request: AnyRequest, ctx: Context) -> str:
+        """The caller's key as the actors' request id: its stored result is this caller's, for this function.
+
+        A signed-in caller is its user; a signed-out one its browser (the CSRF secret that passed the
+        check), or its address when no CSRF check ran. Another caller's key is a fresh request.
+        """
+        if ctx.user is not None:
+            caller = f"user:{ctx.user.id}"
+        elif csrf := value_or_default(ScopeState.from_scope(request.scope).csrf_token, ""):
+            caller = f"browser:{csrf[:CSRF_SECRET_LENGTH]}"
+        else:
+            caller = f"ip:{ctx.client_ip}"
+        return hashed_id(f"{self.name}\n{caller}\n{key}")
+
     async def handle(self, request: AnyRequest) -> Response[Any]:
         caller = caller_of(request)
         if self.kind == "query" and caller is Caller.BROWSER and not prefers_html(request):
@@ -273,7 +290,7 @@ class RemoteFunction(Generic[P, R]):
                     raise InvalidInput(
                         {"idempotency_key": "Must be 8-64 characters from A-Z a-z 0-9 _ . : -"}
                     )
-                ctx = dataclasses.replace(ctx, idempotency_key=key)
+                ctx = dataclasses.replace(ctx, idempotency_key=self._scoped_key(key, request, ctx))
             if self.sign_in_message is not None:
                 ctx.require_user(self.sign_in_message)
             if self.rate_limit is not None:

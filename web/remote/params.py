@@ -9,7 +9,7 @@ import inspect
 import re
 import types
 import typing
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, Union, get_args, get_origin, get_type_hints
 
@@ -21,6 +21,12 @@ RESERVED_FORM_FIELDS = frozenset({"_csrf_token", "next", "_idempotency_key"})
 # Never echoed back into a re-rendered form.
 SECRET_FIELDS = frozenset({"password", "current_password", "new_password", "token"})
 BODY_KEY = "body"
+# The widest integer every store holds (SQLite INTEGER, PostgreSQL bigint, Redis): the bound of a
+# plain `int` parameter. A narrower column says so on its parameter (`Annotated[int, Meta(le=...)]`).
+INT_MIN, INT_MAX = -(2**63), 2**63 - 1
+INT_RANGE_MESSAGE = f"Must be a whole number from {INT_MIN} to {INT_MAX}"
+# Far deeper than any form's record; past it a JSON body is refused before anything recurses on it.
+MAX_JSON_DEPTH = 32
 
 
 class InvalidInput(Exception):
@@ -172,12 +178,40 @@ def _choices(annotation: Any) -> str | None:
 
 def _convert(value: object, field: Field, *, strict: bool) -> object:
     try:
-        return msgspec.convert(value, field.annotation, strict=strict)
+        converted = msgspec.convert(value, field.annotation, strict=strict)
     except msgspec.ValidationError as exc:
         message = humanize(str(exc))
         if message == "Is not one of the allowed values" and (choices := _choices(field.annotation)):
             message = f"Must be one of: {choices}"
         raise _FieldError(message) from None
+    if _has_huge_int(converted):
+        raise _FieldError(INT_RANGE_MESSAGE)
+    return converted
+
+
+_SCALARS = frozenset({str, bool, float, type(None)})
+
+
+def _has_huge_int(value: object) -> bool:
+    """Whether an int outside INT_MIN..INT_MAX is anywhere in a converted value (msgspec allows any)."""
+    if type(value) in _SCALARS:  # most parameters: nothing to walk
+        return False
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, int):
+            if not INT_MIN <= item <= INT_MAX:
+                return True
+        elif isinstance(item, list | tuple | set | frozenset):
+            stack.extend(item)
+        elif isinstance(item, dict):
+            stack.extend(item)
+            stack.extend(item.values())
+        elif isinstance(item, msgspec.Struct):
+            stack.extend(getattr(item, name) for name in item.__struct_fields__)
+        elif dataclasses.is_dataclass(item) and not isinstance(item, type):
+            stack.extend(getattr(item, f.name) for f in dataclasses.fields(item))
+    return False
 
 
 class _FieldError(Exception):
@@ -251,6 +285,38 @@ def echo(values: Mapping[str, Sequence[str]]) -> dict[str, str]:
 
 
 # --- strict (JSON bodies) -------------------------------------------------------------------
+
+
+def decode_json(body: bytes) -> object:
+    """A JSON body as Python values; InvalidInput for bad syntax, huge numbers or deep nesting."""
+    try:
+        value = msgspec.json.decode(body)
+    except msgspec.ValidationError:  # an integer literal msgspec cannot hold
+        raise InvalidInput({BODY_KEY: INT_RANGE_MESSAGE}) from None
+    except msgspec.DecodeError:
+        raise InvalidInput({BODY_KEY: "Is not valid JSON"}) from None
+    except RecursionError:
+        raise InvalidInput({BODY_KEY: f"Must not be nested more than {MAX_JSON_DEPTH} levels deep"}) from None
+    # Every level opens a bracket, so a body with few of them needs no walk.
+    if body.count(b"[") + body.count(b"{") > MAX_JSON_DEPTH and _deeper_than(value, MAX_JSON_DEPTH):
+        raise InvalidInput({BODY_KEY: f"Must not be nested more than {MAX_JSON_DEPTH} levels deep"})
+    return value
+
+
+def _deeper_than(value: object, limit: int) -> bool:
+    stack: list[tuple[object, int]] = [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, dict):
+            children: Iterable[object] = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if level > limit:
+            return True
+        stack.extend((child, level + 1) for child in children)
+    return False
 
 
 def parse_json(fields: Sequence[Field], body: object) -> dict[str, object]:
