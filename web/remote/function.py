@@ -52,7 +52,7 @@ Kind = Literal["query", "command", "form"]
 # Builds the template context of an answer from the base one (result, errors, values, message).
 View = Callable[[Context, dict[str, object]], Awaitable[dict[str, object]]]
 AnyRequest = Request[Any, Any, Any]
-PATH_PARAM = re.compile(r"{(\w+)(?::\w+)?}")
+PATH_PARAM = re.compile(r"{(\w+)(?::(\w+))?}")
 IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9_.:-]{8,64}")
 DEFAULT_MAX_BODY = 64 * 1024
 
@@ -109,7 +109,7 @@ class RemoteFunction(Generic[P, R]):
         functools.update_wrapper(self, fn)
 
         all_fields, self.result_annotation = params.function_fields(fn)
-        path_names = PATH_PARAM.findall(self.path_template)
+        path_names = [m.group(1) for m in PATH_PARAM.finditer(self.path_template)]
         by_name = {f.name: f for f in all_fields}
         missing = [n for n in path_names if n not in by_name]
         if missing:
@@ -126,11 +126,11 @@ class RemoteFunction(Generic[P, R]):
             self.record_param = self.input_fields[0].name
             self.record_type = self.input_fields[0].annotation
             self.input_fields = params.record_fields(self.input_fields[0].annotation)
-        self.litestar_path = PATH_PARAM.sub(lambda m: "{" + m.group(1) + ":str}", self.path_template)
+        self.litestar_path = litestar_path(self.path_template)
         # Further URLs answered by the same function (kept for links and callers that use them).
         self.aliases = aliases
         for alias in aliases:
-            if sorted(PATH_PARAM.findall(alias)) != sorted(path_names):
+            if sorted(m.group(1) for m in PATH_PARAM.finditer(alias)) != sorted(path_names):
                 raise TypeError(f"{self.name}: alias {alias!r} must have the path parameters {path_names}")
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> Coroutine[Any, Any, R]:
@@ -361,7 +361,7 @@ class RemoteFunction(Generic[P, R]):
             doc_signature=doc_signature(self),
             path=[
                 self.litestar_path,
-                *(PATH_PARAM.sub(lambda m: "{" + m.group(1) + ":str}", a) for a in self.aliases),
+                *(litestar_path(a) for a in self.aliases),
             ],
             http_method=HttpMethod.GET if self.kind == "query" else HttpMethod.POST,
             name=self.name,
@@ -382,6 +382,11 @@ class RemoteFunction(Generic[P, R]):
             opt={"public": self.public},
         )
         return handler(endpoint)
+
+
+def litestar_path(template: str) -> str:
+    """The Litestar path of a template: `{name}` is a str parameter, `{name:int}` keeps its type."""
+    return PATH_PARAM.sub(lambda m: "{" + m.group(1) + ":" + (m.group(2) or "str") + "}", template)
 
 
 def _resolve_public(name: str, kind: Kind, public: bool | None, signed_in: str | None) -> bool:
