@@ -8,11 +8,15 @@ from pathlib import Path
 
 from litestar import Litestar
 from litestar.routes import HTTPRoute
+from litestar.testing import TestClient
 
+from domain.auth.passwords import OWASP_MINIMUM, PasswordHasher
+from tests.web.auth_support import HTMX, auth_of, csrf_token
 from web.remote import REGISTRY
 from web.remote.openapi import RemoteRouteHandler
 
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
+JSON = {"Accept": "application/json"}
 WEB = Path(__file__).resolve().parents[2] / "web"
 
 
@@ -56,3 +60,22 @@ def test_no_hand_built_htmx_redirect_headers() -> None:
         for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
             if isinstance(node, ast.Constant) and isinstance(node.value, str):
                 assert node.value.lower() not in {"hx-redirect", "hx-location"}, path
+
+
+def test_password_forms_are_refused_before_parsing_when_argon2_is_saturated(
+    client: TestClient[Litestar],
+) -> None:
+    """A full hashing queue answers 503 at once, even for a form that would fail its own checks."""
+    token = csrf_token(client)
+    auth_of(client).hasher = PasswordHasher(OWASP_MINIMUM, max_waiting=0)
+    for headers, kind in (({}, "text/html"), (HTMX, "text/html"), (JSON, "application/json")):
+        answer = client.post(
+            "/auth/sign-in", data={"email": "", "password": "", "_csrf_token": token}, headers=headers
+        )
+        assert answer.status_code == 503 and answer.headers["content-type"].startswith(kind)
+        assert "busy checking passwords" in answer.text
+    auth_of(client).hasher = PasswordHasher(OWASP_MINIMUM)
+    answer = client.post(
+        "/auth/sign-in", data={"email": "", "password": "", "_csrf_token": token}, headers=JSON
+    )
+    assert answer.status_code == 422 and set(answer.json()["errors"]) == {"email", "password"}

@@ -12,7 +12,7 @@ from domain.auth import account
 from domain.auth import oauth as accounts
 from domain.auth.oauth_providers import configured_providers
 from domain.auth.types import AuthUser
-from web.auth.actions import MAX_FORM_BYTES, Done
+from web.auth.actions import MAX_FORM_BYTES, Done, password_slot
 from web.auth.guards import signed_in
 from web.auth.oauth_client import oauth_client
 from web.auth.pages import NO_STORE, end_browser_session
@@ -61,7 +61,7 @@ def section_view(section: str) -> View:
     return view
 
 
-def _section(name: str) -> dict[str, Any]:
+def _section(name: str, *, password: bool = False) -> dict[str, Any]:
     """Declaration options shared by the account's forms: page, partial, view, answer for no-JS."""
     partial = "partials/oauth_accounts.html" if name == "oauth" else f"partials/account_{name}.html"
     return {
@@ -70,6 +70,7 @@ def _section(name: str) -> dict[str, Any]:
         "view": section_view(name),
         "redirect": "/account",
         "max_body": MAX_FORM_BYTES,
+        "admit": password_slot if password else None,
     }
 
 
@@ -115,7 +116,7 @@ class Ended(msgspec.Struct):
     ended: int
 
 
-@form(path="/account/password", signed_in=SIGN_IN, **_section("password"))
+@form(path="/account/password", signed_in=SIGN_IN, **_section("password", password=True))
 async def change_password(ctx: Context, data: PasswordChange) -> Done:
     """Change the password; the user's other sessions end."""
     user, session = ctx.require_session(SIGN_IN)
@@ -134,7 +135,7 @@ class EmailSent(msgspec.Struct):
     sent_to: str
 
 
-@form(path="/account/email", signed_in=SIGN_IN, **_section("email"))
+@form(path="/account/email", signed_in=SIGN_IN, **_section("email", password=True))
 async def change_email(ctx: Context, data: EmailChange) -> EmailSent:
     """Mail a confirmation link to the new address; the email changes once it is followed."""
     user = ctx.require_user(SIGN_IN)
@@ -167,7 +168,7 @@ async def revoke_others(ctx: Context) -> Ended:
     return Ended(ended=ended)
 
 
-@form(path="/account/delete", signed_in=SIGN_IN, **_section("delete"))
+@form(path="/account/delete", signed_in=SIGN_IN, **_section("delete", password=True))
 async def delete_account(ctx: Context, data: Deletion) -> Done:
     """Delete the account and everything it owns."""
     user = ctx.require_user(SIGN_IN)

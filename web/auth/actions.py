@@ -31,10 +31,23 @@ from web.remote import Context, command, form
 MAX_FORM_BYTES = 16 * 1024
 
 
-def signed_out_form(page: str, *, stay: bool = False) -> dict[str, Any]:
+def password_slot(ctx: Context) -> None:
+    """A form that checks a password is refused (503) before parsing when argon2's queue is full."""
+    ctx.services.require_auth().hasher.check_capacity()
+
+
+def signed_out_form(page: str, *, stay: bool = False, password: bool = False) -> dict[str, Any]:
     """Declaration options of a signed-out form: anyone may post it; its page includes its partial."""
     partial = page.replace("pages/auth/", "partials/auth_")
-    return {"public": True, "page": page, "partial": partial, "stay": stay, "max_body": MAX_FORM_BYTES}
+    admit = password_slot if password else None
+    return {
+        "public": True,
+        "page": page,
+        "partial": partial,
+        "stay": stay,
+        "max_body": MAX_FORM_BYTES,
+        "admit": admit,
+    }
 
 
 class SignUp(msgspec.Struct):
@@ -73,7 +86,7 @@ class Done(msgspec.Struct):
     done: bool = True
 
 
-@form(path="/auth/sign-up", **signed_out_form(SIGN_UP, stay=True))
+@form(path="/auth/sign-up", **signed_out_form(SIGN_UP, stay=True, password=True))
 async def sign_up(ctx: Context, data: SignUp) -> Sent:
     """Create an account and mail a confirmation link."""
     settings = ctx.services.settings
@@ -92,7 +105,7 @@ async def sign_up(ctx: Context, data: SignUp) -> Sent:
     return Sent()
 
 
-@form(path="/auth/sign-in", **signed_out_form(SIGN_IN))
+@form(path="/auth/sign-in", **signed_out_form(SIGN_IN, password=True))
 async def sign_in(ctx: Context, data: SignIn) -> AuthUser:
     """Start a session (the session cookie) and go to the form's `next` page."""
     ctx.show(next=sign_in_target(ctx, ""))
@@ -124,7 +137,7 @@ async def sign_out(ctx: Context) -> Done:
     return Done()
 
 
-@form(path="/auth/verify", **signed_out_form(SIGN_IN))
+@form(path="/auth/verify", **signed_out_form(SIGN_IN, password=True))
 async def confirm_sign_up(ctx: Context, data: Confirm) -> AuthUser:
     """A sign-up link opened in another browser, with the password chosen at sign-up."""
     try:
@@ -167,7 +180,7 @@ async def forgot_password(ctx: Context, data: Email) -> Sent:
     return Sent()
 
 
-@form(path="/auth/reset-password", **signed_out_form(RESET))
+@form(path="/auth/reset-password", **signed_out_form(RESET, password=True))
 async def reset_password(ctx: Context, data: Reset) -> Done:
     """Set a new password and end every session, this browser's included."""
     try:

@@ -7,7 +7,7 @@ from typing import Any, ParamSpec, TypeVar
 
 from litestar.handlers import HTTPRouteHandler
 
-from web.remote.function import DEFAULT_MAX_BODY, Kind, RemoteFunction, View
+from web.remote.function import DEFAULT_MAX_BODY, Admit, Kind, RemoteFunction, View
 from web.remote.ratelimit import RateLimit
 
 P = ParamSpec("P")
@@ -58,6 +58,7 @@ def _declare(
     view: View | None = None,
     stay: bool = False,
     aliases: tuple[str, ...] = (),
+    admit: Admit | None = None,
     registry: Registry | None = None,
 ) -> Callable[[Callable[P, Awaitable[R]]], RemoteFunction[P, R]]:
     def decorate(fn: Callable[P, Awaitable[R]]) -> RemoteFunction[P, R]:
@@ -77,6 +78,7 @@ def _declare(
             view=view,
             stay=stay,
             aliases=aliases,
+            admit=admit,
         )
         (REGISTRY if registry is None else registry).add(rf)
         return rf
@@ -127,12 +129,13 @@ def command(
     view: View | None = None,
     stay: bool = False,
     aliases: tuple[str, ...] = (),
+    admit: Admit | None = None,
     registry: Registry | None = None,
 ) -> Callable[[Callable[P, Awaitable[R]]], RemoteFunction[P, R]]:
     """A change (POST, CSRF-checked): arguments from the path and a JSON object or form fields by name.
 
     Say who may call it: `public=True`, or `public=False` / `signed_in="..."` for signed-in users only.
-    `view(ctx, context)` completes the template context; `stay=True` answers a plain form post with
+    `admit(ctx)` may refuse before the input is parsed; `view(ctx, context)` completes the template context; `stay=True` answers a plain form post with
     the page itself rather than a redirect back; `ctx.redirect_to`, `ctx.set_cookie` and `ctx.flash`
     shape the answer from inside the function.
     """
@@ -151,6 +154,7 @@ def command(
         view=view,
         stay=stay,
         aliases=aliases,
+        admit=admit,
         registry=registry,
     )
 
@@ -170,6 +174,7 @@ def form(
     view: View | None = None,
     stay: bool = False,
     aliases: tuple[str, ...] = (),
+    admit: Admit | None = None,
     registry: Registry | None = None,
 ) -> Callable[[Callable[P, Awaitable[R]]], RemoteFunction[P, R]]:
     """A command fed by an HTML form: its one Struct/dataclass parameter's fields are the form's fields.
@@ -191,5 +196,6 @@ def form(
         view=view,
         stay=stay,
         aliases=aliases,
+        admit=admit,
         registry=registry,
     )

@@ -49,6 +49,8 @@ log = logging.getLogger(__name__)
 P = ParamSpec("P")
 R = TypeVar("R")
 Kind = Literal["query", "command", "form"]
+# Runs before the input is parsed (after sign-in and rate limit): refuse early, e.g. a full queue.
+Admit = Callable[[Context], None]
 # Builds the template context of an answer from the base one (result, errors, values, message).
 View = Callable[[Context, dict[str, object]], Awaitable[dict[str, object]]]
 AnyRequest = Request[Any, Any, Any]
@@ -90,6 +92,7 @@ class RemoteFunction(Generic[P, R]):
         view: View | None = None,
         stay: bool = False,
         aliases: tuple[str, ...] = (),
+        admit: Admit | None = None,
     ) -> None:
         self.fn = fn
         self.name: str = fn.__name__
@@ -101,6 +104,7 @@ class RemoteFunction(Generic[P, R]):
         self.page = page
         self.result_as = result_as
         self.rate_limit = rate_limit
+        self.admit = admit
         self.redirect = redirect
         self.flash = flash
         self.max_body = max_body
@@ -295,6 +299,8 @@ class RemoteFunction(Generic[P, R]):
                 ctx.require_user(self.sign_in_message)
             if self.rate_limit is not None:
                 await self.rate_limit.check(self.name, ctx)
+            if self.admit is not None:
+                self.admit(ctx)
             args = self._parse(request.path_params, raw)
             result = await self.fn(ctx, **args)  # type: ignore[arg-type]
             context = await self._view(caller, ctx, result)
