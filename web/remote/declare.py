@@ -135,9 +135,9 @@ def command(
     """A change (POST, CSRF-checked): arguments from the path and a JSON object or form fields by name.
 
     Say who may call it: `public=True`, or `public=False` / `signed_in="..."` for signed-in users only.
-    `admit(ctx)` may refuse before the input is parsed; `view(ctx, context)` completes the template context; `stay=True` answers a plain form post with
-    the page itself rather than a redirect back; `ctx.redirect_to`, `ctx.set_cookie` and `ctx.flash`
-    shape the answer from inside the function.
+    `admit(ctx)` may refuse before the input is parsed; `view(ctx, context)` completes the template
+    context; `stay=True` answers a plain form post with the page itself rather than a redirect back;
+    `ctx.redirect_to`, `ctx.set_cookie` and `ctx.flash` shape the answer from inside the function.
     """
     return _declare(
         "command",
