@@ -15,7 +15,7 @@ from litestar.types import ControllerRouterHandler
 from domain.auth import oauth as accounts
 from domain.auth.core import Limit
 from domain.auth.oauth_providers import FlowInvalid, OAuthFailed, configured_providers
-from domain.errors import DomainError, RateLimited
+from domain.errors import DomainError
 from settings import Settings
 from web.auth.account import SIGN_IN as ACCOUNT_SIGN_IN
 from web.auth.account import section_view
@@ -23,7 +23,7 @@ from web.auth.actions import MAX_FORM_BYTES
 from web.auth.cookies import binding_cookie, new_binding, read_binding
 from web.auth.oauth_client import oauth_client
 from web.auth.pages import SIGN_IN, after_sign_in, complete_sign_in, page
-from web.errors import caller_of, retry_after_header
+from web.errors import caller_of, error_headers_of
 from web.remote import Context, command, context_from
 from web.remote.responses import follow
 
@@ -63,8 +63,7 @@ def _sign_in_error(request: AnyRequest, ctx: Context, exc: DomainError, next_to:
         ctx.redirect_to("/account", flash=exc.message, level="error")
         return follow(request, caller_of(request), ctx)
     response = page(SIGN_IN, {"message": exc.message, "next": next_to}, status=exc.status_code)
-    if isinstance(exc, RateLimited):
-        response.headers.update(retry_after_header(exc.retry_after))
+    response.headers.update(error_headers_of(exc))
     return response
 
 
@@ -118,7 +117,9 @@ async def oauth_callback(request: AnyRequest, provider: str) -> Response[Any]:
 # --- /account: link and unlink -------------------------------------------------------------------
 
 
-class Unlinked(msgspec.Struct):
+class ProviderChange(msgspec.Struct):
+    """Which provider a link or unlink was about."""
+
     provider: str
 
 
@@ -132,22 +133,22 @@ OAUTH_SECTION: dict[str, Any] = {
 
 
 @command(path="/account/oauth/{provider}/link", signed_in=ACCOUNT_SIGN_IN, **OAUTH_SECTION)
-async def oauth_link(ctx: Context, provider: str) -> Unlinked:
+async def oauth_link(ctx: Context, provider: str) -> ProviderChange:
     """Link a provider account to the signed-in user (redirects to the provider)."""
     user = ctx.require_user(ACCOUNT_SIGN_IN)
     await _start(ctx, provider, next_to="/account", link_user_id=user.id)
-    return Unlinked(provider=provider)
+    return ProviderChange(provider=provider)
 
 
 @command(path="/account/oauth/{provider}/unlink", signed_in=ACCOUNT_SIGN_IN, **OAUTH_SECTION)
-async def oauth_unlink(ctx: Context, provider: str) -> Unlinked:
+async def oauth_unlink(ctx: Context, provider: str) -> ProviderChange:
     """Unlink a provider (refused if it is the last way to sign in)."""
     user = ctx.require_user(ACCOUNT_SIGN_IN)
     configured = oauth_client(ctx.services).providers.get(provider)
     label = configured.label if configured else provider.capitalize()
     await accounts.unlink(ctx.services.require_auth(), user.id, provider, label)
     ctx.notice(f"{label} is no longer linked.")
-    return Unlinked(provider=provider)
+    return ProviderChange(provider=provider)
 
 
 # --- templates -----------------------------------------------------------------------------------

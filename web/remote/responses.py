@@ -10,9 +10,9 @@ from litestar import MediaType, Request, Response
 from litestar.plugins.htmx import ClientRedirect
 from litestar.response import Redirect
 
-from domain.errors import DomainError, NotSignedIn, RateLimited, ValidationFailed
+from domain.errors import DomainError, NotSignedIn, ValidationFailed
 from web import flash
-from web.errors import VARY, Caller, domain_error_response, error_response, retry_after_header
+from web.errors import VARY, Caller, domain_error_response, error_headers_of, error_response
 from web.remote.context import Context, RedirectStatus, same_origin_next
 from web.templating import HTMLTemplate
 
@@ -165,7 +165,7 @@ def failed(
         )
     if caller is not Caller.JSON and ctx.effects.redirect is not None:
         return follow(request, caller, ctx)
-    headers = retry_after_header(exc.retry_after) if isinstance(exc, RateLimited) else None
+    headers = error_headers_of(exc)
     if isinstance(exc, ValidationFailed) or (caller is not Caller.JSON and shows_errors_in_form(rf, ctx)):
         return invalid(
             rf, request, caller, exc.field_errors, ctx, context, exc.message, exc.status_code, headers
