@@ -63,6 +63,10 @@ MAX_PROXY_HOPS = 10
 MAX_STREAMS = 1_000_000  # a bound for MAX_STREAMS_PER_*: any real cap is far below it
 
 
+# The product name people see (mail sender, admin title, CLI); a generated project gets its own.
+APP_NAME = "Remote Stack"
+
+
 class SettingsError(ValueError):
     """A setting is missing or unsafe; the message is one line meant for the operator."""
 
@@ -114,7 +118,7 @@ class Settings:
     auth_attempts_per_minute: int = 5
     # Mail: unset SMTP_URL in development writes .eml files to DATA_DIR/mail.
     smtp_url: str | None = None
-    mail_from: str = "Remote Stack <no-reply@localhost>"
+    mail_from: str = f"{APP_NAME} <no-reply@localhost>"
     # OAuth providers appear only when both id and secret are set.
     google_client_id: str | None = None
     google_client_secret: str | None = None
@@ -191,7 +195,7 @@ class Settings:
             db_pool_size=int(get("DB_POOL_SIZE") or "10"),
             auth_attempts_per_minute=int(get("AUTH_ATTEMPTS_PER_MINUTE") or "5"),
             smtp_url=get("SMTP_URL"),
-            mail_from=get("MAIL_FROM") or "Remote Stack <no-reply@localhost>",
+            mail_from=get("MAIL_FROM") or f"{APP_NAME} <no-reply@localhost>",
             google_client_id=get("GOOGLE_CLIENT_ID"),
             google_client_secret=get("GOOGLE_CLIENT_SECRET"),
             github_client_id=get("GITHUB_CLIENT_ID"),

@@ -125,6 +125,7 @@ def test_template_custom_answers_rename_the_project(custom_project: Path) -> Non
     assert "}}Acme Board</a>" in base  # the home link, after its logo mark
     assert ">Acme Board</h1>" in (custom_project / "web/templates/pages/home.html").read_text()
     assert "image: acme-board:latest" in (custom_project / "compose.yaml").read_text()
+    assert 'APP_NAME = "Acme Board"' in (custom_project / "settings.py").read_text()
 
 
 def test_template_custom_answers_pick_providers_and_drop_counter_demo(custom_project: Path) -> None:

@@ -19,7 +19,7 @@ from domain.admin.users import delete_user_from_panel, new_user_from_panel
 from domain.auth.core import Auth
 from domain.auth.validation import normalize_email
 from domain.errors import ValidationFailed
-from settings import Settings
+from settings import APP_NAME, Settings
 
 # The bridge puts the app's Services under SERVICES_SCOPE_KEY, as piccolo-admin's FastAPI app
 # replaces scope["app"]. This module is imported by the bridge on the first admin request.
@@ -166,7 +166,7 @@ def build_panel(settings: Settings) -> FastAPI:
         tables=tables,
         auth_table=AdminMirror,
         session_table=AdminSession,
-        site_name="Remote Stack admin",
+        site_name=f"{APP_NAME} admin",
         production=settings.is_production,
         # piccolo's CSRF check compares the Origin/Referer host with these on https.
         allowed_hosts=[host, *settings.trusted_hosts] if host else list(settings.trusted_hosts),
