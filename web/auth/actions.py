@@ -96,7 +96,7 @@ async def sign_up(ctx: Context, data: SignUp) -> Sent:
         name=data.name,
         email=data.email,
         password=data.password,
-        ip=ctx.client_ip or "unknown",
+        ip=ctx.address,
         binding=binding,
     )
     ctx.show(sent_to=email)
@@ -114,7 +114,7 @@ async def sign_in(ctx: Context, data: SignIn) -> AuthUser:
             ctx.services.require_auth(),
             email=data.email,
             password=data.password,
-            ip=ctx.client_ip or "unknown",
+            ip=ctx.address,
             user_agent=ctx.user_agent,
             device_cookie=ctx.cookies.get(device_cookie_name(ctx.services.settings), ""),
         )
@@ -145,7 +145,7 @@ async def confirm_sign_up(ctx: Context, data: Confirm) -> AuthUser:
             ctx.services.require_auth(),
             token=data.token,
             password=data.password,
-            ip=ctx.client_ip or "unknown",
+            ip=ctx.address,
             user_agent=ctx.user_agent,
         )
     except DomainError as exc:
@@ -163,9 +163,7 @@ async def confirm_sign_up(ctx: Context, data: Confirm) -> AuthUser:
 @form(path="/auth/resend-verification", **signed_out_form(RESEND, stay=True))
 async def resend_verification(ctx: Context, data: Email) -> Sent:
     """Mail a new confirmation link (the same answer for unknown addresses)."""
-    await flows.resend_verification(
-        ctx.services.require_auth(), email=data.email, ip=ctx.client_ip or "unknown"
-    )
+    await flows.resend_verification(ctx.services.require_auth(), email=data.email, ip=ctx.address)
     ctx.show(sent=True)
     return Sent()
 
@@ -173,9 +171,7 @@ async def resend_verification(ctx: Context, data: Email) -> Sent:
 @form(path="/auth/forgot-password", **signed_out_form(FORGOT, stay=True))
 async def forgot_password(ctx: Context, data: Email) -> Sent:
     """Mail a password-reset link (the same answer for unknown addresses)."""
-    await recovery.request_password_reset(
-        ctx.services.require_auth(), email=data.email, ip=ctx.client_ip or "unknown"
-    )
+    await recovery.request_password_reset(ctx.services.require_auth(), email=data.email, ip=ctx.address)
     ctx.show(sent=True)
     return Sent()
 

@@ -44,7 +44,7 @@ def callback_url(settings: Settings, provider: str) -> str:
 async def _start(ctx: Context, provider: str, *, next_to: str, link_user_id: int | None) -> None:
     """Store a flow and send the browser to the provider (HX-Redirect for htmx: a full navigation)."""
     settings = ctx.services.settings
-    await ctx.services.require_auth().limit(f"oauth:ip:{ctx.client_ip or 'unknown'}", START_LIMIT)
+    await ctx.services.require_auth().limit(f"oauth:ip:{ctx.address}", START_LIMIT)
     binding = read_binding(ctx.cookies, settings, BINDING_COOKIE) or new_binding()
     url = await oauth_client(ctx.services).begin(
         provider,
@@ -103,9 +103,7 @@ async def oauth_callback(request: AnyRequest, provider: str) -> Response[Any]:
             notice = f"{spec.label} is now linked." if added else f"{spec.label} was already linked."
             ctx.redirect_to("/account", flash=notice)
             return follow(request, caller_of(request), ctx)
-        signed = await accounts.sign_in(
-            auth, spec, done, ip=ctx.client_ip or "unknown", user_agent=ctx.user_agent
-        )
+        signed = await accounts.sign_in(auth, spec, done, ip=ctx.address, user_agent=ctx.user_agent)
     except DomainError as exc:
         if isinstance(exc, OAuthFailed) or exc.status_code < 500:
             log.info("oauth callback refused: provider=%s reason=%s", provider, type(exc).__name__)

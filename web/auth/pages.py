@@ -104,7 +104,7 @@ async def verify(request: AnyRequest, token: str = "") -> Response[Any]:
             auth,
             token,
             binding=read_binding(request.cookies, ctx.services.settings, SIGN_UP_BINDING),
-            ip=ctx.client_ip or "unknown",
+            ip=ctx.address,
             user_agent=ctx.user_agent,
             current=ctx.session,
         )

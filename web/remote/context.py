@@ -65,6 +65,11 @@ class Context:
             raise Unavailable("The service is starting up; try again in a moment.")
         return self.maybe_services
 
+    @property
+    def address(self) -> str:
+        """The client's address for rate limits and audit logs ("unknown" when the server has none)."""
+        return self.client_ip or "unknown"
+
     def require_user(self, message: str = DEFAULT_SIGN_IN_MESSAGE) -> AuthUser:
         """The signed-in user, or NotSignedIn with `message` (rendered as a sign-in redirect)."""
         if self.user is None:
