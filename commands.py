@@ -1,4 +1,4 @@
-"""Operator commands: `createadmin`, `users list|promote|demote`, `alarms list|retry|discard` (see cli.py)."""
+"""Operator commands: `createadmin`, `users list|promote|demote|reset-2fa`, `alarms list|retry|discard`."""
 
 from __future__ import annotations
 
@@ -25,10 +25,12 @@ from domain.admin.users import (
     create_admin,
     find_user,
     list_users,
+    reset_two_factor_by_email,
     set_admin,
 )
 from domain.auth.passwords import PasswordHasher
 from domain.errors import DomainError
+from domain.mail import make_mailer
 from settings import Settings
 
 Handler = Callable[[Settings, argparse.Namespace], int]
@@ -162,6 +164,9 @@ def cmd_users(settings: Settings, args: argparse.Namespace) -> int:
         print(f"{len(users)} user{'' if len(users) == 1 else 's'}")
         return 0
 
+    if args.users_command == "reset-2fa":
+        return reset_2fa(settings, args.email)
+
     make_admin = args.users_command == "promote"
 
     async def change() -> tuple[UserRow, bool]:
@@ -185,6 +190,33 @@ def cmd_users(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def reset_2fa(settings: Settings, email: str) -> int:
+    """Turn a user's two-factor sign-in off; the auth event is logged and the owner mailed."""
+
+    async def reset() -> tuple[UserRow, bool]:
+        mailer = make_mailer(
+            smtp_url=settings.smtp_url,
+            mail_from=settings.mail_from,
+            data_dir=settings.data_dir,
+            is_production=settings.is_production,
+        )
+        try:
+            async with open_database(settings):
+                return await reset_two_factor_by_email(mailer, settings.base_url, email)
+        finally:
+            await mailer.aclose()
+
+    try:
+        user, removed = asyncio.run(reset())
+    except DomainError as exc:
+        raise _fail(exc) from None
+    if not removed:
+        step(f"{user.email} (user {user.id}) has no two-factor sign-in; nothing to do")
+        return 0
+    step(f"two-factor sign-in of {user.email} (user {user.id}) is off; they were mailed about it")
+    return 0
+
+
 def add_createadmin_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("email", metavar="EMAIL", help="the admin's email address")
     parser.add_argument(
@@ -200,7 +232,12 @@ def add_users_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="users_command", required=True, metavar="ACTION")
     text = "table of every user: id, email, name, verified, admin, created"
     sub.add_parser("list", help=text, description=text)
-    for action, text in (("promote", "make a user an admin"), ("demote", "take a user's admin rights away")):
+    actions = (
+        ("promote", "make a user an admin"),
+        ("demote", "take a user's admin rights away"),
+        ("reset-2fa", "turn a user's two-factor sign-in off (lost authenticator); they are mailed"),
+    )
+    for action, text in actions:
         cmd = sub.add_parser(action, help=text, description=text)
         cmd.add_argument("email", metavar="EMAIL", help="the user's email address")
 
@@ -284,6 +321,6 @@ OPERATOR_COMMANDS: dict[str, tuple[Handler, str, Callable[[argparse.ArgumentPars
         "create an admin, or promote an existing user",
         add_createadmin_arguments,
     ),
-    "users": (cmd_users, "list users; promote or demote admins", add_users_arguments),
+    "users": (cmd_users, "list users; promote or demote admins; reset two-factor", add_users_arguments),
     "alarms": (cmd_alarms, "list actor alarms; retry or discard one", add_alarms_arguments),
 }

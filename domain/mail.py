@@ -38,6 +38,16 @@ class Mail:
     link: str | None = None
 
 
+def sign_in_method_mail(to: str, *, change: str, base_url: str) -> Mail:
+    """Tell an account's owner a sign-in method was added or removed, so a change they did not make shows."""
+    return Mail(
+        to=to,
+        subject="A sign-in method of your account changed",
+        text=f"{change}\n\nIf this was not you, reset your password now: {base_url}/auth/forgot-password\n"
+        "and review the sign-in methods on your account page.\n",
+    )
+
+
 class Mailer(Protocol):
     """Hands mail over for delivery without making the caller wait on the network."""
 

@@ -30,10 +30,12 @@ CREDENTIALS = "credentials"
 VERIFY_EMAIL = "verify_email"
 CHANGE_EMAIL = "change_email"
 RESET_PASSWORD = "reset_password"
+MAGIC_LINK = "magic_link"
 TOKEN_LIFETIME = {
     VERIFY_EMAIL: timedelta(hours=24),
     CHANGE_EMAIL: timedelta(hours=24),
     RESET_PASSWORD: timedelta(hours=1),
+    MAGIC_LINK: timedelta(minutes=15),
 }
 UNIQUE_VIOLATIONS: tuple[type[Exception], ...] = (sqlite3.IntegrityError, asyncpg.UniqueViolationError)
 
@@ -53,6 +55,9 @@ class AuthLimits:
     reset: Limit = Limit(5, 60)
     sign_up: Limit = Limit(10, 600)
     password_check: Limit = Limit(5, 60)
+    # Two-factor codes per account, and emailed sign-in links per address and per IP.
+    second_factor: Limit = Limit(5, 60)
+    magic_link: Limit = Limit(5, 600)
 
 
 @dataclass
@@ -66,6 +71,8 @@ class Auth:
     base_url: str
     # Signs device cookies (domain/auth/device_cookie.py); derived from AUTH_SECRET.
     device_key: bytes
+    # Encrypts TOTP secrets and peppers backup codes (domain/auth/sealing.py); derived from AUTH_SECRET.
+    methods_key: bytes
     clock: Clock = utc_now
     limits: AuthLimits = field(default_factory=AuthLimits)
     _background: set[asyncio.Task[None]] = field(default_factory=set, repr=False)

@@ -20,7 +20,7 @@ from domain.auth.events import auth_event
 from domain.auth.ownership import Proof, claim_mailbox, revoke_older_tokens
 from domain.auth.passwords import MAX_LENGTH
 from domain.auth.sessions import load_user
-from domain.auth.tables import Account, User
+from domain.auth.tables import Account, Passkey, User
 from domain.auth.tokens import hash_token
 from domain.auth.types import AuthSession, AuthUser
 from domain.auth.validation import (
@@ -156,7 +156,9 @@ async def follow_link(
     if row["password_hash"] and not bound:
         # Following the link proves the mailbox, not who chose the password it carries.
         return Followed(email=user.email, needs_password=True)
-    return await _confirm(auth, token, user, ip=ip, user_agent=user_agent)
+    # Passkeys made while signing up stay only in the browser that made them (passkey_signup.py).
+    passkey_binding = row["binding_hash"] if bound else ""
+    return await _confirm(auth, token, user, ip=ip, user_agent=user_agent, passkey_binding=passkey_binding)
 
 
 async def confirm_sign_up(auth: Auth, *, token: str, password: str, ip: str, user_agent: str) -> SignedIn:
@@ -181,13 +183,23 @@ async def confirm_sign_up(auth: Auth, *, token: str, password: str, ip: str, use
     return followed.signed_in
 
 
-async def _confirm(auth: Auth, token: str, user: AuthUser, *, ip: str, user_agent: str) -> Followed:
+async def _confirm(
+    auth: Auth, token: str, user: AuthUser, *, ip: str, user_agent: str, passkey_binding: str = ""
+) -> Followed:
     """Use the sign-up link up and let it claim the address with the credentials it carries."""
     row = await auth.consume_token(token, (VERIFY_EMAIL,))
     if row is None:
         raise ValidationFailed(INVALID_LINK, field_errors={"token": INVALID_LINK})
-    await claim_mailbox(auth, user.id, Proof(password_hash=row["password_hash"], name=row["name"]))
+    kept_passkey = bool(passkey_binding) and await Passkey.exists().where(
+        (Passkey.user == user.id) & (Passkey.binding_hash == passkey_binding)
+    )
+    name = row["name"] or (user.name if kept_passkey else "")
+    proof = Proof(password_hash=row["password_hash"], name=name, passkey_binding=passkey_binding)
+    await claim_mailbox(auth, user.id, proof)
     auth_event("email.verified", user_id=user.id)
+    if kept_passkey:
+        signed = await start_session(auth, user.id, ip=ip, user_agent=user_agent, method="passkey_sign_up")
+        return Followed(email=user.email, signed_in=signed)
     if row["password_hash"]:
         signed = await start_session(auth, user.id, ip=ip, user_agent=user_agent, method="email_link")
         return Followed(email=user.email, signed_in=signed)

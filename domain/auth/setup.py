@@ -7,6 +7,7 @@ from actors.ratelimit import RateLimitActor
 from domain.auth.core import Auth, AuthLimits, Limit
 from domain.auth.device_cookie import signing_key
 from domain.auth.passwords import PasswordHasher
+from domain.auth.sealing import methods_key
 from domain.auth.sessions import SessionStore
 from domain.mail import make_mailer
 from settings import Settings
@@ -26,6 +27,7 @@ def create_auth(settings: Settings, redis: RedisClient) -> Auth:
         ratelimit=RateLimitActor(redis),
         base_url=settings.base_url,
         device_key=signing_key(settings.auth_secret),
+        methods_key=methods_key(settings.auth_secret),
         limits=AuthLimits(
             sign_in=Limit(settings.auth_attempts_per_minute, 60),
             known_device=Limit(settings.auth_attempts_per_minute, 60),
