@@ -7,7 +7,7 @@ from typing import Any, ParamSpec, TypeVar
 
 from litestar.handlers import HTTPRouteHandler
 
-from web.remote.function import DEFAULT_MAX_BODY, Kind, RemoteFunction
+from web.remote.function import DEFAULT_MAX_BODY, Admit, Kind, RemoteFunction, View
 from web.remote.ratelimit import RateLimit
 
 P = ParamSpec("P")
@@ -55,6 +55,10 @@ def _declare(
     redirect: str = "/",
     flash: str | None = None,
     max_body: int = DEFAULT_MAX_BODY,
+    view: View | None = None,
+    stay: bool = False,
+    aliases: tuple[str, ...] = (),
+    admit: Admit | None = None,
     registry: Registry | None = None,
 ) -> Callable[[Callable[P, Awaitable[R]]], RemoteFunction[P, R]]:
     def decorate(fn: Callable[P, Awaitable[R]]) -> RemoteFunction[P, R]:
@@ -71,6 +75,10 @@ def _declare(
             redirect=redirect,
             flash=flash,
             max_body=max_body,
+            view=view,
+            stay=stay,
+            aliases=aliases,
+            admit=admit,
         )
         (REGISTRY if registry is None else registry).add(rf)
         return rf
@@ -118,11 +126,18 @@ def command(
     redirect: str = "/",
     flash: str | None = None,
     max_body: int = DEFAULT_MAX_BODY,
+    view: View | None = None,
+    stay: bool = False,
+    aliases: tuple[str, ...] = (),
+    admit: Admit | None = None,
     registry: Registry | None = None,
 ) -> Callable[[Callable[P, Awaitable[R]]], RemoteFunction[P, R]]:
     """A change (POST, CSRF-checked): arguments from the path and a JSON object or form fields by name.
 
     Say who may call it: `public=True`, or `public=False` / `signed_in="..."` for signed-in users only.
+    `admit(ctx)` may refuse before the input is parsed; `view(ctx, context)` completes the template
+    context; `stay=True` answers a plain form post with the page itself rather than a redirect back;
+    `ctx.redirect_to`, `ctx.set_cookie` and `ctx.flash` shape the answer from inside the function.
     """
     return _declare(
         "command",
@@ -136,6 +151,10 @@ def command(
         redirect=redirect,
         flash=flash,
         max_body=max_body,
+        view=view,
+        stay=stay,
+        aliases=aliases,
+        admit=admit,
         registry=registry,
     )
 
@@ -152,6 +171,10 @@ def form(
     redirect: str = "/",
     flash: str | None = None,
     max_body: int = DEFAULT_MAX_BODY,
+    view: View | None = None,
+    stay: bool = False,
+    aliases: tuple[str, ...] = (),
+    admit: Admit | None = None,
     registry: Registry | None = None,
 ) -> Callable[[Callable[P, Awaitable[R]]], RemoteFunction[P, R]]:
     """A command fed by an HTML form: its one Struct/dataclass parameter's fields are the form's fields.
@@ -170,5 +193,9 @@ def form(
         redirect=redirect,
         flash=flash,
         max_body=max_body,
+        view=view,
+        stay=stay,
+        aliases=aliases,
+        admit=admit,
         registry=registry,
     )

@@ -14,9 +14,9 @@ from litestar.template.base import csrf_token
 from markupsafe import Markup, escape
 
 from web import flash
+from web.remote.context import same_origin_next
 from web.remote.declare import REGISTRY, Registry
 from web.remote.function import RemoteFunction
-from web.remote.responses import safe_path
 
 BUTTON_CLASS = (
     "rounded-md bg-indigo-600 px-3 py-1.5 font-medium text-white hover:bg-indigo-700 "
@@ -36,8 +36,10 @@ def _current_path(context: Mapping[str, Any]) -> str | None:
     if not isinstance(request, Request):
         return None
     if request.headers.get("hx-request") == "true":
-        return safe_path(request.headers.get("hx-current-url"), request)
-    return safe_path(str(request.url.path) + (f"?{request.url.query}" if request.url.query else ""), request)
+        return same_origin_next(request, request.headers.get("hx-current-url"))
+    return same_origin_next(
+        request, str(request.url.path) + (f"?{request.url.query}" if request.url.query else "")
+    )
 
 
 def _hidden(name: str, value: object) -> str:
