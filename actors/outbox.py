@@ -48,6 +48,8 @@ class OutboxActor(Actor):
     """`put` stores a message and sets an alarm for now; the alarm sends it and marks it sent atomically."""
 
     kind = "outbox"
+    # A pending mail's body holds its sign-in, reset and confirmation links: not for admins' eyes.
+    hidden_fields = frozenset({"body"})
     _put = Operation("outbox_put.lua")
     _get = Operation("outbox_get.lua", mutating=False)
     _sent = Operation("outbox_sent.lua")
