@@ -29,7 +29,7 @@ from web.remote.openapi import RemoteRouteHandler
 EMAIL = "ada@example.com"
 JSON = {"Accept": "application/json"}
 MANUAL_KEY = re.compile(r"data-manual-key>([A-Z2-7 ]+)<")
-BACKUP_CODES = re.compile(r"<li>([a-z2-9]{5}-[a-z2-9]{5})</li>")
+BACKUP_CODES = re.compile(r"<li><code>([a-z2-9]{5}-[a-z2-9]{5})</code></li>")
 PATH_PARAM = re.compile(r"\{(\w+)(?::\w+)?\}")
 
 
