@@ -29,6 +29,7 @@ from domain import db
 from domain.auth.setup import close_auth, create_auth
 from domain.errors import NotSignedIn
 from domain.migrations import migrate
+from domain.sweeper import arm_sweeper
 from settings import Settings
 from web import api_docs, flash, live, metrics, request_id, security
 from web import logging as request_log
@@ -107,6 +108,7 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
         if settings.metrics_enabled:
             metrics.instrument_alarms(alarms)
         await alarms.start()
+        await arm_sweeper(app.state.services.actors, settings.sweep_interval_seconds)
         yield
     finally:
         if alarms is not None:

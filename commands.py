@@ -31,6 +31,7 @@ from domain.admin.users import (
 from domain.auth.passwords import PasswordHasher
 from domain.errors import DomainError
 from domain.mail import make_mailer
+from domain.outbox import Outbox
 from settings import Settings
 
 Handler = Callable[[Settings, argparse.Namespace], int]
@@ -200,11 +201,14 @@ def reset_2fa(settings: Settings, email: str) -> int:
             data_dir=settings.data_dir,
             is_production=settings.is_production,
         )
-        try:
-            async with open_database(settings):
-                return await reset_two_factor_by_email(mailer, settings.base_url, email)
-        finally:
-            await mailer.aclose()
+        async with app_redis(settings) as redis, open_database(settings):
+            # Through the app's outbox when its Redis answers; with no app running, sent at once.
+            outbox = Outbox(redis, mailer) if redis is not None else None
+            try:
+                return await reset_two_factor_by_email(outbox or mailer, settings.base_url, email)
+            finally:
+                if outbox is not None:
+                    outbox.close()
 
     try:
         user, removed = asyncio.run(reset())

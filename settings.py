@@ -140,6 +140,8 @@ class Settings:
     alarm_max_tries: int = 6
     alarm_backoff_seconds: int = 1
     alarm_lease_seconds: int = 30
+    # How often the sweeper's alarm deletes expired sessions, links and unconfirmed sign-ups.
+    sweep_interval_seconds: int = 300
     # Redis durability: wait for AOF fsync on an external server that supports WAITAOF (7.2+).
     redis_waitaof: bool = False
     # Open SSE streams allowed per worker process, in all and per client (IP, session). `serve` sets
@@ -211,6 +213,9 @@ class Settings:
             alarm_max_tries=_whole("ALARM_MAX_TRIES", get("ALARM_MAX_TRIES"), 6, 1, 100),
             alarm_backoff_seconds=_whole("ALARM_BACKOFF_SECONDS", get("ALARM_BACKOFF_SECONDS"), 1, 0, 3600),
             alarm_lease_seconds=_whole("ALARM_LEASE_SECONDS", get("ALARM_LEASE_SECONDS"), 30, 1, 86400),
+            sweep_interval_seconds=_whole(
+                "SWEEP_INTERVAL_SECONDS", get("SWEEP_INTERVAL_SECONDS"), 300, 1, 86400
+            ),
             redis_waitaof=_flag(get("REDIS_WAITAOF"), False),
             max_streams_per_worker=_whole(
                 "MAX_STREAMS_PER_WORKER", get("MAX_STREAMS_PER_WORKER"), 1000, 1, MAX_STREAMS

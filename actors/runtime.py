@@ -134,6 +134,8 @@ class Actor:
     """
 
     kind: ClassVar[str]
+    # State fields the admin inspector must not show (message bodies with sign-in links, secrets).
+    hidden_fields: ClassVar[frozenset[str]] = frozenset()
     _operations: ClassVar[dict[str, Operation]]
 
     def __init_subclass__(cls, **kwargs: object) -> None:

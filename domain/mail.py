@@ -49,11 +49,16 @@ def sign_in_method_mail(to: str, *, change: str, base_url: str) -> Mail:
 
 
 class Mailer(Protocol):
-    """Hands mail over for delivery without making the caller wait on the network."""
+    """Delivers one mail now (the outbox's worker calls it); raises when it could not."""
 
-    def dispatch(self, mail: Mail) -> None: ...
+    def check(self) -> None:
+        """Raise Unavailable when this mailer can never deliver (so the request says so at once)."""
 
-    async def aclose(self) -> None: ...
+    async def send(self, mail: Mail, message_id: str | None = None) -> None: ...
+
+
+class MailNotSent(Exception):
+    """A delivery failed; the message names the failure, never the mail's content or recipient."""
 
 
 # Mail clients ignore stylesheets and classes: the HTML part carries inline styles and a table layout.
@@ -109,13 +114,15 @@ def render_html(mail: Mail, sender: str) -> str:
     return _PAGE.format(title=escape(mail.subject), brand=brand, body="".join(blocks), font=_FONT)
 
 
-def build_message(mail: Mail, sender: str) -> EmailMessage:
+def build_message(mail: Mail, sender: str, message_id: str | None = None) -> EmailMessage:
+    """The MIME message; `message_id` (the outbox id) makes its Message-ID, so a re-send is recognisable."""
     message = EmailMessage()
     message["From"] = sender
     message["To"] = mail.to
     message["Subject"] = mail.subject
     message["Date"] = format_datetime(datetime.now(UTC))
-    message["Message-ID"] = make_msgid(domain=parseaddr(sender)[1].rpartition("@")[2] or "localhost")
+    domain = parseaddr(sender)[1].rpartition("@")[2] or "localhost"
+    message["Message-ID"] = f"<{message_id}@{domain}>" if message_id else make_msgid(domain=domain)
     message.set_content(mail.text)
     message.add_alternative(render_html(mail, sender), subtype="html")
     return message
@@ -129,17 +136,20 @@ class FileMailer:
         self.sender = sender
         self._counter = 0
 
-    def dispatch(self, mail: Mail) -> None:
+    def check(self) -> None:
+        return None
+
+    async def send(self, mail: Mail, message_id: str | None = None) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
         self._counter += 1
+        tag = message_id or f"{self._counter:04d}"
+        if message_id and any(self.directory.glob(f"*-{message_id}.eml")):
+            return  # delivered before: a re-run of the outbox alarm writes it once
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
-        path = self.directory / f"{stamp}-{self._counter:04d}.eml"
-        path.write_bytes(build_message(mail, self.sender).as_bytes(policy=policy.SMTP))
+        path = self.directory / f"{stamp}-{tag}.eml"
+        path.write_bytes(build_message(mail, self.sender, message_id).as_bytes(policy=policy.SMTP))
         line = f"[mail] to {mail.to}: {mail.subject}" + (f"\n[mail]   {mail.link}" if mail.link else "")
         print(line, file=sys.stdout, flush=True)
-
-    async def aclose(self) -> None:
-        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,13 +194,12 @@ def parse_smtp_url(url: str) -> SmtpTarget:
 
 
 class SmtpMailer:
-    """Production: send with stdlib smtplib in a worker thread, in the background of the request."""
+    """Production: send with stdlib smtplib in a worker thread (the outbox's alarm calls it)."""
 
     def __init__(self, target: SmtpTarget, sender: str, *, tls_context: ssl.SSLContext | None = None) -> None:
         self.target = target
         self.sender = sender
         self.tls_context = tls_context or ssl.create_default_context()
-        self._pending: set[asyncio.Task[None]] = set()
 
     def connect(self) -> smtplib.SMTP:
         """A session with the server: TLS as SMTP_URL asks, logged in when it names a user."""
@@ -214,40 +223,34 @@ class SmtpMailer:
             raise
         return client
 
-    def send_sync(self, mail: Mail) -> None:
-        message = build_message(mail, self.sender)
+    def send_sync(self, mail: Mail, message_id: str | None = None) -> None:
+        message = build_message(mail, self.sender, message_id)
         with self.connect() as client:
             client.send_message(message)
 
-    async def send(self, mail: Mail) -> None:
-        await asyncio.to_thread(self.send_sync, mail)
+    def check(self) -> None:
+        return None
 
-    def dispatch(self, mail: Mail) -> None:
-        # Sending in the background keeps the answer time the same whether or not a mail goes out.
-        task = asyncio.get_running_loop().create_task(self._send_logged(mail))
-        self._pending.add(task)
-        task.add_done_callback(self._pending.discard)
-
-    async def _send_logged(self, mail: Mail) -> None:
+    async def send(self, mail: Mail, message_id: str | None = None) -> None:
         try:
-            await self.send(mail)
+            await asyncio.to_thread(self.send_sync, mail, message_id)
         except (OSError, smtplib.SMTPException) as exc:
-            log.error("mail to a recipient failed (%s): %s", mail.subject, exc)
-
-    async def aclose(self) -> None:
-        if self._pending:
-            await asyncio.gather(*self._pending, return_exceptions=True)
+            # SMTP errors may quote the recipient: the retry record and the logs get the kind of failure.
+            code = getattr(exc, "smtp_code", None)
+            raise MailNotSent(
+                f"SMTP delivery failed: {type(exc).__name__}" + (f" {code}" if code else "")
+            ) from None
 
 
 class DisabledMailer:
     """Production without SMTP_URL: refuse loudly instead of writing mail nobody will read."""
 
-    def dispatch(self, mail: Mail) -> None:
-        log.error("mail not sent: SMTP_URL is not configured (%s)", mail.subject)
+    def check(self) -> None:
+        log.error("mail not sent: SMTP_URL is not configured")
         raise Unavailable("Email is not configured on this server. Please contact the operator.")
 
-    async def aclose(self) -> None:
-        return None
+    async def send(self, mail: Mail, message_id: str | None = None) -> None:
+        self.check()
 
 
 def dev_mail_dir(data_dir: Path) -> Path:

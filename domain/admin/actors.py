@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from actors.alarm_store import AlarmInfo, get_alarm
 from actors.connection import RedisClient
 from actors.keys import InvalidActorId, actor_key, hashed_id, validate_id
-from actors.runtime import discover
+from actors.runtime import discover, registered
 from domain.errors import ValidationFailed
 
 MAX_RELATED = 1000
@@ -78,7 +78,12 @@ async def inspect_actor(redis: RedisClient, ref: ActorRef) -> ActorSnapshot:
     fields: list[tuple[str, str]] = []
     if redis_type == "hash":
         raw = await redis.hgetall(ref.key)
-        fields = sorted((_text(k), _text(v)) for k, v in raw.items())
+        actor = registered().get(ref.kind)
+        hidden = actor.hidden_fields if actor is not None else frozenset()
+        fields = sorted(
+            (name, f"(hidden: {len(v)} bytes)" if name in hidden else _text(v))
+            for name, v in ((_text(k), v) for k, v in raw.items())
+        )
     elif redis_type == "string":
         value = await redis.get(ref.key)
         fields = [("value", _text(value or b""))]

@@ -11,14 +11,13 @@ from domain.auth.account import erase_user
 from domain.auth.clock import utc_now
 from domain.auth.core import CREDENTIALS, UNIQUE_VIOLATIONS, Auth, write_transaction
 from domain.auth.events import auth_event
-from domain.auth.notices import method_changed
+from domain.auth.notices import MailSender, method_changed
 from domain.auth.passkeys import delete_passkey
 from domain.auth.passwords import PasswordHasher, password_problem
 from domain.auth.tables import Account, Passkey, User
 from domain.auth.totp import remove_two_factor
 from domain.auth.validation import clean_email, clean_name, normalize_email
 from domain.errors import Conflict, NotFound, ValidationFailed
-from domain.mail import Mailer
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,7 +147,7 @@ async def delete_user_from_panel(auth: Auth, user_id: int, *, by: int | None) ->
     auth_event("admin.user_deleted", user_id=user_id, by=by)
 
 
-async def reset_two_factor(mailer: Mailer, base_url: str, user_id: int, *, by: int | None) -> bool:
+async def reset_two_factor(mailer: MailSender, base_url: str, user_id: int, *, by: int | None) -> bool:
     """Turn a user's two-factor sign-in off (lost phone and backup codes); True when it had been on.
 
     Their password, passkeys and sessions stay; the owner is mailed so a reset they did not ask for shows.
@@ -167,7 +166,7 @@ async def reset_two_factor(mailer: Mailer, base_url: str, user_id: int, *, by: i
     return removed
 
 
-async def reset_two_factor_by_email(mailer: Mailer, base_url: str, email: str) -> tuple[UserRow, bool]:
+async def reset_two_factor_by_email(mailer: MailSender, base_url: str, email: str) -> tuple[UserRow, bool]:
     """`reset_two_factor` for the user with `email` (the `users reset-2fa` command)."""
     user = await find_user(email)
     if user is None:

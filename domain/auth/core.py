@@ -1,4 +1,4 @@
-"""What every auth flow needs: hasher, sessions, mailer, rate limiter, clock, limits, and small helpers."""
+"""What every auth flow needs: hasher, sessions, mail outbox, rate limiter, clock, limits, helpers."""
 
 from __future__ import annotations
 
@@ -22,7 +22,8 @@ from domain.auth.sessions import SessionStore
 from domain.auth.tables import User, Verification
 from domain.auth.tokens import hash_token, new_token
 from domain.errors import RateLimited, Unavailable
-from domain.mail import Mail, Mailer
+from domain.mail import Mail
+from domain.outbox import Outbox
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +67,7 @@ class Auth:
 
     hasher: PasswordHasher
     sessions: SessionStore
-    mailer: Mailer
+    outbox: Outbox
     ratelimit: RateLimitActor
     base_url: str
     # Signs device cookies (domain/auth/device_cookie.py); derived from AUTH_SECRET.
@@ -110,8 +111,9 @@ class Auth:
     def link(self, path: str, token: str) -> str:
         return f"{self.base_url.rstrip('/')}{path}?token={token}"
 
-    def send(self, mail: Mail) -> None:
-        self.mailer.dispatch(mail)
+    async def send(self, mail: Mail) -> None:
+        """Queue `mail` in the outbox: delivered by an alarm, so an SMTP outage only delays it."""
+        await self.outbox.send(mail)
 
     async def issue_token(
         self,

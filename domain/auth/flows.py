@@ -108,7 +108,7 @@ async def _register(
             auth, existing["id"], email, name, password_hash=password_hash, binding_hash=binding_hash
         )
         return
-    auth.send(
+    await auth.send(
         Mail(
             to=email,
             subject="You already have an account",

@@ -47,7 +47,7 @@ async def _send(auth: Auth, email: str, binding_hash: str, ip: str) -> None:
         return
     token = await auth.issue_token(row["id"], MAGIC_LINK, binding_hash=binding_hash)
     link = auth.link(LINK_PATH, token)
-    auth.send(
+    await auth.send(
         Mail(
             to=email,
             subject="Your sign-in link",

@@ -78,7 +78,7 @@ async def _register(
         return
     if existing["email_verified"]:
         auth_event("sign_up.existing_email", user_id=existing["id"], ip=ip, method="passkey")
-        auth.send(
+        await auth.send(
             Mail(
                 to=email,
                 subject="You already have an account",

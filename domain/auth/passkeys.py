@@ -192,7 +192,7 @@ async def finish_registration(
     credential = verify_creation(auth, pending, response)
     passkey_id = await store_credential(auth, user.id, pending.user_handle, credential, name)
     await method_changed(
-        auth.mailer,
+        auth.outbox,
         auth.base_url,
         user.id,
         "passkey.added",
@@ -299,7 +299,7 @@ async def delete_passkey(auth: Auth, user_id: int, passkey_id: int) -> None:
     if not removed:
         raise NotFound("That passkey no longer exists.")
     await method_changed(
-        auth.mailer,
+        auth.outbox,
         auth.base_url,
         user_id,
         "passkey.removed",

@@ -97,7 +97,7 @@ async def confirm_enrolment(auth: Auth, user: AuthUser, code: str) -> list[str]:
             raise Conflict("Two-factor sign-in is already on.")
         await _replace_backup_codes(auth, user.id, codes)
     await method_changed(
-        auth.mailer,
+        auth.outbox,
         auth.base_url,
         user.id,
         "two_factor.enabled",
@@ -159,7 +159,7 @@ async def regenerate_backup_codes(auth: Auth, user: AuthUser, code: str) -> list
     async with write_transaction():
         await _replace_backup_codes(auth, user.id, codes)
     await method_changed(
-        auth.mailer,
+        auth.outbox,
         auth.base_url,
         user.id,
         "two_factor.backup_codes_replaced",
@@ -174,7 +174,7 @@ async def disable(auth: Auth, user: AuthUser, *, password: str, code: str) -> No
     await verify_second_factor(auth, user.id, code)
     await remove_two_factor(user.id)
     await method_changed(
-        auth.mailer,
+        auth.outbox,
         auth.base_url,
         user.id,
         "two_factor.disabled",

@@ -10,8 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from actors.connection import create_redis
+from actors.alarms import AlarmPolicy, AlarmScheduler
+from actors.connection import RedisClient, create_redis
 from actors.ratelimit import RateLimitActor
+from actors.runtime import ActorSet
 from domain import db
 from domain.auth.core import Auth
 from domain.auth.device_cookie import signing_key
@@ -23,7 +25,9 @@ from domain.auth.tables import User
 from domain.auth.types import AuthUser
 from domain.mail import FileMailer, StoredMail, list_stored
 from domain.migrations import migrate
+from domain.outbox import Outbox
 from tests.conftest import TEST_BASE_URL, TEST_SECRET
+from tests.web.auth_support import outbox_delivered
 
 PASSWORD = "correct horse battery"
 
@@ -46,8 +50,12 @@ class Env:
     auth: Auth
     clock: StepClock
     mail_dir: Path
+    redis: RedisClient
 
-    def mails_to(self, email: str) -> list[StoredMail]:
+    async def mails_to(self, email: str) -> list[StoredMail]:
+        """Mail delivered to `email`, once background work and the outbox's alarms are done."""
+        await self.auth.drain()
+        await outbox_delivered(self.redis)
         return [m for m in list_stored(self.mail_dir) if m.to == email]
 
     async def user(self, email: str, *, password: str | None = PASSWORD, verified: bool = True) -> AuthUser:
@@ -85,16 +93,21 @@ async def env(tmp_path: Path, redis_url: str, database_url: str) -> AsyncIterato
     auth = Auth(
         hasher=PasswordHasher(OWASP_MINIMUM),
         sessions=SessionStore(redis, clock),
-        mailer=FileMailer(mail_dir, "auth@example.test"),
+        outbox=Outbox(redis, FileMailer(mail_dir, "auth@example.test")),
         ratelimit=RateLimitActor(redis),
         base_url=TEST_BASE_URL,
         device_key=signing_key(TEST_SECRET),
         methods_key=methods_key(TEST_SECRET),
         clock=clock,
     )
+    # The outbox's alarms are delivered here as in the app.
+    scheduler = AlarmScheduler(ActorSet(redis), AlarmPolicy(poll_interval=0.05))
+    await scheduler.start()
     try:
-        yield Env(auth=auth, clock=clock, mail_dir=mail_dir)
+        yield Env(auth=auth, clock=clock, mail_dir=mail_dir, redis=redis)
     finally:
         await auth.drain()
+        await scheduler.stop()
+        auth.outbox.close()
         await redis.aclose()
         await db.close(engine)

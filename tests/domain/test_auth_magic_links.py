@@ -18,7 +18,7 @@ BROWSER = "binding-secret-of-the-asking-browser"
 async def requested(env: Env, email: str) -> str:
     assert await request_magic_link(env.auth, email=email, ip="192.0.2.1", binding=BROWSER) == email
     await env.auth.drain()
-    [mail] = [m for m in env.mails_to(email) if m.subject == "Your sign-in link"][-1:]
+    [mail] = [m for m in await env.mails_to(email) if m.subject == "Your sign-in link"][-1:]
     return mail.text.split("?token=", 1)[1].split()[0]
 
 
@@ -56,7 +56,7 @@ async def test_magic_link_same_answer_for_free_addresses_and_no_mail(env: Env) -
         env.auth, email=" Free@Example.com ", ip="192.0.2.1", binding=BROWSER
     ) == ("free@example.com")
     await env.auth.drain()
-    assert env.mails_to("free@example.com") == []
+    assert await env.mails_to("free@example.com") == []
     assert await User.count() == 0 and await Verification.count() == 0
 
 

@@ -34,8 +34,12 @@ async def with_every_method(
     return user, credential
 
 
-def last_token(env: Env, email: str) -> str:
-    return [m for m in env.mails_to(email) if "?token=" in m.text][-1].text.split("?token=", 1)[1].split()[0]
+async def last_token(env: Env, email: str) -> str:
+    return (
+        [m for m in await env.mails_to(email) if "?token=" in m.text][-1]
+        .text.split("?token=", 1)[1]
+        .split()[0]
+    )
 
 
 async def test_every_method_added_used_and_removed_is_an_auth_event(
@@ -51,11 +55,11 @@ async def test_every_method_added_used_and_removed_is_an_auth_event(
         await request_magic_link(env.auth, email=user.email, ip="192.0.2.1", binding=BROWSER)
         await env.auth.drain()
         await follow_magic_link(
-            env.auth, last_token(env, user.email), binding=BROWSER, ip="192.0.2.1", user_agent="t"
+            env.auth, await last_token(env, user.email), binding=BROWSER, ip="192.0.2.1", user_agent="t"
         )
         [view] = await passkeys.list_passkeys(user.id)
         await passkeys.delete_passkey(env.auth, user.id, view.id)
-        await reset_two_factor(env.auth.mailer, env.auth.base_url, user.id, by=None)
+        await reset_two_factor(env.auth.outbox, env.auth.base_url, user.id, by=None)
     events = {r.getMessage().split()[0].removeprefix("auth.event=") for r in caplog.records}
     assert {
         "two_factor.enabled",
@@ -65,7 +69,9 @@ async def test_every_method_added_used_and_removed_is_an_auth_event(
         "passkey.removed",
         "two_factor.reset_by_admin",
     } <= events
-    notices = [m for m in env.mails_to(user.email) if m.subject == "A sign-in method of your account changed"]
+    notices = [
+        m for m in await env.mails_to(user.email) if m.subject == "A sign-in method of your account changed"
+    ]
     assert len(notices) == 4  # 2FA on, passkey added, passkey removed, 2FA reset
 
 
@@ -73,7 +79,7 @@ async def test_a_password_reset_keeps_two_factor_and_passkeys(env: Env) -> None:
     user, _ = await with_every_method(env)
     await request_password_reset(env.auth, email=user.email, ip="192.0.2.1")
     await env.auth.drain()
-    await reset_password(env.auth, token=last_token(env, user.email), password="a brand new password")
+    await reset_password(env.auth, token=await last_token(env, user.email), password="a brand new password")
     assert await totp.two_factor_enabled(user.id)
     assert await totp.backup_codes_left(user.id) == 10
     assert await Passkey.count() == 1
@@ -84,8 +90,8 @@ async def test_admin_removes_a_passkey_and_resets_two_factor_of_one_user_only(en
     other, _ = await with_every_method(env, "bob@example.com")
     [view] = await passkeys.list_passkeys(user.id)
     await delete_passkey_from_panel(env.auth, view.id, by=None)
-    assert await reset_two_factor(env.auth.mailer, env.auth.base_url, user.id, by=None)
-    assert not await reset_two_factor(env.auth.mailer, env.auth.base_url, user.id, by=None)
+    assert await reset_two_factor(env.auth.outbox, env.auth.base_url, user.id, by=None)
+    assert not await reset_two_factor(env.auth.outbox, env.auth.base_url, user.id, by=None)
     assert not await totp.two_factor_enabled(user.id) and await totp.two_factor_enabled(other.id)
     assert await passkeys.list_passkeys(user.id) == [] and len(await passkeys.list_passkeys(other.id)) == 1
     assert await BackupCode.count() == 10

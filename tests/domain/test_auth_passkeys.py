@@ -58,7 +58,7 @@ async def test_passkey_register_then_sign_in_with_a_discoverable_credential(env:
     [view] = await passkeys.list_passkeys(user.id)
     assert view.last_used_at is not None
     assert await Passkey.select(Passkey.sign_count).first() == {"sign_count": 1}
-    assert [m.subject for m in env.mails_to(user.email)] == ["A sign-in method of your account changed"]
+    assert [m.subject for m in await env.mails_to(user.email)] == ["A sign-in method of your account changed"]
 
 
 async def test_passkey_challenge_is_single_use_bound_to_the_browser_and_short_lived(env: Env) -> None:
@@ -149,7 +149,7 @@ async def test_passkey_rename_and_delete_only_the_owners(env: Env) -> None:
     assert await passkeys.list_passkeys(user.id) == []
     with pytest.raises(ValidationFailed):
         await sign_in(env, credential)
-    assert len(env.mails_to(user.email)) == 2
+    assert len(await env.mails_to(user.email)) == 2
 
 
 async def passkey_sign_up(env: Env, email: str, binding: str = BROWSER) -> Credential:
@@ -160,8 +160,8 @@ async def passkey_sign_up(env: Env, email: str, binding: str = BROWSER) -> Crede
     return credential
 
 
-def link_token(env: Env, email: str) -> str:
-    link = [m for m in env.mails_to(email) if "?token=" in m.text][-1].text
+async def link_token(env: Env, email: str) -> str:
+    link = [m for m in await env.mails_to(email) if "?token=" in m.text][-1].text
     return link.split("?token=", 1)[1].split()[0]
 
 
@@ -170,7 +170,7 @@ async def test_passkey_only_account_signs_up_confirms_in_the_same_browser_and_si
     with pytest.raises(ValidationFailed):  # not before the address is proven
         await sign_in(env, credential)
     followed = await follow_link(
-        env.auth, link_token(env, "grace@example.com"), binding=BROWSER, ip="192.0.2.1", user_agent="t"
+        env.auth, await link_token(env, "grace@example.com"), binding=BROWSER, ip="192.0.2.1", user_agent="t"
     )
     assert followed.signed_in is not None and followed.signed_in.user.name == "Grace"
     user_id = followed.signed_in.user.id
@@ -181,7 +181,7 @@ async def test_passkey_only_account_signs_up_confirms_in_the_same_browser_and_si
 async def test_passkey_sign_up_link_followed_elsewhere_drops_the_passkey(env: Env) -> None:
     credential = await passkey_sign_up(env, "grace@example.com", binding="the intruder's browser")
     followed = await follow_link(
-        env.auth, link_token(env, "grace@example.com"), binding=BROWSER, ip="192.0.2.1", user_agent="t"
+        env.auth, await link_token(env, "grace@example.com"), binding=BROWSER, ip="192.0.2.1", user_agent="t"
     )
     assert followed.signed_in is None and followed.reset_token
     assert await Passkey.count() == 0
@@ -193,5 +193,5 @@ async def test_passkey_sign_up_for_a_proven_address_adds_nothing(env: Env) -> No
     await env.user("ada@example.com")
     await passkey_sign_up(env, "ada@example.com")
     assert await Passkey.count() == 0
-    assert [m.subject for m in env.mails_to("ada@example.com")] == ["You already have an account"]
+    assert [m.subject for m in await env.mails_to("ada@example.com")] == ["You already have an account"]
     assert await User.count() == 1

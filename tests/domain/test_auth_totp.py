@@ -47,7 +47,7 @@ async def test_totp_confirm_needs_a_right_code_and_returns_ten_single_use_backup
     assert await totp.two_factor_enabled(user.id)
     hashes = {row["code_hash"] for row in await BackupCode.select(BackupCode.code_hash)}
     assert len(hashes) == 10 and not any(c.replace("-", "") in h for c in codes for h in hashes)
-    assert [m.subject for m in env.mails_to(user.email)] == ["A sign-in method of your account changed"]
+    assert [m.subject for m in await env.mails_to(user.email)] == ["A sign-in method of your account changed"]
     with pytest.raises(Conflict):
         await totp.start_enrolment(env.auth, user)
 
@@ -113,7 +113,7 @@ async def test_totp_disable_needs_password_and_a_code(env: Env) -> None:
     await totp.disable(env.auth, user, password=PASSWORD, code=app.at(env.clock()))
     assert not await totp.two_factor_enabled(user.id)
     assert await BackupCode.count() == 0
-    assert len(env.mails_to(user.email)) == 2
+    assert len(await env.mails_to(user.email)) == 2
 
 
 def test_sealed_secret_opens_only_with_its_key_and_owner() -> None:

@@ -12,6 +12,7 @@ import pytest
 from domain.mail import (
     FileMailer,
     Mail,
+    MailNotSent,
     SmtpMailer,
     body_text,
     build_message,
@@ -42,8 +43,8 @@ def test_file_mailer_writes_eml_and_prints_the_link(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     mailer = FileMailer(dev_mail_dir(tmp_path), SENDER)
-    mailer.dispatch(MAIL)
-    mailer.dispatch(Mail(to="b@example.com", subject="Second", text="hi"))
+    asyncio.run(mailer.send(MAIL))
+    asyncio.run(mailer.send(Mail(to="b@example.com", subject="Second", text="hi")))
     files = sorted(dev_mail_dir(tmp_path).glob("*.eml"))
     assert len(files) == 2
     stored = list_stored(dev_mail_dir(tmp_path))
@@ -88,7 +89,7 @@ def test_html_part_has_the_same_words_and_the_link_as_a_button() -> None:
 
 
 def test_stored_mail_keeps_both_parts(tmp_path: Path) -> None:
-    FileMailer(dev_mail_dir(tmp_path), SENDER).dispatch(VERIFY)
+    asyncio.run(FileMailer(dev_mail_dir(tmp_path), SENDER).send(VERIFY))
     (stored,) = list_stored(dev_mail_dir(tmp_path))
     assert stored.text == VERIFY.text
     assert stored.html.startswith("<!doctype html>") and "token=abc&amp;n=1" in stored.html
@@ -140,22 +141,22 @@ def test_plain_smtp_url_upgrades_when_starttls_is_offered(sink: SmtpSink) -> Non
     assert sink.next_message().message["To"] == "ada@example.com"
 
 
-def test_dispatch_sends_in_the_background_and_aclose_waits(sink: SmtpSink) -> None:
-    async def main() -> None:
-        mailer = SmtpMailer(parse_smtp_url(sink.url), SENDER)
-        mailer.dispatch(MAIL)
-        await mailer.aclose()
+def test_file_mailer_writes_one_file_per_message_id(tmp_path: Path) -> None:
+    mailer = FileMailer(dev_mail_dir(tmp_path), SENDER)
+    asyncio.run(mailer.send(MAIL, "0f" * 16))
+    asyncio.run(mailer.send(MAIL, "0f" * 16))
+    (path,) = dev_mail_dir(tmp_path).glob("*.eml")
+    assert path.name.endswith(f"-{'0f' * 16}.eml")
+    assert f"<{'0f' * 16}@example.com>" in path.read_text()
 
-    asyncio.run(main())
-    assert sink.next_message(timeout=1).message["Subject"] == "Confirm your email"
+
+def test_smtp_message_id_is_the_outbox_id(sink: SmtpSink) -> None:
+    asyncio.run(SmtpMailer(parse_smtp_url(sink.url), SENDER).send(MAIL, "ab" * 16))
+    assert sink.next_message().message["Message-ID"] == f"<{'ab' * 16}@example.com>"
 
 
-def test_background_failure_is_logged_not_raised(caplog: pytest.LogCaptureFixture) -> None:
-    async def main() -> None:
-        mailer = SmtpMailer(parse_smtp_url("smtp://127.0.0.1:1"), SENDER)
-        mailer.dispatch(MAIL)
-        await mailer.aclose()
-
-    asyncio.run(main())
-    assert any("mail to a recipient failed" in r.getMessage() for r in caplog.records)
-    assert all("ada@example.com" not in r.getMessage() for r in caplog.records)
+def test_smtp_failure_raises_without_the_recipient() -> None:
+    mailer = SmtpMailer(parse_smtp_url("smtp://127.0.0.1:1"), SENDER)
+    with pytest.raises(MailNotSent) as raised:
+        asyncio.run(mailer.send(MAIL))
+    assert "ada@example.com" not in str(raised.value) and "Confirm" not in str(raised.value)

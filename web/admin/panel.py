@@ -100,7 +100,7 @@ async def reset_user_two_factor(row_id: Any, request: Request) -> None:
         raise HTTPException(status_code=503, detail="The app is starting; try again in a moment.")
     row = await TwoFactorRecord.select(TwoFactorRecord.user).where(TwoFactorRecord.id == int(row_id)).first()
     if row is not None:
-        await reset_two_factor(auth.mailer, auth.base_url, row["user"], by=_admin_id(request))
+        await reset_two_factor(auth.outbox, auth.base_url, row["user"], by=_admin_id(request))
 
 
 async def revoke_session(row_id: Any, request: Request) -> None:

@@ -91,7 +91,8 @@ class RemoteHelpers:
         pairs = self._hx(rf, rf.url(**{f.name: args.pop(f.name) for f in rf.path_fields}), target, swap)
         if rf.method == "POST":
             token = csrf_token(context)
-            pairs["hx-headers"] = Markup('{{"x-csrftoken": "{}"}}').format(token) if token else None
+            # Plain text: _attrs escapes its quotes (Markup would be inserted raw and end the attribute).
+            pairs["hx-headers"] = msgspec.json.encode({"x-csrftoken": token}).decode() if token else None
         if args:
             pairs["hx-vals"] = msgspec.json.encode(dict(args)).decode()
         pairs["hx-trigger"] = trigger
