@@ -171,6 +171,19 @@ def test_the_code_step_needs_the_browser_that_gave_the_password(client: Client) 
     assert refused.status_code == 422 and not session_cookie(client)
 
 
+def test_a_binding_planted_before_the_password_does_not_name_the_hold(client: Client) -> None:
+    two = enrolled_and_signed_out(client)
+    planted = "p" * 43
+    client.cookies.set("signin_binding", planted)
+    held = password_step(client)
+    [fresh] = [c for c in set_cookies(held) if c.startswith("signin_binding=")]
+    assert not fresh.startswith(f"signin_binding={planted};")
+    client.cookies.delete("signin_binding")
+    client.cookies.set("signin_binding", planted)
+    refused = post_form(client, "/auth/two-factor", {"code": two.code()}, follow_redirects=False)
+    assert refused.status_code == 422 and not session_cookie(client)
+
+
 def test_with_htmx_the_sign_in_goes_to_the_code_step(client: Client) -> None:
     two = enrolled_and_signed_out(client)
     held = password_step(client, **HTMX)

@@ -130,7 +130,8 @@ async def sign_in(ctx: Context, data: SignIn) -> AuthUser | SecondFactorRequired
     """
     settings = ctx.services.settings
     ctx.show(next=sign_in_target(ctx, ""))
-    binding = read_binding(ctx.cookies, settings, SIGN_IN_BINDING) or new_binding()
+    # Fresh for every sign-in: a binding planted in the browser earlier never names a held sign-in.
+    binding = new_binding()
     try:
         signed = await flows.sign_in(
             ctx.services.require_auth(),
