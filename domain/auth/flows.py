@@ -7,6 +7,7 @@ import hmac
 import logging
 from dataclasses import dataclass
 
+from domain.auth.challenges import Pending, remember
 from domain.auth.core import (
     CHANGE_EMAIL,
     CREDENTIALS,
@@ -22,6 +23,7 @@ from domain.auth.passwords import MAX_LENGTH
 from domain.auth.sessions import load_user
 from domain.auth.tables import Account, Passkey, User
 from domain.auth.tokens import hash_token
+from domain.auth.totp import two_factor_enabled
 from domain.auth.types import AuthSession, AuthUser
 from domain.auth.validation import (
     clean_email,
@@ -242,9 +244,20 @@ async def _resend(auth: Auth, email: str) -> None:
 
 
 async def sign_in(
-    auth: Auth, *, email: str, password: str, ip: str, user_agent: str, device_cookie: str = ""
-) -> SignedIn:
-    """Check the password (limited first per IP, then per known device or else per email); start a session."""
+    auth: Auth,
+    *,
+    email: str,
+    password: str,
+    ip: str,
+    user_agent: str,
+    device_cookie: str = "",
+    binding: str = "",
+) -> SignedIn | None:
+    """Check the password (limited first per IP, then per known device or else per email); start a session.
+
+    With two-factor on there is no session yet: None, and the sign-in is held for the browser with
+    binding secret `binding` until a code completes it (domain/auth/second_factor.py).
+    """
     email = normalize_email(email)
     if not email or not password:
         errors = {"email": "Enter your email address."} if not email else {}
@@ -289,7 +302,16 @@ async def sign_in(
             Account.id == row["id"]
         )
         auth_event("password.rehashed", user_id=user_id)
+    if await two_factor_enabled(user_id):
+        await hold_sign_in(auth, user_id, binding=binding, method=CREDENTIALS)
+        return None
     return await start_session(auth, user_id, ip=ip, user_agent=user_agent, method=CREDENTIALS)
+
+
+async def hold_sign_in(auth: Auth, user_id: int, *, binding: str, method: str) -> None:
+    """Remember that this browser proved `method` for `user_id` and now owes a second factor."""
+    await remember(auth, binding, Pending("second_factor", user_id=user_id, method=method))
+    auth_event("sign_in.second_factor_required", user_id=user_id, method=method)
 
 
 async def start_session(auth: Auth, user_id: int, *, ip: str, user_agent: str, method: str) -> SignedIn:

@@ -15,9 +15,8 @@ from dataclasses import dataclass
 from domain.auth.challenges import NO_BINDING
 from domain.auth.core import MAGIC_LINK, Auth
 from domain.auth.events import auth_event
-from domain.auth.flows import INVALID_LINK, SignedIn, email_ref, start_session
+from domain.auth.flows import INVALID_LINK, SignedIn, email_ref, hold_sign_in, start_session
 from domain.auth.ownership import Proof, claim_mailbox
-from domain.auth.second_factor import hold_sign_in
 from domain.auth.sessions import load_user
 from domain.auth.tables import User
 from domain.auth.tokens import hash_token

@@ -8,20 +8,13 @@ in the meantime is a session, so no signed-in page or command answers it.
 
 from __future__ import annotations
 
-from domain.auth.challenges import Pending, peek, remember, take
+from domain.auth.challenges import peek, take
 from domain.auth.core import Auth
-from domain.auth.events import auth_event
 from domain.auth.flows import SignedIn, start_session
 from domain.auth.totp import verify_second_factor
 from domain.errors import ValidationFailed
 
 EXPIRED = "Your sign-in has expired. Please sign in again."
-
-
-async def hold_sign_in(auth: Auth, user_id: int, *, binding: str, method: str) -> None:
-    """Remember that this browser proved `method` for `user_id` and now owes a second factor."""
-    await remember(auth, binding, Pending("second_factor", user_id=user_id, method=method))
-    auth_event("sign_in.second_factor_required", user_id=user_id, method=method)
 
 
 async def complete_sign_in(auth: Auth, *, binding: str, code: str, ip: str, user_agent: str) -> SignedIn:

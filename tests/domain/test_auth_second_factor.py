@@ -7,7 +7,8 @@ import pytest
 
 from domain.auth import totp
 from domain.auth.challenges import CHALLENGE_TTL_S
-from domain.auth.second_factor import complete_sign_in, hold_sign_in
+from domain.auth.flows import hold_sign_in
+from domain.auth.second_factor import complete_sign_in
 from domain.auth.tables import Session
 from domain.auth.tokens import hash_token
 from domain.errors import RateLimited, ValidationFailed

@@ -28,6 +28,7 @@ def auth_routes() -> list[ControllerRouterHandler]:
     return [
         pages.sign_up_page,
         pages.sign_in_page,
+        pages.two_factor_page,
         pages.verify,
         pages.resend_page,
         pages.forgot_page,

@@ -1,4 +1,4 @@
-"""The account page and its forms (profile, password, email, sessions, deletion) as remote functions."""
+"""The account page and its forms (profile, password, email, sessions, two-factor, deletion)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Request, get
 from litestar.response import Template
+from markupsafe import Markup
 
-from domain.auth import account
+from domain.auth import account, totp
 from domain.auth import oauth as accounts
 from domain.auth.oauth_providers import configured_providers
 from domain.auth.types import AuthUser
@@ -22,7 +23,7 @@ from web.templating import HTMLTemplate
 
 AnyRequest = Request[Any, Any, Any]
 PAGE = "pages/account.html"
-SECTIONS = ("profile", "password", "email", "sessions", "delete")
+SECTIONS = ("profile", "password", "email", "sessions", "two_factor", "delete")
 SIGN_IN = "Please sign in to see your account"
 # Session ids are Piccolo Serial columns: PostgreSQL `integer`, so a larger id is refused at the edge.
 SessionId = Annotated[int, msgspec.Meta(ge=1, le=2**31 - 1)]
@@ -37,6 +38,10 @@ async def account_context(ctx: Context, user: AuthUser | None = None) -> dict[st
         "user": user or me,
         "sessions": await account.list_sessions(auth, me.id, session.id),
         "has_password": await account.has_password(me.id),
+        "two_factor": {
+            "enabled": await totp.two_factor_enabled(me.id),
+            "backup_codes_left": await totp.backup_codes_left(me.id),
+        },
         "forms": {name: {"errors": {}, "values": {}, "message": None} for name in SECTIONS},
         "oauth": {"accounts": await accounts.linked_accounts(me.id, client), "message": None, "notice": None},
     }
@@ -61,7 +66,7 @@ def section_view(section: str) -> View:
     return view
 
 
-def _section(name: str, *, password: bool = False) -> dict[str, Any]:
+def _section(name: str, *, password: bool = False, stay: bool = False) -> dict[str, Any]:
     """Declaration options shared by the account's forms: page, partial, view, answer for no-JS."""
     partial = "partials/oauth_accounts.html" if name == "oauth" else f"partials/account_{name}.html"
     return {
@@ -71,6 +76,7 @@ def _section(name: str, *, password: bool = False) -> dict[str, Any]:
         "redirect": "/account",
         "max_body": MAX_FORM_BYTES,
         "admit": password_slot if password else None,
+        "stay": stay,
     }
 
 
@@ -180,4 +186,51 @@ async def delete_account(ctx: Context, data: Deletion) -> Done:
     )
     end_browser_session(ctx)
     ctx.redirect_to("/", flash="Your account has been deleted.")
+    return Done()
+
+
+class SecondFactorCode(msgspec.Struct):
+    code: str = ""
+
+
+class TwoFactorDisable(msgspec.Struct):
+    password: str = ""
+    code: str = ""
+
+
+class BackupCodes(msgspec.Struct):
+    """Shown once: only their hashes are kept."""
+
+    backup_codes: list[str]
+
+
+# Enrolment and confirmation answer with the page itself (stay=True): the QR code and the backup
+# codes exist only in that answer, so a redirect would lose them.
+@command(path="/account/two-factor/enrol", signed_in=SIGN_IN, **_section("two_factor", stay=True))
+async def start_two_factor(ctx: Context) -> totp.Enrolment:
+    """A new authenticator secret: its QR code (inline SVG) and manual key; on once confirmed with a code."""
+    user = ctx.require_user(SIGN_IN)
+    enrolment = await totp.start_enrolment(ctx.services.require_auth(), user)
+    # segno made this SVG from the provisioning URI on the server; nothing a user typed is in it.
+    ctx.show(enrolment=enrolment, qr_svg=Markup(enrolment.qr_svg))  # noqa: S704
+    return enrolment
+
+
+@form(path="/account/two-factor/confirm", signed_in=SIGN_IN, **_section("two_factor", stay=True))
+async def confirm_two_factor(ctx: Context, data: SecondFactorCode) -> BackupCodes:
+    """Turn two-factor on with a first code from the app; answers the 10 backup codes, once."""
+    user = ctx.require_user(SIGN_IN)
+    ctx.show(confirming=True)
+    codes = await totp.confirm_enrolment(ctx.services.require_auth(), user, data.code)
+    ctx.show(confirming=False, backup_codes=codes)
+    ctx.notice("Two-factor sign-in is on.")
+    return BackupCodes(backup_codes=codes)
+
+
+@form(path="/account/two-factor/disable", signed_in=SIGN_IN, **_section("two_factor", password=True))
+async def disable_two_factor(ctx: Context, data: TwoFactorDisable) -> Done:
+    """Turn two-factor off: needs the password and a code (or a backup code)."""
+    user = ctx.require_user(SIGN_IN)
+    await totp.disable(ctx.services.require_auth(), user, password=data.password, code=data.code)
+    ctx.notice("Two-factor sign-in is off.")
     return Done()

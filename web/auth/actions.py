@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 import msgspec
 
-from domain.auth import flows, recovery
+from domain.auth import flows, recovery, second_factor
+from domain.auth.challenges import CHALLENGE_TTL_S
 from domain.auth.types import AuthUser
 from domain.errors import DomainError
 from web.auth.cookies import binding_cookie, cleared_cookie, device_cookie_name, new_binding, read_binding
@@ -15,9 +17,12 @@ from web.auth.pages import (
     RESEND,
     RESET,
     SIGN_IN,
+    SIGN_IN_BINDING,
     SIGN_UP,
     SIGN_UP_BINDING,
     SIGN_UP_BINDING_MAX_AGE_S,
+    TWO_FACTOR,
+    TWO_FACTOR_PATH,
     VERIFY,
     complete_sign_in,
     confirm_context,
@@ -59,6 +64,17 @@ class SignUp(msgspec.Struct):
 class SignIn(msgspec.Struct):
     email: str = ""
     password: str = ""
+
+
+class SecondFactorCode(msgspec.Struct):
+    code: str = ""
+
+
+class SecondFactorRequired(msgspec.Struct):
+    """Right password, but the account has two-factor on: post a code to `second_step` from this browser."""
+
+    second_step: str
+    second_factor_required: bool = True
 
 
 class Confirm(msgspec.Struct):
@@ -106,9 +122,16 @@ async def sign_up(ctx: Context, data: SignUp) -> Sent:
 
 
 @form(path="/auth/sign-in", **signed_out_form(SIGN_IN, password=True))
-async def sign_in(ctx: Context, data: SignIn) -> AuthUser:
-    """Start a session (the session cookie) and go to the form's `next` page."""
+async def sign_in(ctx: Context, data: SignIn) -> AuthUser | SecondFactorRequired:
+    """Start a session (the session cookie) and go to the form's `next` page.
+
+    With two-factor on, no session yet: the browser goes to the code step, holding only a binding
+    secret that names the held sign-in (worth nothing without a code).
+    """
+    settings = ctx.services.settings
     ctx.show(next=sign_in_target(ctx, ""))
+    # Fresh for every sign-in: a binding planted in the browser earlier never names a held sign-in.
+    binding = new_binding()
     try:
         signed = await flows.sign_in(
             ctx.services.require_auth(),
@@ -116,11 +139,35 @@ async def sign_in(ctx: Context, data: SignIn) -> AuthUser:
             password=data.password,
             ip=ctx.address,
             user_agent=ctx.user_agent,
-            device_cookie=ctx.cookies.get(device_cookie_name(ctx.services.settings), ""),
+            device_cookie=ctx.cookies.get(device_cookie_name(settings), ""),
+            binding=binding,
         )
     except flows.EmailNotVerified:
         ctx.show(unverified=True)
         raise
+    if signed is None:
+        ctx.set_cookie(binding_cookie(settings, SIGN_IN_BINDING, binding, CHALLENGE_TTL_S))
+        target = sign_in_target(ctx, "")
+        second_step = f"{TWO_FACTOR_PATH}?{urlencode({'next': target})}" if target else TWO_FACTOR_PATH
+        ctx.redirect_to(second_step)
+        return SecondFactorRequired(second_step=second_step)
+    await complete_sign_in(ctx, signed, sign_in_target(ctx))
+    return signed.user
+
+
+@form(path=TWO_FACTOR_PATH, **signed_out_form(TWO_FACTOR))
+async def sign_in_second_factor(ctx: Context, data: SecondFactorCode) -> AuthUser:
+    """Finish a held sign-in with a code from the authenticator app or a backup code."""
+    settings = ctx.services.settings
+    ctx.show(next=sign_in_target(ctx, ""))
+    signed = await second_factor.complete_sign_in(
+        ctx.services.require_auth(),
+        binding=read_binding(ctx.cookies, settings, SIGN_IN_BINDING),
+        code=data.code,
+        ip=ctx.address,
+        user_agent=ctx.user_agent,
+    )
+    ctx.set_cookie(binding_cookie(settings, SIGN_IN_BINDING, "", 0))
     await complete_sign_in(ctx, signed, sign_in_target(ctx))
     return signed.user
 

@@ -23,8 +23,12 @@ CSRF_COOKIE = "csrftoken"
 # The browser that signed up holds this secret; its confirmation link then signs in there.
 SIGN_UP_BINDING = "signup_binding"
 SIGN_UP_BINDING_MAX_AGE_S = 24 * 3600
+# The browser a sign-in waiting for its second factor is held for (domain/auth/second_factor.py).
+SIGN_IN_BINDING = "signin_binding"
 SIGN_UP = "pages/auth/sign_up.html"
 SIGN_IN = "pages/auth/sign_in.html"
+TWO_FACTOR = "pages/auth/two_factor.html"
+TWO_FACTOR_PATH = "/auth/two-factor"
 FORGOT = "pages/auth/forgot_password.html"
 RESET = "pages/auth/reset_password.html"
 RESEND = "pages/auth/resend_verification.html"
@@ -88,6 +92,15 @@ async def sign_in_page(request: AnyRequest, next: str | None = None) -> Response
     if ctx.user is not None:
         return follow(request, caller_of(request), ctx, after_sign_in(request, next))
     return page(SIGN_IN, {"next": after_sign_in(request, next, "")})
+
+
+@get(TWO_FACTOR_PATH)
+async def two_factor_page(request: AnyRequest, next: str | None = None) -> Response[Any]:
+    """The sign-in's second step: a code from the authenticator app or a backup code."""
+    ctx = context_from(request)
+    if ctx.user is not None:
+        return follow(request, caller_of(request), ctx, after_sign_in(request, next))
+    return page(TWO_FACTOR, {"next": after_sign_in(request, next, "")})
 
 
 @get("/auth/verify")
