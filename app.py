@@ -21,6 +21,7 @@ from litestar.template.config import TemplateConfig
 from litestar.types import Message, Scope
 from redis.exceptions import RedisError
 
+from actors.alarms import AlarmPolicy, AlarmScheduler
 from actors.connection import RedisClient, create_redis
 from actors.durability import check_durability
 from actors.embedded import EmbeddedRedis, die_with_parent
@@ -28,6 +29,7 @@ from domain import db
 from domain.auth.setup import close_auth, create_auth
 from domain.errors import NotSignedIn
 from domain.migrations import migrate
+from domain.sweeper import arm_sweeper
 from settings import Settings
 from web import api_docs, flash, live, live_views, metrics, preferences, request_id, security
 from web import logging as request_log
@@ -80,6 +82,7 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
         redis_url = await asyncio.to_thread(embedded.start)
         embedded.supervise()  # restarted on the same AOF if it dies; stop() ends this first
     redis = create_redis(redis_url)
+    alarms: AlarmScheduler | None = None
     engine = db.make_engine(settings.resolved_database_url)
     db.bind_engine(engine)
     try:
@@ -95,8 +98,21 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
             engine=engine,
             auth=create_auth(settings, redis),
         )
+        # Every app process runs its share of due actor alarms (claims are atomic across processes).
+        policy = AlarmPolicy(
+            max_tries=settings.alarm_max_tries,
+            backoff_base=settings.alarm_backoff_seconds,
+            lease=settings.alarm_lease_seconds,
+        )
+        alarms = AlarmScheduler(app.state.services.actors, policy)
+        if settings.metrics_enabled:
+            metrics.instrument_alarms(alarms)
+        await alarms.start()
+        await arm_sweeper(app.state.services.actors, settings.sweep_interval_seconds)
         yield
     finally:
+        if alarms is not None:
+            await alarms.stop()
         await close_auth(getattr(getattr(app.state, "services", None), "auth", None))
         await db.close(engine)
         await redis.aclose()

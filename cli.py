@@ -23,7 +23,7 @@ from commands import OPERATOR_COMMANDS
 from doctor import add_doctor_arguments, cmd_doctor
 from domain import db
 from domain.migrations import MigrationError, applied_migrations, migrate, pending_migrations
-from settings import Settings, SettingsError
+from settings import APP_NAME, Settings, SettingsError
 
 
 @contextmanager
@@ -308,7 +308,7 @@ COMMANDS: dict[str, tuple[Callable[[Settings, argparse.Namespace], int], str]] =
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python app.py", description="Remote Stack operator commands.")
+    parser = argparse.ArgumentParser(prog="python app.py", description=f"{APP_NAME} operator commands.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (_, help_text) in COMMANDS.items():
         cmd = sub.add_parser(name, help=help_text, description=help_text)

@@ -1,4 +1,4 @@
-"""Operator commands on users: `createadmin EMAIL` and `users list|promote|demote` (registered in cli.py)."""
+"""Operator commands: `createadmin`, `users list|promote|demote|reset-2fa`, `alarms list|retry|discard`."""
 
 from __future__ import annotations
 
@@ -6,10 +6,17 @@ import argparse
 import asyncio
 import getpass
 import sys
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import UTC
 from typing import TextIO
 
+from redis.exceptions import RedisError
+
+from actors import alarm_store
+from actors.connection import RedisClient, create_redis
+from actors.embedded import EmbeddedRedis
+from actors.scripts import runner_for
 from cli_support import CommandError, open_database, step
 from domain.admin.users import (
     UserRow,
@@ -18,10 +25,13 @@ from domain.admin.users import (
     create_admin,
     find_user,
     list_users,
+    reset_two_factor_by_email,
     set_admin,
 )
 from domain.auth.passwords import PasswordHasher
 from domain.errors import DomainError
+from domain.mail import make_mailer
+from domain.outbox import Outbox
 from settings import Settings
 
 Handler = Callable[[Settings, argparse.Namespace], int]
@@ -33,19 +43,26 @@ async def forget_cached_user(settings: Settings, user_id: int) -> None:
     Uses REDIS_URL, else the embedded Redis of a running app in the same DATA_DIR; with neither,
     no process holds a cached copy. Redis trouble is logged and the caches expire within 150 s.
     """
-    from actors.connection import create_redis
-    from actors.embedded import EmbeddedRedis
     from domain.auth.sessions import SessionStore
 
+    async with app_redis(settings) as redis:
+        if redis is not None:
+            await SessionStore(redis).invalidate_user(user_id)
+
+
+@asynccontextmanager
+async def app_redis(settings: Settings) -> AsyncIterator[RedisClient | None]:
+    """REDIS_URL's Redis, else the embedded one of an app running in the same DATA_DIR, else None."""
     url = settings.redis_url
     if url is None:
         embedded = EmbeddedRedis(settings.data_dir)
         if not embedded.socket_path.exists():
+            yield None
             return
         url = embedded.url
     redis = create_redis(url)
     try:
-        await SessionStore(redis).invalidate_user(user_id)
+        yield redis
     finally:
         await redis.aclose()
 
@@ -148,6 +165,9 @@ def cmd_users(settings: Settings, args: argparse.Namespace) -> int:
         print(f"{len(users)} user{'' if len(users) == 1 else 's'}")
         return 0
 
+    if args.users_command == "reset-2fa":
+        return reset_2fa(settings, args.email)
+
     make_admin = args.users_command == "promote"
 
     async def change() -> tuple[UserRow, bool]:
@@ -171,6 +191,36 @@ def cmd_users(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def reset_2fa(settings: Settings, email: str) -> int:
+    """Turn a user's two-factor sign-in off; the auth event is logged and the owner mailed."""
+
+    async def reset() -> tuple[UserRow, bool]:
+        mailer = make_mailer(
+            smtp_url=settings.smtp_url,
+            mail_from=settings.mail_from,
+            data_dir=settings.data_dir,
+            is_production=settings.is_production,
+        )
+        async with app_redis(settings) as redis, open_database(settings):
+            # Through the app's outbox when its Redis answers; with no app running, sent at once.
+            outbox = Outbox(redis, mailer) if redis is not None else None
+            try:
+                return await reset_two_factor_by_email(outbox or mailer, settings.base_url, email)
+            finally:
+                if outbox is not None:
+                    outbox.close()
+
+    try:
+        user, removed = asyncio.run(reset())
+    except DomainError as exc:
+        raise _fail(exc) from None
+    if not removed:
+        step(f"{user.email} (user {user.id}) has no two-factor sign-in; nothing to do")
+        return 0
+    step(f"two-factor sign-in of {user.email} (user {user.id}) is off; they were mailed about it")
+    return 0
+
+
 def add_createadmin_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("email", metavar="EMAIL", help="the admin's email address")
     parser.add_argument(
@@ -186,9 +236,86 @@ def add_users_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="users_command", required=True, metavar="ACTION")
     text = "table of every user: id, email, name, verified, admin, created"
     sub.add_parser("list", help=text, description=text)
-    for action, text in (("promote", "make a user an admin"), ("demote", "take a user's admin rights away")):
+    actions = (
+        ("promote", "make a user an admin"),
+        ("demote", "take a user's admin rights away"),
+        ("reset-2fa", "turn a user's two-factor sign-in off (lost authenticator); they are mailed"),
+    )
+    for action, text in actions:
         cmd = sub.add_parser(action, help=text, description=text)
         cmd.add_argument("email", metavar="EMAIL", help="the user's email address")
+
+
+def format_alarms(alarms: list[alarm_store.AlarmInfo]) -> str:
+    """A plain-text table: alarm (kind/id), state, next run (UTC), tries so far, last error."""
+    header = ("alarm", "state", "next (UTC)", "tries", "last error")
+    rows = [
+        (a.member, a.state, a.next_at.strftime("%Y-%m-%d %H:%M:%S"), str(a.attempt), a.error[:80])
+        for a in alarms
+    ]
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    lines = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(r)).rstrip() for r in [header, *rows]]
+    return "\n".join(lines)
+
+
+def cmd_alarms(settings: Settings, args: argparse.Namespace) -> int:
+    action: str = args.alarms_command
+    target: tuple[str, str] | None = None
+    if action != "list":
+        try:
+            target = alarm_store.parse_member(args.alarm)
+        except ValueError as exc:
+            raise CommandError(
+                f"{args.alarm!r} is not an alarm: give <kind>/<id> as `alarms list` shows ({exc})"
+            ) from None
+
+    async def run() -> tuple[list[alarm_store.AlarmInfo], bool]:
+        async with app_redis(settings) as redis:
+            if redis is None:
+                raise CommandError("no Redis: set REDIS_URL, or start the app (its embedded Redis) first")
+            if target is None:
+                return await alarm_store.list_alarms(redis, limit=args.limit), False
+            runner = runner_for(redis, coalesce=False)
+            if action == "retry":
+                return [], await alarm_store.retry_alarm(runner, *target)
+            return [], await alarm_store.cancel_alarm(runner, *target)
+
+    try:
+        alarms, changed = asyncio.run(run())
+    except (RedisError, OSError) as exc:
+        raise CommandError(
+            f"Redis did not answer ({exc}); check REDIS_URL or that the app is running"
+        ) from None
+    if target is None:
+        if alarms:
+            print(format_alarms(alarms))
+        print(f"{len(alarms)} alarm{'' if len(alarms) == 1 else 's'}")
+        return 0
+    if not changed:
+        raise CommandError(f"{args.alarm} has no alarm (it ran, or was cancelled)")
+    step(f"{args.alarm}: {'due now, with a fresh count of tries' if action == 'retry' else 'discarded'}")
+    return 0
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 10_000:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 1 to 10000, got {text!r}")
+    return int(text)
+
+
+def add_alarms_arguments(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="alarms_command", required=True, metavar="ACTION")
+    text = "table of actor alarms (pending, running, retrying, dead), soonest first"
+    listing = sub.add_parser("list", help=text, description=text)
+    listing.add_argument(
+        "--limit", type=_positive, default=100, help="show at most this many, 1 to 10000 (default 100)"
+    )
+    for action, text in (
+        ("retry", "run an alarm now with a fresh count of tries (a dead-lettered one too)"),
+        ("discard", "delete an alarm, whatever its state"),
+    ):
+        cmd = sub.add_parser(action, help=text, description=text)
+        cmd.add_argument("alarm", metavar="ID", help="the alarm as `alarms list` shows it: <kind>/<actor id>")
 
 
 # name -> (handler, help, argument builder); cli.py adds these to its COMMANDS and parser.
@@ -198,5 +325,6 @@ OPERATOR_COMMANDS: dict[str, tuple[Handler, str, Callable[[argparse.ArgumentPars
         "create an admin, or promote an existing user",
         add_createadmin_arguments,
     ),
-    "users": (cmd_users, "list users; promote or demote admins", add_users_arguments),
+    "users": (cmd_users, "list users; promote or demote admins; reset two-factor", add_users_arguments),
+    "alarms": (cmd_alarms, "list actor alarms; retry or discard one", add_alarms_arguments),
 }

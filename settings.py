@@ -63,6 +63,10 @@ MAX_PROXY_HOPS = 10
 MAX_STREAMS = 1_000_000  # a bound for MAX_STREAMS_PER_*: any real cap is far below it
 
 
+# The product name people see (mail sender, admin title, CLI); a generated project gets its own.
+APP_NAME = "Remote Stack"
+
+
 class SettingsError(ValueError):
     """A setting is missing or unsafe; the message is one line meant for the operator."""
 
@@ -114,7 +118,7 @@ class Settings:
     auth_attempts_per_minute: int = 5
     # Mail: unset SMTP_URL in development writes .eml files to DATA_DIR/mail.
     smtp_url: str | None = None
-    mail_from: str = "Remote Stack <no-reply@localhost>"
+    mail_from: str = f"{APP_NAME} <no-reply@localhost>"
     # OAuth providers appear only when both id and secret are set.
     google_client_id: str | None = None
     google_client_secret: str | None = None
@@ -132,6 +136,12 @@ class Settings:
     # entry from the right (0: use TRUSTED_PROXIES alone).
     trusted_proxy_hops: int = 0
     metrics_enabled: bool = False
+    # Actor alarms: tries before the dead letters, first retry delay (doubling), claim lease.
+    alarm_max_tries: int = 6
+    alarm_backoff_seconds: int = 1
+    alarm_lease_seconds: int = 30
+    # How often the sweeper's alarm deletes expired sessions, links and unconfirmed sign-ups.
+    sweep_interval_seconds: int = 300
     # Redis durability: wait for AOF fsync on an external server that supports WAITAOF (7.2+).
     redis_waitaof: bool = False
     # Open SSE streams allowed per worker process, in all and per client (IP, session). `serve` sets
@@ -187,7 +197,7 @@ class Settings:
             db_pool_size=int(get("DB_POOL_SIZE") or "10"),
             auth_attempts_per_minute=int(get("AUTH_ATTEMPTS_PER_MINUTE") or "5"),
             smtp_url=get("SMTP_URL"),
-            mail_from=get("MAIL_FROM") or "Remote Stack <no-reply@localhost>",
+            mail_from=get("MAIL_FROM") or f"{APP_NAME} <no-reply@localhost>",
             google_client_id=get("GOOGLE_CLIENT_ID"),
             google_client_secret=get("GOOGLE_CLIENT_SECRET"),
             github_client_id=get("GITHUB_CLIENT_ID"),
@@ -200,6 +210,12 @@ class Settings:
             trusted_proxies=_csv(get("TRUSTED_PROXIES")),
             trusted_proxy_hops=_whole("TRUSTED_PROXY_HOPS", get("TRUSTED_PROXY_HOPS"), 0, 0, MAX_PROXY_HOPS),
             metrics_enabled=_flag(get("METRICS_ENABLED"), False),
+            alarm_max_tries=_whole("ALARM_MAX_TRIES", get("ALARM_MAX_TRIES"), 6, 1, 100),
+            alarm_backoff_seconds=_whole("ALARM_BACKOFF_SECONDS", get("ALARM_BACKOFF_SECONDS"), 1, 0, 3600),
+            alarm_lease_seconds=_whole("ALARM_LEASE_SECONDS", get("ALARM_LEASE_SECONDS"), 30, 1, 86400),
+            sweep_interval_seconds=_whole(
+                "SWEEP_INTERVAL_SECONDS", get("SWEEP_INTERVAL_SECONDS"), 300, 1, 86400
+            ),
             redis_waitaof=_flag(get("REDIS_WAITAOF"), False),
             max_streams_per_worker=_whole(
                 "MAX_STREAMS_PER_WORKER", get("MAX_STREAMS_PER_WORKER"), 1000, 1, MAX_STREAMS

@@ -1,11 +1,11 @@
-"""CounterActor: the original's CounterDO, a per-id counter with atomic increments."""
+"""CounterActor: the original's CounterDO, a per-id counter with atomic increments and a reset alarm."""
 
 from __future__ import annotations
 
 import msgspec
 
 from actors.events import ActorEvent
-from actors.runtime import Actor, Operation
+from actors.runtime import Actor, Operation, Payload, current_firing
 
 
 class CounterState(msgspec.Struct, frozen=True):
@@ -26,6 +26,7 @@ class CounterActor(Actor):
     kind = "counter"
     _get = Operation("counter_get.lua", mutating=False)
     _increment = Operation("counter_increment.lua")
+    _reset = Operation("counter_reset.lua")
 
     async def get(self, counter_id: str) -> CounterState:
         """The current count (0 for a new id) and the Redis server time."""
@@ -34,6 +35,14 @@ class CounterActor(Actor):
     async def increment(self, counter_id: str, *, by: int = 1, request_id: str | None = None) -> CounterState:
         """Add `by` atomically; a repeated `request_id` returns the first result without adding again."""
         return _decode(await self.call(self._increment, counter_id, (by,), request_id=request_id))
+
+    async def reset(self, counter_id: str, *, request_id: str | None = None) -> CounterState:
+        """Set the count to 0 (a change like any other: versioned and published)."""
+        return _decode(await self.call(self._reset, counter_id, request_id=request_id))
+
+    async def alarm(self, actor_id: str, payload: Payload) -> None:
+        """A "reset at" alarm: reset once per firing, however often it is re-run."""
+        await self.reset(actor_id, request_id=current_firing().request_id)
 
     @staticmethod
     def state_from_event(event: ActorEvent) -> CounterState:

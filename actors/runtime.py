@@ -11,8 +11,11 @@ import secrets
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import ClassVar, Protocol, TypeVar
 
+from actors import alarm_store
+from actors.alarm_store import AlarmInfo, Firing, Payload, current_firing
 from actors.connection import RedisClient
 from actors.events import ActorEvent, parse_event
 from actors.keys import (
@@ -28,12 +31,16 @@ __all__ = [
     "Actor",
     "ActorEvent",
     "ActorSet",
+    "AlarmInfo",
+    "Firing",
     "InvalidActorArgument",
     "InvalidActorId",
     "LiveReader",
     "LiveState",
     "Operation",
+    "Payload",
     "actor_channel",
+    "current_firing",
     "discover",
     "hashed_id",
     "parse_event",
@@ -161,6 +168,8 @@ class Actor:
     """
 
     kind: ClassVar[str]
+    # State fields the admin inspector must not show (message bodies with sign-in links, secrets).
+    hidden_fields: ClassVar[frozenset[str]] = frozenset()
     _operations: ClassVar[dict[str, Operation]]
 
     def __init_subclass__(cls, **kwargs: object) -> None:
@@ -223,6 +232,35 @@ class Actor:
             keys.extend(f"{state_key}:{name}" for name in operation.keys)
         argv = [self.kind, actor_id, state_key + ":events", ttl, *args]
         return await self.runner.run(operation.script, keys, argv, mutating=operation.mutating)
+
+    async def alarm(self, actor_id: str, payload: Payload) -> None:
+        """Run when this actor's alarm is due; a kind that sets alarms overrides it.
+
+        Runs at least once per set: an exception retries it with backoff (then dead letters), a crash
+        re-runs it after the lease. Pass `current_firing().request_id` to the operations it calls so a
+        re-run applies each effect once.
+        """
+        raise NotImplementedError(f"actor kind {self.kind!r} declares no alarm() handler")
+
+    def _check_alarm_handler(self) -> None:
+        if type(self).alarm is Actor.alarm:
+            raise TypeError(f"actor kind {self.kind!r} declares no alarm() handler: define async def alarm()")
+
+    async def set_alarm(self, actor_id: str, *, at: datetime | float, payload: Payload = "") -> int:
+        """Schedule the actor's one alarm at `at` (aware datetime or Unix seconds), replacing any other.
+
+        Returns the alarm's generation (part of each firing's request id).
+        """
+        self._check_alarm_handler()
+        return await alarm_store.set_alarm(self.runner, self.kind, actor_id, at, payload)
+
+    async def get_alarm(self, actor_id: str) -> AlarmInfo | None:
+        """The actor's pending, running, retrying or dead-lettered alarm, or None."""
+        return await alarm_store.get_alarm(self.redis, self.kind, validate_id(actor_id))
+
+    async def cancel_alarm(self, actor_id: str) -> bool:
+        """Remove the actor's alarm; True if it had one."""
+        return await alarm_store.cancel_alarm(self.runner, self.kind, actor_id)
 
 
 class ActorSet:

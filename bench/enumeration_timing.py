@@ -55,7 +55,13 @@ def _sign_up(client: Client, email: str, csrf: str) -> float:
 
 def _confirm(client: Client, data_dir: Path) -> None:
     """Follow the link mailed to TAKEN, so it is a confirmed account like any registered one."""
-    mail = next(m for m in list_stored(dev_mail_dir(data_dir)) if m.to == TAKEN)
+    # The outbox delivers mail in the background (an alarm): wait for it, up to 10 s.
+    deadline = time.monotonic() + 10
+    while not (mails := [m for m in list_stored(dev_mail_dir(data_dir)) if m.to == TAKEN]):
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"no mail to {TAKEN} within 10 s")
+        time.sleep(0.05)
+    mail = mails[0]
     found = re.search(r"https?://\S+token=\S+", mail.text)
     assert found, mail.text
     link = urlsplit(found.group(0))

@@ -18,7 +18,7 @@ from tests.support.server import RunningApp, free_port, running_app
 pytest.importorskip("playwright")
 from playwright.sync_api import Browser, ConsoleMessage, Page, expect
 
-from tests.browser.support import chromium
+from tests.browser.support import APP_NAME, chromium
 from tests.browser.test_live_browser import sign_up_verify_and_sign_in, wait_for_stream
 
 pytestmark = [pytest.mark.browser, needs_counter_demo]
@@ -99,7 +99,7 @@ def test_htmx_flow_raises_no_csp_report(tmp_path: Path, browser: Browser) -> Non
         for expected in ("1", "2"):
             page.locator("#counter").get_by_role("button", name="Increment").click()
             expect(page.locator("#counter [data-count]")).to_have_text(expected)
-        page.get_by_role("link", name="Remote Stack").first.click()  # a boosted navigation
+        page.get_by_role("link", name=APP_NAME).first.click()  # a boosted navigation
         expect(page).to_have_url(f"{app.base_url}/")
         context.close()
         assert violations == []

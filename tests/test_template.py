@@ -30,6 +30,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.browser.support import CHROMIUM
 from tests.support.server import free_port, wait_until
 
 pytestmark = [
@@ -122,9 +123,10 @@ def test_template_custom_answers_rename_the_project(custom_project: Path) -> Non
     assert "copier update --defaults" in readme
     base = (custom_project / "web/templates/base.html").read_text()
     assert "Remote Stack" not in base
-    assert ">Acme Board</a>" in base
+    assert "}}Acme Board</a>" in base  # the home link, after its logo mark
     assert ">Acme Board</h1>" in (custom_project / "web/templates/pages/home.html").read_text()
     assert "image: acme-board:latest" in (custom_project / "compose.yaml").read_text()
+    assert 'APP_NAME = "Acme Board"' in (custom_project / "settings.py").read_text()
 
 
 def test_template_custom_answers_pick_providers_and_drop_counter_demo(custom_project: Path) -> None:
@@ -188,6 +190,23 @@ def test_template_custom_project_passes_its_own_tests(template: Path, custom_pro
     present = [path for path in touched if (custom_project / path).exists()]
     output = run(custom_project, python, *args, *present, timeout=600)
     assert re.search(r"\d+ passed", output)
+
+
+@pytest.mark.browser
+def test_template_renamed_project_passes_its_browser_tests(default_project: Path) -> None:
+    """A project named otherwise ("My App") drives its own pages in Chromium, counter demo included.
+
+    The subset that reads names, headings and demo text off the pages: the live counter, auth, and
+    the layout's menu and dark mode. The admin, OAuth and axe suites run the same markup here.
+    """
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"Chromium not found at {CHROMIUM}")
+    assert "Remote Stack" not in (default_project / "web/templates/base.html").read_text()
+    args = ["-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "-m", "browser"]
+    # -k matches module names too: all of the live and auth suites, the layout's menu and dark mode.
+    subset = ["-k", "test_live_browser or test_auth_browser or menu or dark", "tests/browser"]
+    output = run(default_project, sys.executable, *args, *subset, timeout=600)
+    assert re.search(r"\d+ passed", output) and " skipped" not in output, output
 
 
 def test_template_defaults_dev_server_serves_healthz(default_project: Path, tmp_path: Path) -> None:

@@ -126,8 +126,13 @@ def retry_after_header(seconds: float) -> dict[str, str]:
     return {"Retry-After": str(max(1, math.ceil(seconds)))}
 
 
+def error_headers_of(exc: DomainError) -> dict[str, str]:
+    """The headers a DomainError's answer carries, whatever its form: Retry-After when rate limited."""
+    return retry_after_header(exc.retry_after) if isinstance(exc, RateLimited) else {}
+
+
 def domain_error_response(request: AnyRequest, exc: DomainError) -> Response[Any]:
-    headers = retry_after_header(exc.retry_after) if isinstance(exc, RateLimited) else None
+    headers = error_headers_of(exc)
     return error_response(request, exc.status_code, exc.message, errors=exc.field_errors, headers=headers)
 
 

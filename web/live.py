@@ -282,7 +282,6 @@ def stream_route(view: LiveView) -> HTTPRouteHandler:
     """
     handler: Callable[..., Awaitable[Response[Any]]]
     if view.key is None:
-
         # Named for the kind (`<kind>_id`), so the API docs read naturally.
         param = f"{view.kind}_id"
 

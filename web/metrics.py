@@ -1,4 +1,4 @@
-"""Prometheus metrics (off unless METRICS_ENABLED): requests, latency, actor calls, open SSE streams.
+"""Prometheus metrics (off unless METRICS_ENABLED): requests, latency, actor calls and alarms, SSE streams.
 
 With several worker processes, PROMETHEUS_MULTIPROC_DIR must name an empty directory before
 prometheus_client is first imported (`python app.py serve` sets it when metrics are on), so that
@@ -20,6 +20,8 @@ from litestar.middleware import DefineMiddleware
 from litestar.response import Response
 from litestar.types import ASGIApp, ControllerRouterHandler, Message, Receive, Scope, Send
 
+from actors.alarm_store import AlarmCounts
+from actors.alarms import AlarmScheduler
 from actors.connection import RedisClient
 from actors.scripts import Script, runner_for
 from settings import Settings
@@ -42,6 +44,9 @@ class Instruments:
     requests_in_progress: Gauge
     sse_streams_open: Gauge
     actor_calls: Counter
+    alarms: Gauge
+    alarm_runs: Counter
+    alarm_lateness: Histogram
 
 
 @functools.cache
@@ -77,6 +82,24 @@ def instruments() -> Instruments:
             "Actor operations run (one Lua script each), by outcome.",
             ["kind", "op", "outcome"],
         ),
+        # Every process reads the same shared index, so the workers' values agree: report the largest.
+        alarms=Gauge(
+            "actor_alarms",
+            "Actor alarms in the index, by state (scheduled, due, running, retrying, dead).",
+            ["state"],
+            multiprocess_mode="livemax",
+        ),
+        alarm_runs=Counter(
+            "actor_alarm_runs_total",
+            "Actor alarm handler runs, by kind and outcome (ok, retry, dead, requeue, done, stale).",
+            ["kind", "outcome"],
+        ),
+        alarm_lateness=Histogram(
+            "actor_alarm_lateness_seconds",
+            "Time from an alarm's due time (or retry time) to its handler starting.",
+            ["kind"],
+            buckets=(0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0),
+        ),
     )
 
 
@@ -95,6 +118,25 @@ def instrument_actor_calls(redis: RedisClient) -> None:
     observers = runner_for(redis).observers
     if _count_script not in observers:
         observers.append(_count_script)
+
+
+def _count_alarm_run(kind: str, lateness: float, outcome: str) -> None:
+    metrics = instruments()
+    metrics.alarm_runs.labels(kind, outcome).inc()
+    metrics.alarm_lateness.labels(kind).observe(lateness)
+
+
+def _set_alarm_counts(counts: AlarmCounts) -> None:
+    gauge = instruments().alarms
+    for state in ("scheduled", "due", "running", "retrying", "dead"):
+        gauge.labels(state).set(getattr(counts, state))
+
+
+def instrument_alarms(scheduler: AlarmScheduler) -> None:
+    """Count `scheduler`'s alarm runs and their lateness, and publish the index sizes it reads."""
+    if _count_alarm_run not in scheduler.fire_observers:
+        scheduler.fire_observers.append(_count_alarm_run)
+        scheduler.count_observers.append(_set_alarm_counts)
 
 
 def _route_of(scope: Scope) -> str:

@@ -8,7 +8,7 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, cast
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from litestar.config.allowed_hosts import AllowedHostsConfig
 from litestar.enums import ScopeType
@@ -51,17 +51,26 @@ COMMON_HEADERS = {
 _UNSAFE_IN_NEXT = frozenset("\\\r\n\t\x00")
 
 
-def safe_next(url: str | None, default: str = "/") -> str:
+def safe_next(url: str | None, default: str = "/", *, origins: Iterable[str] = ()) -> str:
     """`url` when it is a same-origin path (`/account?tab=1`), else `default`.
 
     Refuses anything a browser could resolve to another origin: `//evil.com`, `https://evil.com`,
-    `/\\evil.com`, `javascript:...`, relative paths and control characters.
+    `/\\evil.com`, `javascript:...`, relative paths and control characters. An absolute URL whose
+    origin is one of `origins` (this site's, e.g. a Referer) becomes its path and query.
     """
     if not url or len(url) > 2000 or any(c in _UNSAFE_IN_NEXT or not c.isprintable() for c in url):
         return default
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return default
+    if (parts.scheme or parts.netloc) and origins:
+        if origin_of(url) not in {origin_of(o) for o in origins}:
+            return default
+        url = urlunsplit(("", "", parts.path, parts.query, ""))
+        parts = urlsplit(url)
     if not url.startswith("/") or url.startswith("//"):
         return default
-    parts = urlsplit(url)
     if parts.scheme or parts.netloc:
         return default
     return url

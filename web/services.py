@@ -11,6 +11,8 @@ from piccolo.engine.base import Engine
 from actors.connection import RedisClient
 from actors.runtime import Actor, ActorSet
 from domain.auth.core import Auth
+from domain.auth.oauth_flow import OAuthClient
+from domain.errors import Unavailable
 from settings import Settings
 
 if TYPE_CHECKING:
@@ -28,11 +30,19 @@ class Services:
     engine: Engine  # type: ignore[type-arg]
     # Sign-in, sessions and mail (domain/auth); None only in apps built without it (tests of other parts).
     auth: Auth | None = None
+    # Built on first use from `settings` and `redis` (web/auth/oauth.py).
+    oauth_client: OAuthClient | None = None
     # Every declared actor kind, one instance each on `redis`, made on first use.
     actors: ActorSet = field(init=False)
 
     def __post_init__(self) -> None:
         self.actors = ActorSet(self.redis)
+
+    def require_auth(self) -> Auth:
+        """Sign-in, sessions and mail; Unavailable (503) in an app built without them."""
+        if self.auth is None:
+            raise Unavailable("Sign-in is starting up; try again in a moment.")
+        return self.auth
 
     def actor(self, cls: type[A]) -> A:
         """The process's instance of an actor class: `services.actor(CounterActor).get(id)`."""

@@ -10,7 +10,6 @@ from typing import Any
 from litestar import Request
 
 from settings import Settings
-from web.auth.forms import client_ip
 from web.auth.guards import current_session
 
 # A stream refused at a cap: when to try again (htmx's SSE extension retries by itself, backing off).
@@ -61,7 +60,9 @@ class StreamSlots:
     def admit(self, request: Request[Any, Any, Any]) -> StreamSlot | None:
         """A slot for this request's client (its address, and its session when signed in), or None."""
         session = current_session(request)
-        return self.take(client_keys(client_ip(request), session.id if session else None))
+        return self.take(
+            client_keys(request.client.host if request.client else "unknown", session.id if session else None)
+        )
 
     def take(self, clients: tuple[str, ...]) -> StreamSlot | None:
         """A slot for a stream of `clients`, or None when this worker or one of them is at its cap."""

@@ -1,12 +1,13 @@
-"""The actor inspector's use cases: list actor kinds, read one actor's Redis state, reset it."""
+"""The actor inspector's use cases: list actor kinds, read one actor's Redis state and alarm, reset it."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from actors.alarm_store import AlarmInfo, get_alarm
 from actors.connection import RedisClient
 from actors.keys import InvalidActorId, actor_key, hashed_id, validate_id
-from actors.runtime import discover
+from actors.runtime import discover, registered
 from domain.errors import ValidationFailed
 
 MAX_RELATED = 1000
@@ -37,6 +38,8 @@ class ActorSnapshot:
     ttl_ms: int | None = None
     # Remembered results of mutating requests (the exactly-once records), in the same hash slot.
     request_keys: int = 0
+    # Its pending alarm (or a dead-lettered one), kept beside its state.
+    alarm: AlarmInfo | None = None
 
 
 def resolve_actor(kind: str, raw_id: str, *, hash_id: bool = False) -> ActorRef:
@@ -75,7 +78,12 @@ async def inspect_actor(redis: RedisClient, ref: ActorRef) -> ActorSnapshot:
     fields: list[tuple[str, str]] = []
     if redis_type == "hash":
         raw = await redis.hgetall(ref.key)
-        fields = sorted((_text(k), _text(v)) for k, v in raw.items())
+        actor = registered().get(ref.kind)
+        hidden = actor.hidden_fields if actor is not None else frozenset()
+        fields = sorted(
+            (name, f"(hidden: {len(v)} bytes)" if name in hidden else _text(v))
+            for name, v in ((_text(k), v) for k, v in raw.items())
+        )
     elif redis_type == "string":
         value = await redis.get(ref.key)
         fields = [("value", _text(value or b""))]
@@ -87,6 +95,7 @@ async def inspect_actor(redis: RedisClient, ref: ActorRef) -> ActorSnapshot:
         fields=fields,
         ttl_ms=ttl if ttl >= 0 else None,
         request_keys=len(await _related_keys(redis, ref)),
+        alarm=await get_alarm(redis, ref.kind, ref.actor_id),
     )
 
 

@@ -8,7 +8,7 @@ They are not part of any Piccolo app, so migrations never see them.
 
 from __future__ import annotations
 
-from piccolo.columns import Boolean, ForeignKey, OnDelete, Serial, Text, Timestamptz, Varchar
+from piccolo.columns import BigInt, Boolean, ForeignKey, OnDelete, Serial, Text, Timestamptz, Varchar
 from piccolo.columns.readable import Readable
 from piccolo.table import Table
 
@@ -59,6 +59,26 @@ class VerificationRecord(Table, tablename="verifications"):
     created_at = Timestamptz()
 
 
+class PasskeyRecord(Table, tablename="passkeys"):
+    id: Serial  # added by Piccolo; declared for type checkers
+    user = ForeignKey(references=UserRecord, on_delete=OnDelete.cascade, index=True)
+    name = Varchar(length=100)
+    transports = Varchar(length=200, default="")
+    sign_count = BigInt(default=0)
+    created_at = Timestamptz()
+    last_used_at = Timestamptz(null=True, default=None)
+
+
+class TwoFactorRecord(Table, tablename="two_factor"):
+    """One row per user who started two-factor enrolment; `confirmed` means it is on."""
+
+    id: Serial  # added by Piccolo; declared for type checkers
+    user = ForeignKey(references=UserRecord, on_delete=OnDelete.cascade, unique=True, index=True)
+    confirmed = Boolean(default=False, help_text="Two-factor sign-in is on.")
+    created_at = Timestamptz()
+    confirmed_at = Timestamptz(null=True, default=None)
+
+
 # Columns of the real tables the records above leave out on purpose (tests check the list is complete).
 HIDDEN_COLUMNS = {
     "sessions": {"token_hash"},
@@ -66,4 +86,7 @@ HIDDEN_COLUMNS = {
     "verifications": {"token_hash", "password_hash", "binding_hash"},
     # Internal bookkeeping of device cookies (domain/auth/device_cookie.py), not for editing by hand.
     "users": {"device_generation"},
+    # Key material and what ties a credential to an authenticator or a sign-up browser.
+    "passkeys": {"credential_id", "public_key", "user_handle", "binding_hash"},
+    "two_factor": {"secret", "last_step"},
 }

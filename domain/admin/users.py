@@ -11,8 +11,11 @@ from domain.auth.account import erase_user
 from domain.auth.clock import utc_now
 from domain.auth.core import CREDENTIALS, UNIQUE_VIOLATIONS, Auth, write_transaction
 from domain.auth.events import auth_event
+from domain.auth.notices import MailSender, method_changed
+from domain.auth.passkeys import delete_passkey
 from domain.auth.passwords import PasswordHasher, password_problem
-from domain.auth.tables import Account, User
+from domain.auth.tables import Account, Passkey, User
+from domain.auth.totp import remove_two_factor
 from domain.auth.validation import clean_email, clean_name, normalize_email
 from domain.errors import Conflict, NotFound, ValidationFailed
 
@@ -142,3 +145,38 @@ async def delete_user_from_panel(auth: Auth, user_id: int, *, by: int | None) ->
     await close_admin_access(user_id)
     await erase_user(auth, user_id)
     auth_event("admin.user_deleted", user_id=user_id, by=by)
+
+
+async def reset_two_factor(mailer: MailSender, base_url: str, user_id: int, *, by: int | None) -> bool:
+    """Turn a user's two-factor sign-in off (lost phone and backup codes); True when it had been on.
+
+    Their password, passkeys and sessions stay; the owner is mailed so a reset they did not ask for shows.
+    """
+    removed = await remove_two_factor(user_id)
+    if removed:
+        await method_changed(
+            mailer,
+            base_url,
+            user_id,
+            "two_factor.reset_by_admin",
+            "An administrator turned off two-factor sign-in for your account. "
+            "Set it up again from your account page.",
+            by=by,
+        )
+    return removed
+
+
+async def reset_two_factor_by_email(mailer: MailSender, base_url: str, email: str) -> tuple[UserRow, bool]:
+    """`reset_two_factor` for the user with `email` (the `users reset-2fa` command)."""
+    user = await find_user(email)
+    if user is None:
+        raise NotFound(f"no user with email {normalize_email(email)}")
+    return user, await reset_two_factor(mailer, base_url, user.id, by=None)
+
+
+async def delete_passkey_from_panel(auth: Auth, passkey_id: int, *, by: int | None) -> None:
+    """Remove a passkey as its owner would (event and mail to the owner); gone already is fine."""
+    row = await Passkey.select(Passkey.user).where(Passkey.id == passkey_id).first()
+    if row is not None:
+        await delete_passkey(auth, row["user"], passkey_id)
+        auth_event("admin.passkey_deleted", user_id=row["user"], passkey_id=passkey_id, by=by)

@@ -76,7 +76,7 @@ async def change_password(
     await set_password(auth, user.id, await auth.hasher.hash(new_password))
     ended = await revoke_older_tokens(auth, user.id, keep_session_id=current_session_id)
     auth_event("password.changed", user_id=user.id, other_sessions_ended=ended)
-    auth.send(
+    await auth.send(
         Mail(
             to=user.email,
             subject="Your password was changed",
@@ -104,7 +104,7 @@ async def request_email_change(auth: Auth, user: AuthUser, *, new_email: str, cu
 async def _mail_email_change(auth: Auth, user: AuthUser, email: str) -> None:
     taken = await User.exists().where(User.email == email)
     auth_event("email_change.mailed", user_id=user.id, taken=taken)
-    auth.send(
+    await auth.send(
         Mail(
             to=user.email,
             subject="Email change requested",
@@ -114,7 +114,7 @@ async def _mail_email_change(auth: Auth, user: AuthUser, email: str) -> None:
         )
     )
     if taken:
-        auth.send(
+        await auth.send(
             Mail(
                 to=email,
                 subject="Someone tried to use your address",
@@ -125,7 +125,7 @@ async def _mail_email_change(auth: Auth, user: AuthUser, email: str) -> None:
         return
     token = await auth.issue_token(user.id, CHANGE_EMAIL, new_email=email)
     link = auth.link("/auth/verify", token)
-    auth.send(
+    await auth.send(
         Mail(
             to=email,
             subject="Confirm your new email address",

@@ -1,4 +1,4 @@
-"""What every auth flow needs: hasher, sessions, mailer, rate limiter, clock, limits, and small helpers."""
+"""What every auth flow needs: hasher, sessions, mail outbox, rate limiter, clock, limits, helpers."""
 
 from __future__ import annotations
 
@@ -22,7 +22,8 @@ from domain.auth.sessions import SessionStore
 from domain.auth.tables import User, Verification
 from domain.auth.tokens import hash_token, new_token
 from domain.errors import RateLimited, Unavailable
-from domain.mail import Mail, Mailer
+from domain.mail import Mail
+from domain.outbox import Outbox
 
 log = logging.getLogger(__name__)
 
@@ -30,10 +31,12 @@ CREDENTIALS = "credentials"
 VERIFY_EMAIL = "verify_email"
 CHANGE_EMAIL = "change_email"
 RESET_PASSWORD = "reset_password"
+MAGIC_LINK = "magic_link"
 TOKEN_LIFETIME = {
     VERIFY_EMAIL: timedelta(hours=24),
     CHANGE_EMAIL: timedelta(hours=24),
     RESET_PASSWORD: timedelta(hours=1),
+    MAGIC_LINK: timedelta(minutes=15),
 }
 UNIQUE_VIOLATIONS: tuple[type[Exception], ...] = (sqlite3.IntegrityError, asyncpg.UniqueViolationError)
 
@@ -53,6 +56,9 @@ class AuthLimits:
     reset: Limit = Limit(5, 60)
     sign_up: Limit = Limit(10, 600)
     password_check: Limit = Limit(5, 60)
+    # Two-factor codes per account, and emailed sign-in links per address and per IP.
+    second_factor: Limit = Limit(5, 60)
+    magic_link: Limit = Limit(5, 600)
 
 
 @dataclass
@@ -61,11 +67,13 @@ class Auth:
 
     hasher: PasswordHasher
     sessions: SessionStore
-    mailer: Mailer
+    outbox: Outbox
     ratelimit: RateLimitActor
     base_url: str
     # Signs device cookies (domain/auth/device_cookie.py); derived from AUTH_SECRET.
     device_key: bytes
+    # Encrypts TOTP secrets and peppers backup codes (domain/auth/sealing.py); derived from AUTH_SECRET.
+    methods_key: bytes
     clock: Clock = utc_now
     limits: AuthLimits = field(default_factory=AuthLimits)
     _background: set[asyncio.Task[None]] = field(default_factory=set, repr=False)
@@ -103,8 +111,9 @@ class Auth:
     def link(self, path: str, token: str) -> str:
         return f"{self.base_url.rstrip('/')}{path}?token={token}"
 
-    def send(self, mail: Mail) -> None:
-        self.mailer.dispatch(mail)
+    async def send(self, mail: Mail) -> None:
+        """Queue `mail` in the outbox: delivered by an alarm, so an SMTP outage only delays it."""
+        await self.outbox.send(mail)
 
     async def issue_token(
         self,

@@ -7,6 +7,7 @@ import hmac
 import logging
 from dataclasses import dataclass
 
+from domain.auth.challenges import Pending, remember
 from domain.auth.core import (
     CHANGE_EMAIL,
     CREDENTIALS,
@@ -20,8 +21,9 @@ from domain.auth.events import auth_event
 from domain.auth.ownership import Proof, claim_mailbox, revoke_older_tokens
 from domain.auth.passwords import MAX_LENGTH
 from domain.auth.sessions import load_user
-from domain.auth.tables import Account, User
+from domain.auth.tables import Account, Passkey, User
 from domain.auth.tokens import hash_token
+from domain.auth.totp import two_factor_enabled
 from domain.auth.types import AuthSession, AuthUser
 from domain.auth.validation import (
     clean_email,
@@ -106,7 +108,7 @@ async def _register(
             auth, existing["id"], email, name, password_hash=password_hash, binding_hash=binding_hash
         )
         return
-    auth.send(
+    await auth.send(
         Mail(
             to=email,
             subject="You already have an account",
@@ -156,7 +158,9 @@ async def follow_link(
     if row["password_hash"] and not bound:
         # Following the link proves the mailbox, not who chose the password it carries.
         return Followed(email=user.email, needs_password=True)
-    return await _confirm(auth, token, user, ip=ip, user_agent=user_agent)
+    # Passkeys made while signing up stay only in the browser that made them (passkey_signup.py).
+    passkey_binding = row["binding_hash"] if bound else ""
+    return await _confirm(auth, token, user, ip=ip, user_agent=user_agent, passkey_binding=passkey_binding)
 
 
 async def confirm_sign_up(auth: Auth, *, token: str, password: str, ip: str, user_agent: str) -> SignedIn:
@@ -181,13 +185,23 @@ async def confirm_sign_up(auth: Auth, *, token: str, password: str, ip: str, use
     return followed.signed_in
 
 
-async def _confirm(auth: Auth, token: str, user: AuthUser, *, ip: str, user_agent: str) -> Followed:
+async def _confirm(
+    auth: Auth, token: str, user: AuthUser, *, ip: str, user_agent: str, passkey_binding: str = ""
+) -> Followed:
     """Use the sign-up link up and let it claim the address with the credentials it carries."""
     row = await auth.consume_token(token, (VERIFY_EMAIL,))
     if row is None:
         raise ValidationFailed(INVALID_LINK, field_errors={"token": INVALID_LINK})
-    await claim_mailbox(auth, user.id, Proof(password_hash=row["password_hash"], name=row["name"]))
+    kept_passkey = bool(passkey_binding) and await Passkey.exists().where(
+        (Passkey.user == user.id) & (Passkey.binding_hash == passkey_binding)
+    )
+    name = row["name"] or (user.name if kept_passkey else "")
+    proof = Proof(password_hash=row["password_hash"], name=name, passkey_binding=passkey_binding)
+    await claim_mailbox(auth, user.id, proof)
     auth_event("email.verified", user_id=user.id)
+    if kept_passkey:
+        signed = await start_session(auth, user.id, ip=ip, user_agent=user_agent, method="passkey_sign_up")
+        return Followed(email=user.email, signed_in=signed)
     if row["password_hash"]:
         signed = await start_session(auth, user.id, ip=ip, user_agent=user_agent, method="email_link")
         return Followed(email=user.email, signed_in=signed)
@@ -230,9 +244,20 @@ async def _resend(auth: Auth, email: str) -> None:
 
 
 async def sign_in(
-    auth: Auth, *, email: str, password: str, ip: str, user_agent: str, device_cookie: str = ""
-) -> SignedIn:
-    """Check the password (limited first per IP, then per known device or else per email); start a session."""
+    auth: Auth,
+    *,
+    email: str,
+    password: str,
+    ip: str,
+    user_agent: str,
+    device_cookie: str = "",
+    binding: str = "",
+) -> SignedIn | None:
+    """Check the password (limited first per IP, then per known device or else per email); start a session.
+
+    With two-factor on there is no session yet: None, and the sign-in is held for the browser with
+    binding secret `binding` until a code completes it (domain/auth/second_factor.py).
+    """
     email = normalize_email(email)
     if not email or not password:
         errors = {"email": "Enter your email address."} if not email else {}
@@ -277,7 +302,16 @@ async def sign_in(
             Account.id == row["id"]
         )
         auth_event("password.rehashed", user_id=user_id)
+    if await two_factor_enabled(user_id):
+        await hold_sign_in(auth, user_id, binding=binding, method=CREDENTIALS)
+        return None
     return await start_session(auth, user_id, ip=ip, user_agent=user_agent, method=CREDENTIALS)
+
+
+async def hold_sign_in(auth: Auth, user_id: int, *, binding: str, method: str) -> None:
+    """Remember that this browser proved `method` for `user_id` and now owes a second factor."""
+    await remember(auth, binding, Pending("second_factor", user_id=user_id, method=method))
+    auth_event("sign_in.second_factor_required", user_id=user_id, method=method)
 
 
 async def start_session(auth: Auth, user_id: int, *, ip: str, user_agent: str, method: str) -> SignedIn:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from domain.auth.core import CREDENTIALS, Auth, write_transaction
 from domain.auth.events import auth_event
-from domain.auth.tables import Account, User, Verification
+from domain.auth.tables import Account, BackupCode, Passkey, TwoFactor, User, Verification
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +23,9 @@ class Proof:
     password_hash: str | None = None
     identity: Account | None = None
     name: str = ""
+    # The binding hash of the browser that followed a sign-up link it started: the passkeys that
+    # browser made while signing up stay (domain/auth/passkey_signup.py); every other one goes.
+    passkey_binding: str = ""
 
 
 async def claim_mailbox(auth: Auth, user_id: int, proof: Proof) -> bool:
@@ -44,6 +47,13 @@ async def claim_mailbox(auth: Auth, user_id: int, proof: Proof) -> bool:
                 )
             await stale
             await Verification.delete().where(Verification.user == user_id)
+            stale_passkeys = Passkey.delete().where(Passkey.user == user_id)
+            if proof.passkey_binding:
+                stale_passkeys = stale_passkeys.where(Passkey.binding_hash != proof.passkey_binding)
+            await stale_passkeys
+            await Passkey.update({Passkey.binding_hash: ""}).where(Passkey.user == user_id)
+            await TwoFactor.delete().where(TwoFactor.user == user_id)
+            await BackupCode.delete().where(BackupCode.user == user_id)
             name = proof.name or str(claimed[0]["email"]).split("@", 1)[0][:100]
             await User.update({User.name: name}).where(User.id == user_id)
         if proof.password_hash is not None:

@@ -92,9 +92,13 @@ class PasswordHasher:
         self._dummy_hash: str | None = None
         self._dummy_lock = asyncio.Lock()
 
-    async def _run(self, fn: Callable[..., T], *args: str) -> T:
+    def check_capacity(self) -> None:
+        """Unavailable at once when the queue is full: callers check before reading a password form."""
         if self._waiting >= self._max_waiting:
             raise Unavailable("The server is busy checking passwords. Please try again in a moment.")
+
+    async def _run(self, fn: Callable[..., T], *args: str) -> T:
+        self.check_capacity()
         self._waiting += 1
         try:
             try:

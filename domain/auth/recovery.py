@@ -31,7 +31,7 @@ async def _send_reset(auth: Auth, email: str, ip: str) -> None:
         return
     token = await auth.issue_token(row["id"], RESET_PASSWORD)
     link = auth.link("/auth/reset-password", token)
-    auth.send(
+    await auth.send(
         Mail(
             to=email,
             subject="Reset your password",

@@ -1,8 +1,8 @@
-"""Piccolo tables for auth: users, sessions, accounts (credentials and OAuth) and verifications."""
+"""Piccolo tables for auth: users, sessions, accounts, verifications, passkeys and two-factor."""
 
 from __future__ import annotations
 
-from piccolo.columns import Boolean, ForeignKey, Integer, OnDelete, Serial, Text, Timestamptz, Varchar
+from piccolo.columns import BigInt, Boolean, ForeignKey, Integer, OnDelete, Serial, Text, Timestamptz, Varchar
 from piccolo.table import Table
 
 
@@ -72,4 +72,45 @@ class Verification(Table, tablename="verifications"):
     name = Varchar(length=100, default="")
     binding_hash = Varchar(length=64, default="")
     expires_at = Timestamptz()
+    created_at = Timestamptz()
+
+
+class Passkey(Table, tablename="passkeys"):
+    """A WebAuthn credential: its id and COSE public key as base64url, never a private secret."""
+
+    id: Serial  # added by Piccolo; declared for type checkers
+    user = ForeignKey(references=User, on_delete=OnDelete.cascade, index=True)
+    credential_id = Varchar(length=1400, unique=True, index=True)
+    public_key = Text()
+    sign_count = BigInt(default=0)
+    # The WebAuthn user handle (random, per user): an authenticator keys its passkeys by it.
+    user_handle = Varchar(length=128)
+    transports = Varchar(length=200, default="")
+    name = Varchar(length=100)
+    # A passkey made while signing up lives only through the sign-up link followed in the browser
+    # whose binding secret this hashes (domain/auth/ownership.py); empty afterwards and otherwise.
+    binding_hash = Varchar(length=64, default="")
+    created_at = Timestamptz()
+    last_used_at = Timestamptz(null=True, default=None)
+
+
+class TwoFactor(Table, tablename="two_factor"):
+    """A user's TOTP secret (AES-GCM encrypted with a key from AUTH_SECRET) and its state."""
+
+    id: Serial  # added by Piccolo; declared for type checkers
+    user = ForeignKey(references=User, on_delete=OnDelete.cascade, unique=True, index=True)
+    secret = Text()
+    confirmed = Boolean(default=False)
+    # The newest time-step a code was accepted for: that step and earlier ones are refused after.
+    last_step = BigInt(default=0)
+    created_at = Timestamptz()
+    confirmed_at = Timestamptz(null=True, default=None)
+
+
+class BackupCode(Table, tablename="backup_codes"):
+    """A single-use recovery code for two-factor sign-in, stored as a peppered HMAC-SHA256."""
+
+    id: Serial  # added by Piccolo; declared for type checkers
+    user = ForeignKey(references=User, on_delete=OnDelete.cascade, index=True)
+    code_hash = Varchar(length=64, unique=True, index=True)
     created_at = Timestamptz()

@@ -25,7 +25,7 @@ async def send_verification(
         user_id, VERIFY_EMAIL, password_hash=password_hash, name=carried_name, binding_hash=binding_hash
     )
     link = auth.link("/auth/verify", token)
-    auth.send(
+    await auth.send(
         Mail(
             to=email,
             subject="Confirm your email address",

@@ -1,7 +1,8 @@
-"""Shared by the browser tests: Debian's Chromium through Playwright, and mailed links as URLs."""
+"""Shared by the browser tests: Debian's Chromium through Playwright, mailed links as URLs, the user menu."""
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -10,14 +11,17 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.support.server import RunningApp
+from tests.support.server import ROOT, RunningApp
 from tests.support.signin import PASSWORD
 from tests.support.signin import verification_link as verification_path
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser
+    from playwright.sync_api import Browser, Locator, Page
 
-__all__ = ["ARGS", "CHROMIUM", "PASSWORD", "chromium", "verification_link"]
+__all__ = ["APP_NAME", "ARGS", "CHROMIUM", "PASSWORD", "chromium", "open_user_menu", "verification_link"]
+
+# The project's name as its layout spells it: a project made from the template has its own.
+APP_NAME = re.search(r"· (.+?)</title>", (ROOT / "web/templates/base.html").read_text()).group(1)  # type: ignore[union-attr]
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = [
@@ -48,3 +52,11 @@ def chromium() -> Iterator[Browser]:
 def verification_link(app: RunningApp, email: str) -> str:
     """The full URL of the verification link mailed to `email` (waits for the mail)."""
     return app.base_url + verification_path(app.data_dir, email)
+
+
+def open_user_menu(page: Page) -> Locator:
+    """Open the header's user menu (a <details>, so it works without JavaScript); returns its panel."""
+    menu = page.locator("#user-menu")
+    if menu.get_attribute("open") is None:
+        menu.locator("summary").click()
+    return menu

@@ -16,7 +16,7 @@ from tests.browser.support import chromium
 
 pytestmark = pytest.mark.browser
 
-SECRET = "d" * 8 + "0123456789abcdefghijklmnopqrstuvwxyz"
+SECRET = "Yx2pQ7vN0cLw8RfT3kZmA9sJ4dHbE6uG1oWiK5tCnVq"
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ from tests.support.server import ROOT, RunningApp, free_port, running_app
 pytest.importorskip("playwright")
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from tests.browser.support import PASSWORD, chromium, verification_link
+from tests.browser.support import APP_NAME, PASSWORD, chromium, open_user_menu, verification_link
 
 pytestmark = [pytest.mark.browser, needs_counter_demo]
 
@@ -49,15 +49,18 @@ def sign_up_verify_and_sign_in(page: Page, app: RunningApp, email: str, name: st
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Create account").click()
     expect(page.get_by_text("Check your email")).to_be_visible()
+    # The link, opened in the browser that signed up, signs in: sign out to come back the long way.
     page.goto(verification_link(app, email))
-    expect(page.get_by_text("is confirmed")).to_be_visible()
+    expect(page.locator("#user-menu summary")).to_contain_text(name)
+    open_user_menu(page).get_by_role("button", name="Sign out", exact=True).click()
+    expect(page.get_by_role("navigation", name="Main").get_by_role("link", name="Sign in")).to_be_visible()
     page.goto(f"{app.base_url}{next_path}")
     page.locator("[data-sign-in-prompt]").get_by_role("link", name="Sign in").click()
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     expect(page).to_have_url(f"{app.base_url}{next_path}")
-    expect(page.get_by_role("navigation", name="Main").get_by_role("link", name=name)).to_be_visible()
+    expect(page.locator("#user-menu summary")).to_contain_text(name)
 
 
 def wait_for_stream(page: Page) -> None:
@@ -78,7 +81,7 @@ def test_home_page_shows_the_demo_and_the_way_in(server: RunningApp, browser: Br
     context = new_context(browser)
     page = context.new_page()
     page.goto(server.base_url)
-    expect(page.get_by_role("heading", name="Remote Stack", level=1)).to_be_visible()
+    expect(page.get_by_role("heading", name=APP_NAME, level=1)).to_be_visible()
     expect(page.locator("#counter [data-count]")).to_have_text(re.compile(r"^\d+$"))
     expect(page.locator("[data-sign-in-prompt]")).to_be_visible()
     expect(page.locator("#counter").get_by_role("button", name="Increment")).to_have_count(0)
@@ -124,7 +127,7 @@ def test_sign_up_increment_and_see_it_live_in_another_browser(server: RunningApp
     expect(other.locator("#counter [data-count]")).to_have_text("4")
 
     # Boosted navigation keeps history right: home, then back to the counter.
-    page.get_by_role("link", name="Remote Stack").first.click()
+    page.get_by_role("link", name=APP_NAME).first.click()
     expect(page).to_have_url(f"{server.base_url}/")
     page.go_back()
     expect(page).to_have_url(f"{server.base_url}{counter_path}")
@@ -147,7 +150,7 @@ def test_the_whole_flow_without_javascript(server: RunningApp, browser: Browser)
         expect(page).to_have_url(f"{server.base_url}{counter_path}")
         expect(page.locator("#counter [data-count]")).to_have_text(expected)
     screenshot(page, "counter-no-js")
-    page.get_by_role("button", name="Sign out", exact=True).first.click()
+    open_user_menu(page).get_by_role("button", name="Sign out", exact=True).click()
     expect(page.get_by_role("navigation", name="Main").get_by_role("link", name="Sign in")).to_be_visible()
     context.close()
 

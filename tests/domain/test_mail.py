@@ -3,12 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from domain.mail import FileMailer, Mail, SmtpMailer, dev_mail_dir, find_stored, list_stored, parse_smtp_url
+from domain.mail import (
+    FileMailer,
+    Mail,
+    MailNotSent,
+    SmtpMailer,
+    body_text,
+    build_message,
+    dev_mail_dir,
+    find_stored,
+    list_stored,
+    parse_smtp_url,
+)
 from tests.support.smtp_sink import SmtpSink
 
 MAIL = Mail(
@@ -31,8 +43,8 @@ def test_file_mailer_writes_eml_and_prints_the_link(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     mailer = FileMailer(dev_mail_dir(tmp_path), SENDER)
-    mailer.dispatch(MAIL)
-    mailer.dispatch(Mail(to="b@example.com", subject="Second", text="hi"))
+    asyncio.run(mailer.send(MAIL))
+    asyncio.run(mailer.send(Mail(to="b@example.com", subject="Second", text="hi")))
     files = sorted(dev_mail_dir(tmp_path).glob("*.eml"))
     assert len(files) == 2
     stored = list_stored(dev_mail_dir(tmp_path))
@@ -42,6 +54,45 @@ def test_file_mailer_writes_eml_and_prints_the_link(
     assert find_stored(dev_mail_dir(tmp_path), "../secret.eml") is None
     out = capsys.readouterr().out
     assert "[mail] to ada@example.com: Confirm your email" in out and "http://x/a?token=abc" in out
+
+
+VERIFY = Mail(
+    to="ada@example.com",
+    subject="Confirm your email address",
+    text="Hi <Ada>,\n\nConfirm your email address:\n\nhttp://x/auth/verify?token=abc&n=1\n\n"
+    "Questions? See http://x/help.\n",
+    link="http://x/auth/verify?token=abc&n=1",
+)
+
+
+def test_message_is_plain_text_with_an_html_alternative() -> None:
+    message = build_message(VERIFY, SENDER)
+    assert message.get_content_type() == "multipart/alternative"
+    assert [part.get_content_type() for part in message.iter_parts()] == ["text/plain", "text/html"]
+    assert body_text(message, "plain") == VERIFY.text
+
+
+def test_html_part_has_the_same_words_and_the_link_as_a_button() -> None:
+    html = body_text(build_message(VERIFY, SENDER), "html")
+    # The action is a button labelled with the subject, and the address stays visible beside it.
+    button = re.search(r'<a href="([^"]+)" style="display:inline-block[^"]*">([^<]+)</a>', html)
+    assert button and button.groups() == (
+        "http://x/auth/verify?token=abc&amp;n=1",
+        "Confirm your email address",
+    )
+    assert html.count('href="http://x/auth/verify?token=abc&amp;n=1"') == 2
+    # Every other line of the text is there, escaped, with its addresses clickable.
+    assert "Hi &lt;Ada&gt;," in html and "<Ada>" not in html
+    assert "Confirm your email address:" in html
+    assert 'Questions? See <a href="http://x/help" style="color:#4338ca">http://x/help</a>.' in html
+    assert f">{SENDER.split(' <')[0]}</td>" in html
+
+
+def test_stored_mail_keeps_both_parts(tmp_path: Path) -> None:
+    asyncio.run(FileMailer(dev_mail_dir(tmp_path), SENDER).send(VERIFY))
+    (stored,) = list_stored(dev_mail_dir(tmp_path))
+    assert stored.text == VERIFY.text
+    assert stored.html.startswith("<!doctype html>") and "token=abc&amp;n=1" in stored.html
 
 
 @pytest.mark.parametrize(
@@ -71,7 +122,7 @@ def test_smtp_plain_delivery_when_the_server_offers_no_tls(sink: SmtpSink) -> No
     received = sink.next_message()
     assert received.rcpt_tos == ["ada@example.com"] and received.mail_from == "no-reply@example.com"
     assert received.message["Subject"] == "Confirm your email"
-    assert "token=abc" in received.message.get_content()
+    assert "token=abc" in body_text(received.message, "plain")
 
 
 @pytest.mark.parametrize("sink", ["starttls", "tls"], indirect=True)
@@ -90,22 +141,22 @@ def test_plain_smtp_url_upgrades_when_starttls_is_offered(sink: SmtpSink) -> Non
     assert sink.next_message().message["To"] == "ada@example.com"
 
 
-def test_dispatch_sends_in_the_background_and_aclose_waits(sink: SmtpSink) -> None:
-    async def main() -> None:
-        mailer = SmtpMailer(parse_smtp_url(sink.url), SENDER)
-        mailer.dispatch(MAIL)
-        await mailer.aclose()
+def test_file_mailer_writes_one_file_per_message_id(tmp_path: Path) -> None:
+    mailer = FileMailer(dev_mail_dir(tmp_path), SENDER)
+    asyncio.run(mailer.send(MAIL, "0f" * 16))
+    asyncio.run(mailer.send(MAIL, "0f" * 16))
+    (path,) = dev_mail_dir(tmp_path).glob("*.eml")
+    assert path.name.endswith(f"-{'0f' * 16}.eml")
+    assert f"<{'0f' * 16}@example.com>" in path.read_text()
 
-    asyncio.run(main())
-    assert sink.next_message(timeout=1).message["Subject"] == "Confirm your email"
+
+def test_smtp_message_id_is_the_outbox_id(sink: SmtpSink) -> None:
+    asyncio.run(SmtpMailer(parse_smtp_url(sink.url), SENDER).send(MAIL, "ab" * 16))
+    assert sink.next_message().message["Message-ID"] == f"<{'ab' * 16}@example.com>"
 
 
-def test_background_failure_is_logged_not_raised(caplog: pytest.LogCaptureFixture) -> None:
-    async def main() -> None:
-        mailer = SmtpMailer(parse_smtp_url("smtp://127.0.0.1:1"), SENDER)
-        mailer.dispatch(MAIL)
-        await mailer.aclose()
-
-    asyncio.run(main())
-    assert any("mail to a recipient failed" in r.getMessage() for r in caplog.records)
-    assert all("ada@example.com" not in r.getMessage() for r in caplog.records)
+def test_smtp_failure_raises_without_the_recipient() -> None:
+    mailer = SmtpMailer(parse_smtp_url("smtp://127.0.0.1:1"), SENDER)
+    with pytest.raises(MailNotSent) as raised:
+        asyncio.run(mailer.send(MAIL))
+    assert "ada@example.com" not in str(raised.value) and "Confirm" not in str(raised.value)

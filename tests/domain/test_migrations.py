@@ -22,7 +22,18 @@ from domain.piccolo_app import MIGRATIONS_DIR
 from tests.support.server import ROOT
 
 PICCOLO = str(Path(sys.executable).parent / "piccolo")
-TABLES = {"users", "sessions", "accounts", "verifications", "admin_users", "admin_sessions", "migration"}
+TABLES = {
+    "users",
+    "sessions",
+    "accounts",
+    "verifications",
+    "passkeys",
+    "two_factor",
+    "backup_codes",
+    "admin_users",
+    "admin_sessions",
+    "migration",
+}
 MIGRATION_FILES = sorted(p.name for p in MIGRATIONS_DIR.glob("remote_stack_*.py"))
 
 PROBE_CONF = """

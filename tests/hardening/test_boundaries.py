@@ -202,7 +202,7 @@ def opens_a_stream(method: str, template: str, case: dict[str, str]) -> bool:
 def test_every_route_answers_each_class_of_hostile_input_without_a_server_error(client: Client) -> None:
     fast_hashing(client)
     routes = every_route(client)
-    assert ("POST", "/account/sessions/{session_id:int}/revoke") in routes
+    assert ("POST", "/account/sessions/{session_id:str}/revoke") in routes
     # Signed in first: the signed-out sweep's wrong sign-ins would rate-limit this client's own.
     signed_in_user(client, "sweep@example.com")
     for signed_in in (True, False):

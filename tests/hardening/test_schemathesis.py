@@ -199,7 +199,7 @@ def route_table(server: RunningApp) -> list[tuple[str, str]]:
 def test_every_route_answers_hostile_input_without_a_server_error(server: RunningApp) -> None:
     routes = route_table(server)
     paths = {path for _, path in routes}
-    assert {"/auth/sign-in", "/account/sessions/{session_id:int}/revoke"} <= paths
+    assert {"/auth/sign-in", "/account/sessions/{session_id:str}/revoke"} <= paths
     assert "/counter/{counter_id:str}/events" in paths or not COUNTER_DEMO
     client = sign_up_and_in(server, "routes@example.com", name="Routes")
     token = csrf_headers(client, server.base_url)["x-csrftoken"]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
+import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,6 +16,7 @@ from httpx import Response
 from litestar import Litestar
 from litestar.testing import TestClient
 
+from actors.connection import RedisClient
 from domain.auth.core import Auth
 from domain.auth.passwords import OWASP_MINIMUM, PasswordHasher
 from domain.mail import StoredMail, dev_mail_dir, list_stored
@@ -60,9 +63,30 @@ def post_form(
     )
 
 
-def mails(client: Client) -> list[StoredMail]:
-    """Every message written so far (background work finished first), oldest first."""
+async def outbox_delivered(redis: RedisClient, timeout: float = 10.0) -> None:
+    """Wait until the alarm scheduler has delivered every queued outbox message (a deadline, not a sleep)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        pending = []
+        async for key in redis.scan_iter(match="actor:outbox:{*}", count=1000):
+            if await redis.hget(key, "status") in (b"pending", "pending"):  # type: ignore[misc]
+                pending.append(key)
+        if not pending:
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{len(pending)} outbox message(s) not delivered within {timeout} s")
+        await asyncio.sleep(0.02)
+
+
+def settle(client: Client) -> None:
+    """Wait for the work done after answering (account rows, mail queued) and for the mail's delivery."""
     run(client, auth_of(client).drain)
+    run(client, outbox_delivered, client.app.state.services.redis)
+
+
+def mails(client: Client) -> list[StoredMail]:
+    """Every message delivered so far, oldest first."""
+    settle(client)
     data_dir: Path = client.app.state.settings.data_dir
     return list(reversed(list_stored(dev_mail_dir(data_dir))))
 
@@ -84,7 +108,7 @@ def last_link(client: Client, email: str) -> str:
 def sign_up(client: Client, email: str, name: str = "Ada", password: str = PASSWORD, **kw: Any) -> Response:
     """Post the sign-up form and wait for the work it does after answering (account row, mail)."""
     response = post_form(client, "/auth/sign-up", {"name": name, "email": email, "password": password}, **kw)
-    run(client, auth_of(client).drain)
+    settle(client)
     return response
 
 

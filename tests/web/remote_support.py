@@ -46,6 +46,7 @@ TEST_TEMPLATES = {
         '{% extends "base.html" %}{% block content %}'
         '{{ remote.button("add_note", "Add", title="hi") }}{{ remote.link("get_note", "Show", title="x") }}'
         '<div {{ remote.attrs("get_note", title="y", trigger="every 2s") }}></div>'
+        '<div id="post-attrs" {{ remote.attrs("limited") }}></div>'
         "{% endblock %}"
     ),
     "pages/flashes_only.html": '{% include "partials/flashes.html" %}',

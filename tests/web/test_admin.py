@@ -11,11 +11,19 @@ import pytest
 from litestar.testing import TestClient
 
 from bench.common import http_scope
-from domain.admin.records import HIDDEN_COLUMNS, AccountRecord, SessionRecord, UserRecord, VerificationRecord
+from domain.admin.records import (
+    HIDDEN_COLUMNS,
+    AccountRecord,
+    PasskeyRecord,
+    SessionRecord,
+    TwoFactorRecord,
+    UserRecord,
+    VerificationRecord,
+)
 from domain.admin.tables import AdminMirror, AdminSession
 from domain.auth.clock import utc_now
 from domain.auth.flows import start_session
-from domain.auth.tables import Account, Session, User, Verification
+from domain.auth.tables import Account, Passkey, Session, TwoFactor, User, Verification
 from settings import Settings
 from tests.conftest import TEST_BASE_URL
 from tests.web.admin_support import ADMIN_EMAIL, demote, promote, signed_in_admin, signed_in_member
@@ -83,7 +91,7 @@ def test_admin_reaches_panel_and_api_with_the_app_session(client: Client) -> Non
     assert client.get("/admin/assets/" + page.text.split("./assets/")[1].split('"')[0]).status_code == 200
     tables = client.get("/admin/api/tables/", headers=API_HEADERS)
     assert tables.status_code == 200
-    assert tables.json() == ["accounts", "sessions", "users", "verifications"]
+    assert tables.json() == ["accounts", "passkeys", "sessions", "two_factor", "users", "verifications"]
     me = client.get("/admin/api/user/", headers=API_HEADERS).json()
     assert ADMIN_EMAIL in me["username"]
     rows = client.get("/admin/api/tables/users/", headers=API_HEADERS).json()["rows"]
@@ -168,6 +176,8 @@ def test_admin_writes_need_piccolo_csrf_header(client: Client) -> None:
         (SessionRecord, Session),
         (AccountRecord, Account),
         (VerificationRecord, Verification),
+        (PasskeyRecord, Passkey),
+        (TwoFactorRecord, TwoFactor),
     ],
 )
 def test_admin_records_leave_out_exactly_the_secret_columns(record: Any, table: Any) -> None:

@@ -121,3 +121,23 @@ def test_actor_inspector_demoted_admin_is_refused_at_once(client: Client) -> Non
     demote(client)
     # The session cache still says admin for a while; the inspector asks the database.
     assert client.get(PATH, follow_redirects=False).status_code == 403
+
+
+def test_actor_inspector_hides_a_pending_mails_body(client: Client) -> None:
+    from actors.outbox import OutboxActor
+
+    signed_in_admin(client)
+    outbox = client.app.state.services.actor(OutboxActor)
+    secret_link = "https://app.example/auth/reset-password?token=do-not-show-me"
+
+    async def store() -> None:
+        # Stored without its alarm's delivery mattering: the body is what the page must not show.
+        await outbox.call(
+            outbox._put, "mail-1", (f"Subject: Reset\n\n{secret_link}", 60_000), request_id="mail-1"
+        )
+
+    run(client, store)
+    page = client.get(PATH, params={"kind": "outbox", "id": "mail-1"})
+    assert page.status_code == 200
+    assert "<code>body</code>" in page.text and "(hidden:" in page.text
+    assert "do-not-show-me" not in page.text

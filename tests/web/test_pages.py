@@ -45,7 +45,7 @@ def test_signed_in_user_sees_the_button_and_their_name_with_sign_out(client: Cli
     signed_in_user(client, "grace@example.com", name="Grace")
     html = client.get("/", headers=BROWSER).text
     assert 'hx-post="/counter/default"' in html and "data-sign-in-prompt" not in html
-    assert ">Grace</a>" in html
+    assert ">Grace</span>" in html and 'href="/account"' in html
     assert re.search(r'<form method="post" action="/auth/sign-out"[^>]*>', html)
     assert "Create an account" not in html
 

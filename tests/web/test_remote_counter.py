@@ -13,7 +13,7 @@ from actors.counter import CounterActor, CounterState
 from tests.web.auth_support import Browser, fast_hashing, signed_in_user
 from tests.web.auth_support import csrf_token as session_csrf_token
 from tests.web.remote_support import BASE_URL, USER_HEADER, make_app
-from web.functions.counter import CounterId, get_counter, increment_counter
+from web.functions.counter import CounterId, get_counter, increment_counter, schedule_counter_reset
 from web.remote import Context, Registry, command
 
 JSON = {"Accept": "application/json"}
@@ -27,6 +27,7 @@ def counter_client(tmp_path: Path, redis_url: str) -> Iterator[Client]:
     registry = Registry()
     registry.add(get_counter)
     registry.add(increment_counter)
+    registry.add(schedule_counter_reset)
     with TestClient(app=make_app(registry, tmp_path, redis_url), base_url=BASE_URL) as test_client:
         yield test_client
 
@@ -108,7 +109,7 @@ def test_signed_in_increment_with_htmx_swaps_the_partial(client: Client) -> None
     headers = {"HX-Request": "true", **SIGNED_IN, "x-csrftoken": token}
     response = client.post("/counter/demo", headers=headers)
     assert response.status_code == 200
-    assert '<p class="text-5xl font-bold tabular-nums text-slate-900" data-count>1</p>' in response.text
+    assert " data-count>1</p>" in response.text
 
 
 def test_increment_without_javascript_redirects_back(client: Client) -> None:
@@ -172,6 +173,7 @@ def test_same_idempotency_key_on_another_function_is_a_fresh_request(tmp_path: P
     registry = Registry()
     registry.add(get_counter)
     registry.add(increment_counter)
+    registry.add(schedule_counter_reset)
 
     @command(registry=registry, path="/counter/{counter_id}/bump", signed_in="Please sign in")
     async def bump_counter(ctx: Context, counter_id: CounterId) -> CounterState:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections.abc import Iterator
@@ -423,3 +424,19 @@ def test_command_with_only_optional_inputs_documents_an_optional_body(client: Cl
     schema = client.get("/schema/openapi.json").json()
     assert schema["paths"]["/notes/{title}"]["post"]["requestBody"]["required"] is False
     assert schema["paths"]["/_remote/note_form"]["post"]["requestBody"]["required"] is True
+
+
+def test_attrs_of_a_command_carry_the_csrf_header_as_one_well_formed_attribute(client: Client) -> None:
+    from html.parser import HTMLParser
+
+    page = client.get("/page/button").text
+    found: dict[str, str | None] = {}
+
+    class Find(HTMLParser):
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            if dict(attrs).get("id") == "post-attrs":
+                found.update(attrs)
+
+    Find().feed(page)
+    assert found["hx-post"] == "/_remote/limited"
+    assert json.loads(found["hx-headers"] or "") == {"x-csrftoken": client.cookies.get("csrftoken")}

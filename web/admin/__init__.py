@@ -10,5 +10,8 @@ from web.admin.mount import admin_mount
 
 
 def admin_routes(settings: Settings) -> list[ControllerRouterHandler]:
-    """Route handlers of the admin area for app.py; builds piccolo-admin once."""
-    return [admin_mount(settings), actors.actor_inspector, actors.reset]
+    """Route handlers of the admin area for app.py; builds piccolo-admin once.
+
+    The inspector's reset form is a remote function (`actors.reset_actor_state`), mounted with the others.
+    """
+    return [admin_mount(settings), actors.actor_inspector]

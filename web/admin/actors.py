@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
-from litestar import Request, Response, get, post
+import msgspec
+from litestar import Request, get
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 from litestar.params import Parameter
@@ -14,25 +16,32 @@ from litestar.response import Template
 from domain.admin.actors import ActorRef, inspect_actor, known_kinds, reset_actor, resolve_actor
 from domain.admin.bridge import current_admin
 from domain.auth.events import auth_event
+from domain.auth.types import AuthUser
 from domain.errors import Forbidden, ValidationFailed
-from web.auth.forms import NO_STORE, read_form, redirect
 from web.auth.guards import require_user
+from web.auth.pages import NO_STORE
+from web.remote import Context, form
 from web.services import get_services
 from web.templating import HTMLTemplate
 
 AnyRequest = Request[Any, Any, Any]
 PATH = "/admin-tools/actors"
 PAGE = "pages/admin_actors.html"
+SIGN_IN = "Please sign in to use the admin tools."
 
 
-async def admin_now(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-    """Guard: a signed-in admin, checked in the database (not the session cache), like /admin."""
-    user = require_user(connection, "Please sign in to use the admin tools.")
-    method, path = connection.scope.get("method", "GET"), connection.url.path
+async def check_admin(user: AuthUser, method: str, path: str) -> None:
+    """A signed-in admin, checked in the database (not the session cache), like /admin."""
     if await current_admin(user.id) is None:
         auth_event("admin.denied", level=logging.WARNING, user_id=user.id, method=method, path=path)
         raise Forbidden("Only administrators can use the admin tools.")
     auth_event("admin.access", user_id=user.id, method=method, path=path)
+
+
+async def admin_now(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """Guard: `check_admin` for pages."""
+    user = require_user(connection, SIGN_IN)
+    await check_admin(user, str(connection.scope.get("method", "GET")), connection.url.path)
 
 
 def _page(context: dict[str, Any], status: int = 200) -> Template:
@@ -65,19 +74,25 @@ async def actor_inspector(
     return _page({"values": values, "snapshot": snapshot})
 
 
-@post(f"{PATH}/reset", guards=[admin_now], status_code=200, tags=["admin"])
-async def reset(request: AnyRequest) -> Response[Any] | Template:
-    """Admins: form `kind`, `id`: delete the actor's state and request records."""
-    form = await read_form(request)
-    try:
-        # The form posts the resolved id, so rate-limit keys are not hashed twice.
-        ref: ActorRef = resolve_actor(form.get("kind", ""), form.get("id", ""))
-    except ValidationFailed as exc:
-        return _page({"values": form, "errors": exc.field_errors, "message": exc.message}, status=422)
-    removed = await reset_actor(get_services(request).redis, ref)
+class ResetForm(msgspec.Struct):
+    kind: str = ""
+    id: str = ""
+
+
+async def _page_view(ctx: Context, base: dict[str, object]) -> dict[str, object]:
+    return {**base, "kinds": known_kinds(), "snapshot": None}
+
+
+@form(path=f"{PATH}/reset", signed_in=SIGN_IN, page=PAGE, view=_page_view)
+async def reset_actor_state(ctx: Context, data: ResetForm) -> ActorRef:
+    """Admins: delete the actor's state and request records."""
+    await check_admin(ctx.require_user(SIGN_IN), "POST", f"{PATH}/reset")
+    # The form posts the resolved id, so rate-limit keys are not hashed twice.
+    ref = resolve_actor(data.kind, data.id)
+    removed = await reset_actor(ctx.services.redis, ref)
     plural = "key" if removed == 1 else "keys"
-    return redirect(
-        request,
-        f"{PATH}?kind={ref.kind}&id={ref.actor_id}",
-        notice=f"Reset {ref.kind} {ref.actor_id}: {removed} {plural} removed.",
+    ctx.redirect_to(
+        f"{PATH}?{urlencode({'kind': ref.kind, 'id': ref.actor_id})}",
+        flash=f"Reset {ref.kind} {ref.actor_id}: {removed} {plural} removed.",
     )
+    return ref

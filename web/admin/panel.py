@@ -13,13 +13,25 @@ from piccolo_api.crud.validators import Validators
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
-from domain.admin.records import AccountRecord, SessionRecord, UserRecord, VerificationRecord
+from domain.admin.records import (
+    AccountRecord,
+    PasskeyRecord,
+    SessionRecord,
+    TwoFactorRecord,
+    UserRecord,
+    VerificationRecord,
+)
 from domain.admin.tables import AdminMirror, AdminSession
-from domain.admin.users import delete_user_from_panel, new_user_from_panel
+from domain.admin.users import (
+    delete_passkey_from_panel,
+    delete_user_from_panel,
+    new_user_from_panel,
+    reset_two_factor,
+)
 from domain.auth.core import Auth
 from domain.auth.validation import normalize_email
 from domain.errors import ValidationFailed
-from settings import Settings
+from settings import APP_NAME, Settings
 
 # The bridge puts the app's Services under SERVICES_SCOPE_KEY, as piccolo-admin's FastAPI app
 # replaces scope["app"]. This module is imported by the bridge on the first admin request.
@@ -72,6 +84,23 @@ async def delete_user(row_id: Any, request: Request) -> None:
     if auth is None:
         raise HTTPException(status_code=503, detail="The app is starting; try again in a moment.")
     await delete_user_from_panel(auth, int(row_id), by=_admin_id(request))
+
+
+async def delete_passkey(row_id: Any, request: Request) -> None:
+    auth = _auth(request)
+    if auth is None:
+        raise HTTPException(status_code=503, detail="The app is starting; try again in a moment.")
+    await delete_passkey_from_panel(auth, int(row_id), by=_admin_id(request))
+
+
+async def reset_user_two_factor(row_id: Any, request: Request) -> None:
+    """Deleting a two-factor row resets that user's 2FA: backup codes go too, the owner is mailed."""
+    auth = _auth(request)
+    if auth is None:
+        raise HTTPException(status_code=503, detail="The app is starting; try again in a moment.")
+    row = await TwoFactorRecord.select(TwoFactorRecord.user).where(TwoFactorRecord.id == int(row_id)).first()
+    if row is not None:
+        await reset_two_factor(auth.outbox, auth.base_url, row["user"], by=_admin_id(request))
 
 
 async def revoke_session(row_id: Any, request: Request) -> None:
@@ -160,13 +189,42 @@ def build_panel(settings: Settings) -> FastAPI:
             validators=read_mostly,
             menu_group="Auth",
         ),
+        TableConfig(
+            PasskeyRecord,
+            visible_columns=[
+                PasskeyRecord.id,
+                PasskeyRecord.user,
+                PasskeyRecord.name,
+                PasskeyRecord.created_at,
+                PasskeyRecord.last_used_at,
+            ],
+            visible_filters=[PasskeyRecord.user],
+            order_by=_newest_first(PasskeyRecord),
+            validators=read_mostly,
+            hooks=[Hook(HookType.pre_delete, delete_passkey)],
+            menu_group="Auth",
+        ),
+        TableConfig(
+            TwoFactorRecord,
+            visible_columns=[
+                TwoFactorRecord.id,
+                TwoFactorRecord.user,
+                TwoFactorRecord.confirmed,
+                TwoFactorRecord.confirmed_at,
+            ],
+            visible_filters=[TwoFactorRecord.user, TwoFactorRecord.confirmed],
+            order_by=_newest_first(TwoFactorRecord),
+            validators=read_mostly,
+            hooks=[Hook(HookType.pre_delete, reset_user_two_factor)],
+            menu_group="Auth",
+        ),
     ]
     host = urlsplit(settings.base_url).hostname
     app: FastAPI = create_admin(
         tables=tables,
         auth_table=AdminMirror,
         session_table=AdminSession,
-        site_name="Remote Stack admin",
+        site_name=f"{APP_NAME} admin",
         production=settings.is_production,
         # piccolo's CSRF check compares the Origin/Referer host with these on https.
         allowed_hosts=[host, *settings.trusted_hosts] if host else list(settings.trusted_hosts),

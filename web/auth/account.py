@@ -1,168 +1,238 @@
-"""The account page: profile, password, email change, sessions, deletion; one partial per section."""
+"""The account page and its forms (profile, password, email, sessions, two-factor, deletion)."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import Request, Response, get, post
-from litestar.params import Parameter
+import msgspec
+from litestar import Request, get
 from litestar.response import Template
+from markupsafe import Markup
 
-from domain.auth import account
-from domain.auth.types import AuthSession, AuthUser
-from domain.errors import DomainError
-from web.auth.cookies import cleared_cookie
-from web.auth.forms import NO_STORE, Templates, auth_service, echo, read_form, redirect, render, render_error
-from web.auth.guards import require_session, signed_in
-from web.auth.oauth import oauth_section
-from web.errors import Caller, caller_of
-from web.services import get_services
+from domain.auth import account, totp
+from domain.auth import oauth as accounts
+from domain.auth.oauth_providers import configured_providers
+from domain.auth.types import AuthUser
+from web.auth.actions import MAX_FORM_BYTES, Done, password_slot
+from web.auth.guards import signed_in
+from web.auth.oauth_client import oauth_client
+from web.auth.pages import NO_STORE, end_browser_session
+from web.remote import Context, command, context_from, form
+from web.remote.function import View
 from web.templating import HTMLTemplate
 
 AnyRequest = Request[Any, Any, Any]
 PAGE = "pages/account.html"
-SECTIONS = ("profile", "password", "email", "sessions", "delete")
+SECTIONS = ("profile", "password", "email", "sessions", "two_factor", "delete")
+SIGN_IN = "Please sign in to see your account"
 # Session ids are Piccolo Serial columns: PostgreSQL `integer`, so a larger id is refused at the edge.
-SessionId = Annotated[int, Parameter(ge=1, le=2**31 - 1)]
+SessionId = Annotated[int, msgspec.Meta(ge=1, le=2**31 - 1)]
 
 
-async def _context(
-    request: AnyRequest, user: AuthUser, session: AuthSession, section: str | None = None, **form: Any
-) -> dict[str, Any]:
-    auth = auth_service(request)
-    forms: dict[str, dict[str, Any]] = {
-        name: {"errors": {}, "values": {}, "message": None} for name in SECTIONS
-    }
-    if section:
-        forms[section].update(form)
+async def account_context(ctx: Context, user: AuthUser | None = None) -> dict[str, Any]:
+    """Everything pages/account.html and its section partials read."""
+    me, session = ctx.require_session(SIGN_IN)
+    auth = ctx.services.require_auth()
+    client = oauth_client(ctx.services) if configured_providers(ctx.services.settings) else None
     return {
-        "user": user,
-        "sessions": await account.list_sessions(auth, user.id, session.id),
-        "has_password": await account.has_password(user.id),
-        "forms": forms,
-        "oauth": await oauth_section(request, user.id),
+        "user": user or me,
+        "sessions": await account.list_sessions(auth, me.id, session.id),
+        "has_password": await account.has_password(me.id),
+        "two_factor": {
+            "enabled": await totp.two_factor_enabled(me.id),
+            "backup_codes_left": await totp.backup_codes_left(me.id),
+        },
+        "forms": {name: {"errors": {}, "values": {}, "message": None} for name in SECTIONS},
+        "oauth": {"accounts": await accounts.linked_accounts(me.id, client), "message": None, "notice": None},
     }
 
 
-async def _done(
-    request: AnyRequest, section: str, notice: str, user: AuthUser | None = None
-) -> Response[Any]:
-    """htmx: the section re-rendered with `notice`; browsers: back to /account with a flash message."""
-    if caller_of(request) is not Caller.HTMX:
-        return redirect(request, "/account", notice=notice)
-    current, session = require_session(request)
-    context = await _context(request, user or current, session, section, notice=notice)
-    return HTMLTemplate(f"partials/account_{section}.html", context=context, headers=NO_STORE)
+def section_view(section: str) -> View:
+    """The account context with this section's form state (errors, values, message, notice) filled in."""
+
+    async def view(ctx: Context, base: dict[str, object]) -> dict[str, object]:
+        result = base.get("result")
+        context: dict[str, Any] = {
+            **base,
+            **await account_context(ctx, result if isinstance(result, AuthUser) else None),
+        }
+        state = {k: base.get(k) for k in ("errors", "values", "message", "notice")}
+        if section == "oauth":
+            context["oauth"].update(message=state["message"], notice=state["notice"])
+        else:
+            context["forms"][section].update(state)
+        return context
+
+    return view
 
 
-async def _failed(
-    request: AnyRequest, section: str, exc: DomainError, values: dict[str, str]
-) -> Response[Any]:
-    user, session = require_session(request)
-    context = await _context(
-        request, user, session, section, values=echo(values), errors=exc.field_errors, message=exc.message
-    )
-    return render_error(request, exc, Templates(PAGE, f"partials/account_{section}.html"), context)
+def _section(name: str, *, password: bool = False, stay: bool = False) -> dict[str, Any]:
+    """Declaration options shared by the account's forms: page, partial, view, answer for no-JS."""
+    partial = "partials/oauth_accounts.html" if name == "oauth" else f"partials/account_{name}.html"
+    return {
+        "page": PAGE,
+        "partial": partial,
+        "view": section_view(name),
+        "redirect": "/account",
+        "max_body": MAX_FORM_BYTES,
+        "admit": password_slot if password else None,
+        "stay": stay,
+    }
 
 
 @get("/account", guards=[signed_in])
 async def account_page(request: AnyRequest) -> Template:
     """The signed-in user's account: profile, password, email, sessions, linked providers."""
-    user, session = require_session(request)
-    context = await _context(request, user, session)
-    return render(request, Templates(PAGE, PAGE), context)
+    context = await account_context(context_from(request))
+    return HTMLTemplate(PAGE, context=context, headers=NO_STORE)
 
 
-@post("/account/profile", guards=[signed_in], status_code=200)
-async def update_profile(request: AnyRequest) -> Response[Any]:
-    """Form `name`, `avatar`: change the profile."""
-    user, _ = require_session(request)
-    values = await read_form(request)
-    try:
-        updated = await account.update_profile(
-            auth_service(request), user.id, name=values.get("name", ""), avatar=values.get("avatar", "")
-        )
-    except DomainError as exc:
-        return await _failed(request, "profile", exc, values)
-    return await _done(request, "profile", "Profile saved.", updated)
+@command(
+    path="/account/profile",
+    aliases=("/_remote/update_user_profile",),
+    signed_in=SIGN_IN,
+    # The header shows the name too: the answer carries it, so the page never shows the old one.
+    updates=["header_user"],
+    **_section("profile"),
+)
+async def update_user_profile(ctx: Context, name: str, avatar: str = "") -> AuthUser:
+    """Change the display name (1-100 characters) and avatar (an http(s) URL, or empty to remove it)."""
+    user = ctx.require_user(SIGN_IN)
+    updated = await account.update_profile(ctx.services.require_auth(), user.id, name=name, avatar=avatar)
+    ctx.notice("Profile saved.")
+    return updated
 
 
-@post("/account/password", guards=[signed_in], status_code=200)
-async def change_password(request: AnyRequest) -> Response[Any]:
-    """Form `current_password`, `new_password`: change the password; other sessions end."""
-    user, session = require_session(request)
-    values = await read_form(request)
-    try:
-        await account.change_password(
-            auth_service(request),
-            user,
-            current_session_id=session.id,
-            current_password=values.get("current_password", ""),
-            new_password=values.get("new_password", ""),
-        )
-    except DomainError as exc:
-        return await _failed(request, "password", exc, values)
-    return await _done(request, "password", "Password changed. Your other devices were signed out.")
+class PasswordChange(msgspec.Struct):
+    current_password: str = ""
+    new_password: str = ""
 
 
-@post("/account/email", guards=[signed_in], status_code=200)
-async def change_email(request: AnyRequest) -> Response[Any]:
-    """Form `new_email`, `current_password`: mail a confirmation link to the new address."""
-    user, _ = require_session(request)
-    values = await read_form(request)
-    try:
-        email = await account.request_email_change(
-            auth_service(request),
-            user,
-            new_email=values.get("new_email", ""),
-            current_password=values.get("current_password", ""),
-        )
-    except DomainError as exc:
-        return await _failed(request, "email", exc, values)
-    return await _done(
-        request, "email", f"We sent a confirmation link to {email}. Your email changes once you follow it."
+class EmailChange(msgspec.Struct):
+    new_email: str = ""
+    current_password: str = ""
+
+
+class Deletion(msgspec.Struct):
+    current_password: str = ""
+    confirm_email: str = ""
+
+
+class Ended(msgspec.Struct):
+    """How many sessions a call ended."""
+
+    ended: int
+
+
+@form(path="/account/password", signed_in=SIGN_IN, **_section("password", password=True))
+async def change_password(ctx: Context, data: PasswordChange) -> Done:
+    """Change the password; the user's other sessions end."""
+    user, session = ctx.require_session(SIGN_IN)
+    await account.change_password(
+        ctx.services.require_auth(),
+        user,
+        current_session_id=session.id,
+        current_password=data.current_password,
+        new_password=data.new_password,
     )
+    ctx.notice("Password changed. Your other devices were signed out.")
+    return Done()
 
 
-@post("/account/sessions/{session_id:int}/revoke", guards=[signed_in], status_code=200)
-async def revoke_session(request: AnyRequest, session_id: SessionId) -> Response[Any]:
-    """End one of the user's other sessions."""
-    user, session = require_session(request)
-    auth = auth_service(request)
-    try:
-        await account.revoke_session(auth, user.id, session_id)
-    except DomainError as exc:
-        return await _failed(request, "sessions", exc, {})
+class EmailSent(msgspec.Struct):
+    sent_to: str
+
+
+@form(path="/account/email", signed_in=SIGN_IN, **_section("email", password=True))
+async def change_email(ctx: Context, data: EmailChange) -> EmailSent:
+    """Mail a confirmation link to the new address; the email changes once it is followed."""
+    user = ctx.require_user(SIGN_IN)
+    email = await account.request_email_change(
+        ctx.services.require_auth(), user, new_email=data.new_email, current_password=data.current_password
+    )
+    ctx.notice(f"We sent a confirmation link to {email}. Your email changes once you follow it.")
+    return EmailSent(sent_to=email)
+
+
+@command(path="/account/sessions/{session_id}/revoke", signed_in=SIGN_IN, **_section("sessions"))
+async def revoke_session(ctx: Context, session_id: SessionId) -> Ended:
+    """End one of the user's sessions (this one signs this browser out)."""
+    user, session = ctx.require_session(SIGN_IN)
+    await account.revoke_session(ctx.services.require_auth(), user.id, session_id)
     if session_id == session.id:
-        response = redirect(request, "/auth/sign-in", notice="You have been signed out.")
-        response.set_cookie(cleared_cookie(get_services(request).settings))
-        return response
-    return await _done(request, "sessions", "That session has been signed out.")
+        end_browser_session(ctx)
+        ctx.redirect_to("/auth/sign-in", flash="You have been signed out.")
+    else:
+        ctx.notice("That session has been signed out.")
+    return Ended(ended=1)
 
 
-@post("/account/sessions/revoke-others", guards=[signed_in], status_code=200)
-async def revoke_others(request: AnyRequest) -> Response[Any]:
+@command(path="/account/sessions/revoke-others", signed_in=SIGN_IN, **_section("sessions"))
+async def revoke_others(ctx: Context) -> Ended:
     """End every session of the user but this one."""
-    user, session = require_session(request)
-    ended = await account.revoke_other_sessions(auth_service(request), user.id, session.id)
-    plural = "session" if ended == 1 else "sessions"
-    return await _done(request, "sessions", f"Signed out of {ended} other {plural}.")
+    user, session = ctx.require_session(SIGN_IN)
+    ended = await account.revoke_other_sessions(ctx.services.require_auth(), user.id, session.id)
+    ctx.notice(f"Signed out of {ended} other {'session' if ended == 1 else 'sessions'}.")
+    return Ended(ended=ended)
 
 
-@post("/account/delete", guards=[signed_in], status_code=200)
-async def delete_account(request: AnyRequest) -> Response[Any]:
-    """Form `current_password`, `confirm_email`: delete the account and everything it owns."""
-    user, _ = require_session(request)
-    values = await read_form(request)
-    try:
-        await account.delete_account(
-            auth_service(request),
-            user,
-            current_password=values.get("current_password", ""),
-            confirm_email=values.get("confirm_email", ""),
-        )
-    except DomainError as exc:
-        return await _failed(request, "delete", exc, values)
-    response = redirect(request, "/", notice="Your account has been deleted.")
-    response.set_cookie(cleared_cookie(get_services(request).settings))
-    return response
+@form(path="/account/delete", signed_in=SIGN_IN, **_section("delete", password=True))
+async def delete_account(ctx: Context, data: Deletion) -> Done:
+    """Delete the account and everything it owns."""
+    user = ctx.require_user(SIGN_IN)
+    await account.delete_account(
+        ctx.services.require_auth(),
+        user,
+        current_password=data.current_password,
+        confirm_email=data.confirm_email,
+    )
+    end_browser_session(ctx)
+    ctx.redirect_to("/", flash="Your account has been deleted.")
+    return Done()
+
+
+class SecondFactorCode(msgspec.Struct):
+    code: str = ""
+
+
+class TwoFactorDisable(msgspec.Struct):
+    password: str = ""
+    code: str = ""
+
+
+class BackupCodes(msgspec.Struct):
+    """Shown once: only their hashes are kept."""
+
+    backup_codes: list[str]
+
+
+# Enrolment and confirmation answer with the page itself (stay=True): the QR code and the backup
+# codes exist only in that answer, so a redirect would lose them.
+@command(path="/account/two-factor/enrol", signed_in=SIGN_IN, **_section("two_factor", stay=True))
+async def start_two_factor(ctx: Context) -> totp.Enrolment:
+    """A new authenticator secret: its QR code (inline SVG) and manual key; on once confirmed with a code."""
+    user = ctx.require_user(SIGN_IN)
+    enrolment = await totp.start_enrolment(ctx.services.require_auth(), user)
+    # segno made this SVG from the provisioning URI on the server; nothing a user typed is in it.
+    ctx.show(enrolment=enrolment, qr_svg=Markup(enrolment.qr_svg))  # noqa: S704
+    return enrolment
+
+
+@form(path="/account/two-factor/confirm", signed_in=SIGN_IN, **_section("two_factor", stay=True))
+async def confirm_two_factor(ctx: Context, data: SecondFactorCode) -> BackupCodes:
+    """Turn two-factor on with a first code from the app; answers the 10 backup codes, once."""
+    user = ctx.require_user(SIGN_IN)
+    ctx.show(confirming=True)
+    codes = await totp.confirm_enrolment(ctx.services.require_auth(), user, data.code)
+    ctx.show(confirming=False, backup_codes=codes)
+    ctx.notice("Two-factor sign-in is on.")
+    return BackupCodes(backup_codes=codes)
+
+
+@form(path="/account/two-factor/disable", signed_in=SIGN_IN, **_section("two_factor", password=True))
+async def disable_two_factor(ctx: Context, data: TwoFactorDisable) -> Done:
+    """Turn two-factor off: needs the password and a code (or a backup code)."""
+    user = ctx.require_user(SIGN_IN)
+    await totp.disable(ctx.services.require_auth(), user, password=data.password, code=data.code)
+    ctx.notice("Two-factor sign-in is off.")
+    return Done()

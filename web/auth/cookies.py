@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import secrets
 import time
-from typing import Any
+from collections.abc import Mapping
 
-from litestar import Request
 from litestar.datastructures import Cookie
 
 from settings import Settings
@@ -68,9 +67,9 @@ def _binding_name(settings: Settings, name: str) -> str:
     return f"__Host-{name}" if settings.is_production else name
 
 
-def read_binding(request: Request[Any, Any, Any], settings: Settings, name: str) -> str:
+def read_binding(cookies: Mapping[str, str], settings: Settings, name: str) -> str:
     """This browser's secret from cookie `name` (OAuth flows, sign-ups); "" if absent or malformed."""
-    value = request.cookies.get(_binding_name(settings, name), "")
+    value = cookies.get(_binding_name(settings, name), "")
     return value if 32 <= len(value) <= 64 and value.replace("-", "").replace("_", "").isalnum() else ""
 
 

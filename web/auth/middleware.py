@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any, cast
 
+from litestar.connection import ASGIConnection
 from litestar.datastructures import Cookie, MutableScopeHeaders
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
@@ -25,16 +26,8 @@ log = logging.getLogger(__name__)
 
 
 def _cookie_value(scope: Scope, name: str) -> str | None:
-    """The named cookie, parsed leniently: one malformed cookie from elsewhere must not hide ours."""
-    wanted = name.encode("latin-1")
-    for key, value in scope.get("headers", ()):
-        if key != b"cookie":
-            continue
-        for part in value.split(b";"):
-            cookie_name_, sep, cookie_value = part.strip().partition(b"=")
-            if sep and cookie_name_.strip() == wanted:
-                return cookie_value.strip().strip(b'"').decode("latin-1")
-    return None
+    """The named cookie, as Litestar parses the Cookie header (cached in the scope for the request)."""
+    return ASGIConnection[Any, Any, Any, Any](scope).cookies.get(name)
 
 
 def auth_of(scope: Scope) -> Auth | None:

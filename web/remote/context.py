@@ -1,20 +1,42 @@
-"""What a remote function knows about its caller: services, signed-in user, request id, client address."""
+"""What a remote function knows about its caller, and what it asks of its answer: cookies, redirect, flash."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
 
 from litestar import Request
+from litestar.datastructures import Cookie
 
-from domain.auth.types import AuthUser
+from domain.auth.types import AuthSession, AuthUser
 from domain.errors import NotSignedIn, Unavailable
 from web.request_id import request_id_of
+from web.security import safe_next
 
 if TYPE_CHECKING:
     from web.services import Services
 
 DEFAULT_SIGN_IN_MESSAGE = "Please sign in to continue"
+FlashLevel = Literal["success", "error", "info"]
+RedirectStatus = Literal[302, 303]
+
+
+@dataclass(slots=True)
+class Effects:
+    """What the answer carries beside the result, in whichever form the caller gets it."""
+
+    cookies: list[Cookie] = field(default_factory=list)
+    # Where a browser (303) or htmx (a full load via HX-Redirect) goes next; JSON callers get the result.
+    redirect: str | None = None
+    # 303 after a form post; 302 where the target expects a plain GET redirect (an OAuth provider).
+    redirect_status: RedirectStatus = 303
+    flash: tuple[str, FlashLevel] | None = None
+    # Success text: shown inside the form (htmx), flashed after the redirect back (plain form post).
+    notice: str | None = None
+    # Extra template values, and another template than the declared page/partial for this answer.
+    view: dict[str, object] = field(default_factory=dict)
+    template: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +51,13 @@ class Context:
     # adds): a command repeated with the same key must apply once (pass it to actors as request_id).
     # Over HTTP it arrives scoped to the caller and the function, so another caller's key is fresh.
     idempotency_key: str | None = None
+    session: AuthSession | None = None
+    session_token: str | None = None
+    cookies: Mapping[str, str] = field(default_factory=dict)
+    user_agent: str = ""
+    # The form's same-origin `next` field, if it sent one.
+    next: str | None = None
+    effects: Effects = field(default_factory=Effects)
 
     @property
     def services(self) -> Services:
@@ -36,16 +65,59 @@ class Context:
             raise Unavailable("The service is starting up; try again in a moment.")
         return self.maybe_services
 
+    @property
+    def address(self) -> str:
+        """The client's address for rate limits and audit logs ("unknown" when the server has none)."""
+        return self.client_ip or "unknown"
+
     def require_user(self, message: str = DEFAULT_SIGN_IN_MESSAGE) -> AuthUser:
         """The signed-in user, or NotSignedIn with `message` (rendered as a sign-in redirect)."""
         if self.user is None:
             raise NotSignedIn(message)
         return self.user
 
+    def require_session(self, message: str = DEFAULT_SIGN_IN_MESSAGE) -> tuple[AuthUser, AuthSession]:
+        user = self.require_user(message)
+        if self.session is None:
+            raise NotSignedIn(message)
+        return user, self.session
+
+    def set_cookie(self, cookie: Cookie) -> None:
+        """Send `cookie` with the answer (replacing one of the same name set earlier in this call)."""
+        self.effects.cookies = [c for c in self.effects.cookies if c.key != cookie.key] + [cookie]
+
+    def delete_cookie(self, key: str, path: str = "/") -> None:
+        self.set_cookie(Cookie(key=key, path=path, expires=0, max_age=0))
+
+    def redirect_to(
+        self, path: str, flash: str | None = None, level: FlashLevel = "success", status: RedirectStatus = 303
+    ) -> None:
+        """Send browser and htmx callers to `path` (a full page load) after this call."""
+        self.effects.redirect = path
+        self.effects.redirect_status = status
+        if flash:
+            self.flash(flash, level)
+
+    def flash(self, message: str, level: FlashLevel = "success") -> None:
+        self.effects.flash = (message, level)
+
+    def notice(self, message: str) -> None:
+        """Say what happened: inside the re-rendered form for htmx, as a flash after a plain post."""
+        self.effects.notice = message
+        self.effects.view["notice"] = message
+
+    def show(self, template: str | None = None, **values: object) -> None:
+        """Values for the answer's template (success or error), and optionally another template."""
+        self.effects.view.update(values)
+        if template is not None:
+            self.effects.template = template
+
 
 def context_from(request: Request[Any, Any, Any]) -> Context:
     """The Context of an HTTP request, for page handlers that call remote functions for SSR."""
     user = request.scope.get("user")  # type: ignore[typeddict-item]
+    session = request.scope.get("auth")  # type: ignore[typeddict-item]
+    token = request.scope.get("session_token")  # type: ignore[typeddict-item]
     client = request.client
     return Context(
         user=user if isinstance(user, AuthUser) else None,
@@ -53,4 +125,22 @@ def context_from(request: Request[Any, Any, Any]) -> Context:
         client_ip=client.host if client else None,
         maybe_services=getattr(request.app.state, "services", None),
         idempotency_key=request.headers.get("idempotency-key") or None,
+        session=session if isinstance(session, AuthSession) else None,
+        session_token=token if isinstance(token, str) else None,
+        cookies=request.cookies,
+        user_agent=request.headers.get("user-agent", "")[:512],
     )
+
+
+def same_origin_next(request: Request[Any, Any, Any], candidate: str | None) -> str | None:
+    """`candidate` as a path on this site (absolute URLs of this origin reduced to path and query)."""
+    path = safe_next(candidate, "", origins=_origins(request))
+    return path or None
+
+
+def _origins(request: Request[Any, Any, Any]) -> frozenset[str]:
+    origins = {f"{request.url.scheme}://{request.url.netloc}"}
+    base_url = getattr(getattr(request.app.state, "settings", None), "base_url", None)
+    if isinstance(base_url, str):
+        origins.add(base_url.rstrip("/"))
+    return frozenset(origins)

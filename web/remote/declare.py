@@ -7,7 +7,7 @@ from typing import Any, ParamSpec, TypeVar
 
 from litestar.handlers import HTTPRouteHandler
 
-from web.remote.function import DEFAULT_MAX_BODY, Kind, RemoteFunction
+from web.remote.function import DEFAULT_MAX_BODY, Admit, Kind, RemoteFunction, View
 from web.remote.ratelimit import RateLimit
 
 P = ParamSpec("P")
@@ -55,6 +55,10 @@ def _declare(
     redirect: str = "/",
     flash: str | None = None,
     max_body: int = DEFAULT_MAX_BODY,
+    view: View | None = None,
+    stay: bool = False,
+    aliases: tuple[str, ...] = (),
+    admit: Admit | None = None,
     updates: Sequence[str] = (),
     registry: Registry | None = None,
 ) -> Callable[[Callable[P, Awaitable[R]]], RemoteFunction[P, R]]:
@@ -72,6 +76,10 @@ def _declare(
             redirect=redirect,
             flash=flash,
             max_body=max_body,
+            view=view,
+            stay=stay,
+            aliases=aliases,
+            admit=admit,
             updates=updates,
         )
         (REGISTRY if registry is None else registry).add(rf)
@@ -120,12 +128,19 @@ def command(
     redirect: str = "/",
     flash: str | None = None,
     max_body: int = DEFAULT_MAX_BODY,
+    view: View | None = None,
+    stay: bool = False,
+    aliases: tuple[str, ...] = (),
+    admit: Admit | None = None,
     updates: Sequence[str] = (),
     registry: Registry | None = None,
 ) -> Callable[[Callable[P, Awaitable[R]]], RemoteFunction[P, R]]:
     """A change (POST, CSRF-checked): arguments from the path and a JSON object or form fields by name.
 
     Say who may call it: `public=True`, or `public=False` / `signed_in="..."` for signed-in users only.
+    `admit(ctx)` may refuse before the input is parsed; `view(ctx, context)` completes the template
+    context; `stay=True` answers a plain form post with the page itself rather than a redirect back;
+    `ctx.redirect_to`, `ctx.set_cookie` and `ctx.flash` shape the answer from inside the function.
     `updates=["header_user", ...]` names other partials (partials/<name>.html, root element id
     <name>) the change shows in: an htmx caller gets them too, rendered with `oob` set, in one answer.
     """
@@ -141,6 +156,10 @@ def command(
         redirect=redirect,
         flash=flash,
         max_body=max_body,
+        view=view,
+        stay=stay,
+        aliases=aliases,
+        admit=admit,
         updates=updates,
         registry=registry,
     )
@@ -158,6 +177,10 @@ def form(
     redirect: str = "/",
     flash: str | None = None,
     max_body: int = DEFAULT_MAX_BODY,
+    view: View | None = None,
+    stay: bool = False,
+    aliases: tuple[str, ...] = (),
+    admit: Admit | None = None,
     updates: Sequence[str] = (),
     registry: Registry | None = None,
 ) -> Callable[[Callable[P, Awaitable[R]]], RemoteFunction[P, R]]:
@@ -178,6 +201,10 @@ def form(
         redirect=redirect,
         flash=flash,
         max_body=max_body,
+        view=view,
+        stay=stay,
+        aliases=aliases,
+        admit=admit,
         updates=updates,
         registry=registry,
     )

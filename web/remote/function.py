@@ -22,10 +22,18 @@ from litestar.utils.empty import value_or_default
 from litestar.utils.scope.state import ScopeState
 
 from actors.keys import hashed_id
-from domain.errors import DomainError
-from web.errors import GENERIC_500, REDIS_DOWN, Caller, caller_of, error_response, handle_redis_down
+from domain.errors import DomainError, NotSignedIn, ValidationFailed
+from web.errors import (
+    GENERIC_500,
+    REDIS_DOWN,
+    Caller,
+    caller_of,
+    domain_error_response,
+    error_response,
+    handle_redis_down,
+)
 from web.remote import params, responses
-from web.remote.context import DEFAULT_SIGN_IN_MESSAGE, Context, context_from
+from web.remote.context import DEFAULT_SIGN_IN_MESSAGE, Context, context_from, same_origin_next
 from web.remote.openapi import (
     ErrorBody,
     FieldErrorsBody,
@@ -41,8 +49,12 @@ log = logging.getLogger(__name__)
 P = ParamSpec("P")
 R = TypeVar("R")
 Kind = Literal["query", "command", "form"]
+# Runs before the input is parsed (after sign-in and rate limit): refuse early, e.g. a full queue.
+Admit = Callable[[Context], None]
+# Builds the template context of an answer from the base one (result, errors, values, message).
+View = Callable[[Context, dict[str, object]], Awaitable[dict[str, object]]]
 AnyRequest = Request[Any, Any, Any]
-PATH_PARAM = re.compile(r"{(\w+)(?::\w+)?}")
+PATH_PARAM = re.compile(r"{(\w+)(?::(\w+))?}")
 # A partial's name in `updates=`: its file partials/<name>.html and its root element's id.
 UPDATE_NAME = re.compile(r"[a-z][a-z0-9_]{0,63}")
 IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9_.:-]{8,64}")
@@ -79,6 +91,10 @@ class RemoteFunction(Generic[P, R]):
         redirect: str,
         flash: str | None,
         max_body: int,
+        view: View | None = None,
+        stay: bool = False,
+        aliases: tuple[str, ...] = (),
+        admit: Admit | None = None,
         updates: Sequence[str] = (),
     ) -> None:
         self.fn = fn
@@ -91,9 +107,12 @@ class RemoteFunction(Generic[P, R]):
         self.page = page
         self.result_as = result_as
         self.rate_limit = rate_limit
+        self.admit = admit
         self.redirect = redirect
         self.flash = flash
         self.max_body = max_body
+        self.view = view
+        self.stay = stay
         bad = [name for name in updates if UPDATE_NAME.fullmatch(name) is None]
         if bad or (updates and kind == "query"):
             raise TypeError(
@@ -105,7 +124,7 @@ class RemoteFunction(Generic[P, R]):
         functools.update_wrapper(self, fn)
 
         all_fields, self.result_annotation = params.function_fields(fn)
-        path_names = PATH_PARAM.findall(self.path_template)
+        path_names = [m.group(1) for m in PATH_PARAM.finditer(self.path_template)]
         by_name = {f.name: f for f in all_fields}
         missing = [n for n in path_names if n not in by_name]
         if missing:
@@ -122,7 +141,12 @@ class RemoteFunction(Generic[P, R]):
             self.record_param = self.input_fields[0].name
             self.record_type = self.input_fields[0].annotation
             self.input_fields = params.record_fields(self.input_fields[0].annotation)
-        self.litestar_path = PATH_PARAM.sub(lambda m: "{" + m.group(1) + ":str}", self.path_template)
+        self.litestar_path = litestar_path(self.path_template)
+        # Further URLs answered by the same function (kept for links and callers that use them).
+        self.aliases = aliases
+        for alias in aliases:
+            if sorted(m.group(1) for m in PATH_PARAM.finditer(alias)) != sorted(path_names):
+                raise TypeError(f"{self.name}: alias {alias!r} must have the path parameters {path_names}")
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> Coroutine[Any, Any, R]:
         return self._call(*args, **kwargs)
@@ -173,7 +197,27 @@ class RemoteFunction(Generic[P, R]):
             "errors": errors or {},
             "values": values or {},
             "message": message,
+            "notice": None,
         }
+
+    async def _view(
+        self,
+        caller: Caller,
+        ctx: Context,
+        result: object = None,
+        *,
+        errors: dict[str, str] | None = None,
+        values: dict[str, str] | None = None,
+        message: str | None = None,
+    ) -> dict[str, object]:
+        """The template context of an answer (none is rendered for JSON callers or redirects)."""
+        if caller is Caller.JSON or ctx.effects.redirect is not None:
+            return {}
+        context = self.template_context(result, errors=errors, values=values, message=message)
+        context.update(ctx.effects.view)
+        if self.view is not None:
+            context = await self.view(ctx, context)
+        return context
 
     # --- HTTP ----------------------------------------------------------------------------
 
@@ -250,9 +294,11 @@ class RemoteFunction(Generic[P, R]):
             # A read for a client that did not ask for HTML (`curl`, `fetch`, scripts): JSON.
             caller = Caller.JSON
         raw = RawInput()
+        ctx = Context()
         try:
             raw = await self._read_raw(request)
             ctx = context_from(request)
+            ctx = dataclasses.replace(ctx, next=same_origin_next(request, raw.next))
             key = raw.idempotency_key or ctx.idempotency_key
             if key is not None:
                 if IDEMPOTENCY_KEY.fullmatch(key) is None:
@@ -264,12 +310,17 @@ class RemoteFunction(Generic[P, R]):
                 ctx.require_user(self.sign_in_message)
             if self.rate_limit is not None:
                 await self.rate_limit.check(self.name, ctx)
+            if self.admit is not None:
+                self.admit(ctx)
             args = self._parse(request.path_params, raw)
             result = await self.fn(ctx, **args)  # type: ignore[arg-type]
+            context = await self._view(caller, ctx, result)
         except InvalidInput as exc:
-            return responses.invalid(self, request, caller, exc.errors, raw.echo)
+            return await self._refused(
+                request, caller, ctx, raw, ValidationFailed("", field_errors=exc.errors)
+            )
         except DomainError as exc:
-            return responses.failed(self, request, caller, exc, raw.echo, raw.next)
+            return await self._refused(request, caller, ctx, raw, exc)
         except HTTPException:
             raise  # malformed or oversized bodies: the app's handlers answer 400/413 in the caller's form
         except REDIS_DOWN as exc:
@@ -279,7 +330,35 @@ class RemoteFunction(Generic[P, R]):
                 "remote function %s failed request_id=%s", self.name, context_from(request).request_id
             )
             return error_response(request, 500, GENERIC_500)
-        return responses.success(self, request, caller, result, raw.next)
+        return responses.success(self, request, caller, result, ctx, context)
+
+    async def _refused(
+        self, request: AnyRequest, caller: Caller, ctx: Context, raw: RawInput, exc: DomainError
+    ) -> Response[Any]:
+        """A refusal in the caller's form; building the re-rendered form may itself fail (Redis down)."""
+        context: dict[str, object] = {}
+        try:
+            if not isinstance(exc, NotSignedIn):
+                context = await self._view(
+                    caller, ctx, errors=exc.field_errors, values=raw.echo, message=exc.message
+                )
+        except NotSignedIn as inner:
+            return responses.failed(self, request, caller, inner, ctx, {})
+        except DomainError as inner:
+            return domain_error_response(request, inner)
+        except REDIS_DOWN as down:
+            return handle_redis_down(request, down)
+        return responses.failed(self, request, caller, exc, ctx, context)
+
+    def _operation_id(self, _: HTTPRouteHandler, __: object, components: list[object]) -> str:
+        """The function's name for its own path; aliases get `<name>_<n>` (OpenAPI wants them unique)."""
+        path = "/" + "/".join(
+            c if isinstance(c, str) else "{" + str(getattr(c, "name", "")) + "}" for c in components
+        )
+        for n, alias in enumerate(self.aliases, start=2):
+            if PATH_PARAM.sub(lambda m: "{" + m.group(1) + "}", alias) == path:
+                return f"{self.name}_{n}"
+        return self.name
 
     def route_handler(self) -> HTTPRouteHandler:
         """A fresh Litestar route handler for this function (one per app)."""
@@ -297,10 +376,13 @@ class RemoteFunction(Generic[P, R]):
             error_specs[401] = ResponseSpec(ErrorBody, description="Not signed in")
         handler = RemoteRouteHandler(
             doc_signature=doc_signature(self),
-            path=self.litestar_path,
+            path=[
+                self.litestar_path,
+                *(litestar_path(a) for a in self.aliases),
+            ],
             http_method=HttpMethod.GET if self.kind == "query" else HttpMethod.POST,
             name=self.name,
-            operation_id=self.name,
+            operation_id=self._operation_id,
             status_code=200,
             media_type=MediaType.JSON,
             description=inspect.getdoc(self.fn),
@@ -317,6 +399,11 @@ class RemoteFunction(Generic[P, R]):
             opt={"public": self.public},
         )
         return handler(endpoint)
+
+
+def litestar_path(template: str) -> str:
+    """The Litestar path of a template: `{name}` is a str parameter, `{name:int}` keeps its type."""
+    return PATH_PARAM.sub(lambda m: "{" + m.group(1) + ":" + (m.group(2) or "str") + "}", template)
 
 
 def _resolve_public(name: str, kind: Kind, public: bool | None, signed_in: str | None) -> bool:

@@ -14,9 +14,9 @@ from litestar.template.base import csrf_token
 from markupsafe import Markup, escape
 
 from web import flash
+from web.remote.context import same_origin_next
 from web.remote.declare import REGISTRY, Registry
 from web.remote.function import RemoteFunction
-from web.remote.responses import safe_path
 
 BUTTON_CLASS = (
     "rounded-md bg-indigo-600 px-3 py-1.5 font-medium text-white hover:bg-indigo-700 "
@@ -36,8 +36,10 @@ def _current_path(context: Mapping[str, Any]) -> str | None:
     if not isinstance(request, Request):
         return None
     if request.headers.get("hx-request") == "true":
-        return safe_path(request.headers.get("hx-current-url"), request)
-    return safe_path(str(request.url.path) + (f"?{request.url.query}" if request.url.query else ""), request)
+        return same_origin_next(request, request.headers.get("hx-current-url"))
+    return same_origin_next(
+        request, str(request.url.path) + (f"?{request.url.query}" if request.url.query else "")
+    )
 
 
 def _hidden(name: str, value: object) -> str:
@@ -89,7 +91,8 @@ class RemoteHelpers:
         pairs = self._hx(rf, rf.url(**{f.name: args.pop(f.name) for f in rf.path_fields}), target, swap)
         if rf.method == "POST":
             token = csrf_token(context)
-            pairs["hx-headers"] = Markup('{{"x-csrftoken": "{}"}}').format(token) if token else None
+            # Plain text: _attrs escapes its quotes (Markup would be inserted raw and end the attribute).
+            pairs["hx-headers"] = msgspec.json.encode({"x-csrftoken": token}).decode() if token else None
         if args:
             pairs["hx-vals"] = msgspec.json.encode(dict(args)).decode()
         pairs["hx-trigger"] = trigger

@@ -18,6 +18,8 @@ import msgspec
 MISSING: Any = inspect.Parameter.empty
 # Fields a browser form carries for the framework, never for the function.
 RESERVED_FORM_FIELDS = frozenset({"_csrf_token", "next", "_idempotency_key"})
+# Never echoed back into a re-rendered form.
+SECRET_FIELDS = frozenset({"password", "current_password", "new_password", "token"})
 BODY_KEY = "body"
 # The widest integer every store holds (SQLite INTEGER, PostgreSQL bigint, Redis): the bound of a
 # plain `int` parameter. A narrower column says so on its parameter (`Annotated[int, Meta(le=...)]`).
@@ -276,8 +278,10 @@ def parse_lax(fields: Sequence[Field], values: Mapping[str, Sequence[str]]) -> d
 
 
 def echo(values: Mapping[str, Sequence[str]]) -> dict[str, str]:
-    """Submitted values to refill a form with (never the CSRF token)."""
-    return {k: v[-1] for k, v in values.items() if v and k not in RESERVED_FORM_FIELDS}
+    """Submitted values to refill a form with (never the CSRF token, passwords or tokens)."""
+    return {
+        k: v[-1] for k, v in values.items() if v and k not in RESERVED_FORM_FIELDS and k not in SECRET_FIELDS
+    }
 
 
 # --- strict (JSON bodies) -------------------------------------------------------------------

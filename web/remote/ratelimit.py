@@ -23,7 +23,7 @@ class RateLimit:
     message: str = "Too many requests. Please try again in {retry_after} seconds."
 
     async def check(self, name: str, ctx: Context) -> None:
-        who = f"user:{ctx.user.id}" if self.per == "user" and ctx.user else f"ip:{ctx.client_ip or 'unknown'}"
+        who = f"user:{ctx.user.id}" if self.per == "user" and ctx.user else f"ip:{ctx.address}"
         try:
             decision = await ctx.services.actor(RateLimitActor).hit(
                 f"remote:{name}:{who}", limit=self.limit, window_seconds=self.window_seconds

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import quote, urlunsplit
 
 from litestar import MediaType, Request, Response
+from litestar.plugins.htmx import ClientRedirect
 from litestar.response import Redirect, Template
 
 from domain.errors import DomainError, NotSignedIn, ValidationFailed
 from web import flash
-from web.errors import VARY, Caller, domain_error_response, error_response
+from web.errors import VARY, Caller, domain_error_response, error_headers_of, error_response
+from web.remote.context import Context, RedirectStatus, same_origin_next
 from web.templating import HTMLTemplate
 
 if TYPE_CHECKING:
@@ -19,36 +21,14 @@ if TYPE_CHECKING:
 
 AnyRequest = Request[Any, Any, Any]
 SIGN_IN_PATH = "/auth/sign-in"
-UNSAFE_CHARS = frozenset("\\\r\n\t\x00")
-
-
-def _origins(request: AnyRequest) -> set[tuple[str, str]]:
-    origins = {(request.url.scheme, request.url.netloc)}
-    base_url = getattr(getattr(request.app.state, "settings", None), "base_url", None)
-    if isinstance(base_url, str):
-        parts = urlsplit(base_url)
-        origins.add((parts.scheme, parts.netloc))
-    return origins
-
-
-def safe_path(candidate: str | None, request: AnyRequest) -> str | None:
-    """`candidate` as a same-origin path (with query), or None for anything that could leave the site."""
-    if not candidate or len(candidate) > 2000 or any(c in UNSAFE_CHARS for c in candidate):
-        return None
-    parts = urlsplit(candidate)
-    if (parts.scheme or parts.netloc) and (parts.scheme, parts.netloc) not in _origins(request):
-        return None
-    if not parts.path.startswith("/") or parts.path.startswith("//"):
-        return None
-    return urlunsplit(("", "", parts.path, parts.query, ""))
 
 
 def back_path(request: AnyRequest, form_next: str | None, default: str) -> str:
     """Where a plain form post returns to: its `next` field, else the same-origin Referer, else `default`."""
     return (
-        safe_path(form_next, request)
-        or safe_path(request.headers.get("hx-current-url"), request)
-        or safe_path(request.headers.get("referer"), request)
+        same_origin_next(request, form_next)
+        or same_origin_next(request, request.headers.get("hx-current-url"))
+        or same_origin_next(request, request.headers.get("referer"))
         or default
     )
 
@@ -61,47 +41,89 @@ def _vary(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     return {"Vary": VARY, "Cache-Control": "no-store", **(extra or {})}
 
 
+def with_effects(request: AnyRequest, ctx: Context, response: Response[Any]) -> Response[Any]:
+    """`response` with the cookies and flash message the function asked for."""
+    for cookie in ctx.effects.cookies:
+        response.cookies = [c for c in response.cookies if c.key != cookie.key]
+        response.set_cookie(cookie)
+    if ctx.effects.flash is not None:
+        message, level = ctx.effects.flash
+        flash.flash(request, response, message, level)
+    return response
+
+
+def redirect(request: AnyRequest, caller: Caller, to: str, status: RedirectStatus = 303) -> Response[Any]:
+    """A 303 for browsers; a full load for htmx (cookies may have changed, so not a swap)."""
+    if caller is Caller.HTMX:
+        response: Response[Any] = ClientRedirect(to)
+        response.headers.update(_vary())
+        return response
+    return Redirect(to, status_code=status, headers=_vary())
+
+
+def follow(request: AnyRequest, caller: Caller, ctx: Context, default: str = "/") -> Response[Any]:
+    """The redirect a call asked for (`ctx.redirect_to`), with its cookies: for page handlers too."""
+    to = ctx.effects.redirect or default
+    return with_effects(request, ctx, redirect(request, caller, to, ctx.effects.redirect_status))
+
+
+def _template(rf: RemoteFunction[..., Any], caller: Caller, ctx: Context) -> str | None:
+    if ctx.effects.template is not None:
+        return ctx.effects.template
+    return rf.partial if caller is Caller.HTMX else rf.page
+
+
 def success(
-    rf: RemoteFunction[..., Any], request: AnyRequest, caller: Caller, result: object, form_next: str | None
+    rf: RemoteFunction[..., Any],
+    request: AnyRequest,
+    caller: Caller,
+    result: object,
+    ctx: Context,
+    context: dict[str, object],
 ) -> Response[Any]:
+    response: Response[Any]
+    if caller is not Caller.JSON and ctx.effects.redirect is not None:
+        return follow(request, caller, ctx)
     if caller is Caller.HTMX:
         headers = _vary({"HX-Trigger": rf.name} if rf.kind != "query" else None)
+        template = _template(rf, caller, ctx)
         if rf.updates:
-            return with_updates(rf, request, result, headers)
-        if rf.partial:
-            return HTMLTemplate(rf.partial, context=rf.template_context(result), headers=headers)
-        if rf.kind != "query":
-            return Response(None, status_code=204, headers=headers)
-    if caller is Caller.BROWSER:
-        if rf.kind != "query":
-            response: Response[Any] = Redirect(
-                back_path(request, form_next, rf.redirect), status_code=303, headers=_vary()
-            )
-            if rf.flash:
-                flash.flash(request, response, rf.flash, "success")
-            return response
-        template = rf.page or rf.partial
+            return with_effects(request, ctx, with_updates(rf, request, template, context, headers))
         if template:
-            return HTMLTemplate(template, context=rf.template_context(result), headers=_vary())
-    return Response(result, media_type=MediaType.JSON, headers=_vary())
+            return with_effects(request, ctx, HTMLTemplate(template, context=context, headers=headers))
+        if rf.kind != "query":
+            return with_effects(request, ctx, Response(None, status_code=204, headers=headers))
+    if caller is Caller.BROWSER:
+        if rf.kind != "query" and not rf.stay:
+            response = Redirect(back_path(request, ctx.next, rf.redirect), status_code=303, headers=_vary())
+            notice = ctx.effects.notice or rf.flash
+            if notice and ctx.effects.flash is None:
+                flash.flash(request, response, notice, "success")
+            return with_effects(request, ctx, response)
+        template = _template(rf, caller, ctx) or rf.partial
+        if template:
+            return with_effects(request, ctx, HTMLTemplate(template, context=context, headers=_vary()))
+    return with_effects(request, ctx, Response(result, media_type=MediaType.JSON, headers=_vary()))
 
 
 def with_updates(
-    rf: RemoteFunction[..., Any], request: AnyRequest, result: object, headers: dict[str, str]
+    rf: RemoteFunction[..., Any],
+    request: AnyRequest,
+    template: str | None,
+    context: dict[str, object],
+    headers: dict[str, str],
 ) -> Response[Any]:
     """The main partial (if any), then each of `rf.updates` marked out-of-band: every changed region at once.
 
-    Each update sees the same context as the main partial (the result under `result_as`), plus
-    `oob`, so its root element carries `hx-swap-oob="true"` and htmx swaps it in by its id.
+    Each update sees the same context as the main partial (the result under `result_as` and as
+    `result`), plus `oob`, so its root element carries `hx-swap-oob="true"` and htmx swaps it in by id.
     """
     engine = request.app.template_engine
     if engine is None:
         raise RuntimeError("updates= needs the app's template engine")
-    context = Template(rf.partial or "", context=rf.template_context(result)).create_template_context(request)
-    parts = [engine.get_template(rf.partial).render(**context)] if rf.partial else []
-    parts.extend(
-        engine.get_template(f"partials/{name}.html").render(**context, oob=True) for name in rf.updates
-    )
+    full = Template(template or "", context=context).create_template_context(request)
+    parts = [engine.get_template(template).render(**full)] if template else []
+    parts.extend(engine.get_template(f"partials/{name}.html").render(**full, oob=True) for name in rf.updates)
     return Response("".join(parts), media_type=MediaType.HTML, headers=headers)
 
 
@@ -110,20 +132,24 @@ def invalid(
     request: AnyRequest,
     caller: Caller,
     errors: dict[str, str],
-    values: dict[str, str],
+    ctx: Context,
+    context: dict[str, object],
     message: str | None = None,
+    status: int = 422,
+    headers: Mapping[str, str] | None = None,
 ) -> Response[Any]:
-    """422: the partial (htmx) or page (plain form) re-rendered with `errors`, or {"errors": ...} as JSON."""
+    """The partial (htmx) or page (plain form) re-rendered with `errors`, or {"errors": ...} as JSON."""
     if caller is Caller.JSON:
         body: dict[str, object] = {"errors": errors}
         if message:
             body["error"] = message
-        return Response(body, status_code=422, media_type=MediaType.JSON, headers=_vary())
-    template = rf.partial if caller is Caller.HTMX else rf.page
+        response = Response(body, status_code=status, media_type=MediaType.JSON, headers=_vary(headers))
+        return with_effects(request, ctx, response)
+    template = _template(rf, caller, ctx)
     if template is None:
-        return error_response(request, 422, message, errors=errors)
-    context = rf.template_context(None, errors=errors, values=values, message=message)
-    return HTMLTemplate(template, context=context, status_code=422, headers=_vary())
+        return with_effects(request, ctx, error_response(request, status, message, errors=errors))
+    page = HTMLTemplate(template, context=context, status_code=status, headers=_vary(headers))
+    return with_effects(request, ctx, page)
 
 
 def not_signed_in(
@@ -134,17 +160,17 @@ def not_signed_in(
         return Response(body, status_code=401, media_type=MediaType.JSON, headers=_vary())
     if is_query and caller is Caller.BROWSER:
         here = urlunsplit(("", "", request.url.path, request.url.query, ""))
-        next_path = safe_path(here, request) or "/"
+        next_path = same_origin_next(request, here) or "/"
     else:
         next_path = back_path(request, form_next, "/")
-    response: Response[Any]
-    if caller is Caller.HTMX:
-        # htmx follows HX-Redirect only on a response it processes, so this one is a 200.
-        response = Response(None, status_code=200, headers=_vary({"HX-Redirect": sign_in_url(next_path)}))
-    else:
-        response = Redirect(sign_in_url(next_path), status_code=303, headers=_vary())
+    response = redirect(request, caller, sign_in_url(next_path))
     flash.flash(request, response, message, "error")
     return response
+
+
+def shows_errors_in_form(rf: RemoteFunction[..., Any], ctx: Context) -> bool:
+    """Forms (and functions with a view) show any refusal inside themselves; others as an error."""
+    return rf.kind == "form" or rf.view is not None or ctx.effects.template is not None
 
 
 def failed(
@@ -152,12 +178,19 @@ def failed(
     request: AnyRequest,
     caller: Caller,
     exc: DomainError,
-    values: dict[str, str],
-    form_next: str | None,
+    ctx: Context,
+    context: dict[str, object],
 ) -> Response[Any]:
     """A DomainError raised by the function (or its rate limit), in the caller's form."""
     if isinstance(exc, NotSignedIn):
-        return not_signed_in(request, caller, exc.message, form_next, rf.kind == "query")
-    if isinstance(exc, ValidationFailed):
-        return invalid(rf, request, caller, exc.field_errors, values, exc.message)
-    return domain_error_response(request, exc)
+        return with_effects(
+            request, ctx, not_signed_in(request, caller, exc.message, ctx.next, rf.kind == "query")
+        )
+    if caller is not Caller.JSON and ctx.effects.redirect is not None:
+        return follow(request, caller, ctx)
+    headers = error_headers_of(exc)
+    if isinstance(exc, ValidationFailed) or (caller is not Caller.JSON and shows_errors_in_form(rf, ctx)):
+        return invalid(
+            rf, request, caller, exc.field_errors, ctx, context, exc.message, exc.status_code, headers
+        )
+    return with_effects(request, ctx, domain_error_response(request, exc))
