@@ -67,7 +67,7 @@ def test_profile_rename_updates_the_header_without_reload(server: RunningApp, br
     page.locator("#account_profile").get_by_label("Name").fill("Ada Lovelace")
     page.locator("#account_profile").get_by_role("button", name="Save profile").click()
     expect(page.locator("#header_user")).to_have_text("Ada Lovelace")
-    expect(page.locator("#account_profile_card")).to_contain_text("Ada Lovelace")
+    expect(page.locator("#account_profile")).to_contain_text("Ada Lovelace")
     assert page.evaluate(SAME_DOCUMENT)
     context.close()
 
