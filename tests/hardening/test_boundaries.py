@@ -23,6 +23,8 @@ PUBLIC_UNSAFE = {
     "/auth/sign-out",
     "/auth/sign-up",
     "/auth/verify",
+    # The second sign-in step: its caller is not signed in yet; it answers for the held sign-in only.
+    "/auth/two-factor",
 }
 SIGNED_IN_READS = {"/account", "/_remote/get_user_profile", "/admin-tools/actors", "/admin/"}
 ADMIN_ONLY = {("GET", "/admin-tools/actors"), ("POST", "/admin-tools/actors/reset"), ("GET", "/admin/")}
