@@ -18,7 +18,7 @@ from web.auth.guards import signed_in
 from web.auth.oauth_client import oauth_client
 from web.auth.pages import NO_STORE, end_browser_session
 from web.remote import Context, command, context_from, form
-from web.remote.function import View
+from web.remote.spec import View
 from web.templating import HTMLTemplate
 
 AnyRequest = Request[Any, Any, Any]

@@ -7,8 +7,9 @@ from typing import Any, ParamSpec, TypeVar
 
 from litestar.handlers import HTTPRouteHandler
 
-from web.remote.function import DEFAULT_MAX_BODY, Admit, Kind, RemoteFunction, View
+from web.remote.function import DEFAULT_MAX_BODY, RemoteFunction
 from web.remote.ratelimit import RateLimit
+from web.remote.spec import Admit, Kind, View
 
 P = ParamSpec("P")
 R = TypeVar("R")

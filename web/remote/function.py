@@ -21,6 +21,8 @@ from litestar.openapi.spec import Operation
 from litestar.utils.empty import value_or_default
 from litestar.utils.scope.state import ScopeState
 
+import web.remote.params as params
+import web.remote.responses as responses
 from actors.keys import hashed_id
 from domain.errors import DomainError, NotSignedIn, ValidationFailed
 from web.errors import (
@@ -32,7 +34,6 @@ from web.errors import (
     error_response,
     handle_redis_down,
 )
-from web.remote import params, responses
 from web.remote.context import DEFAULT_SIGN_IN_MESSAGE, Context, context_from, same_origin_next
 from web.remote.openapi import (
     ErrorBody,
@@ -43,16 +44,12 @@ from web.remote.openapi import (
 )
 from web.remote.params import InvalidInput
 from web.remote.ratelimit import RateLimit
+from web.remote.spec import Admit, Kind, View
 
 log = logging.getLogger(__name__)
 
 P = ParamSpec("P")
 R = TypeVar("R")
-Kind = Literal["query", "command", "form"]
-# Runs before the input is parsed (after sign-in and rate limit): refuse early, e.g. a full queue.
-Admit = Callable[[Context], None]
-# Builds the template context of an answer from the base one (result, errors, values, message).
-View = Callable[[Context, dict[str, object]], Awaitable[dict[str, object]]]
 AnyRequest = Request[Any, Any, Any]
 PATH_PARAM = re.compile(r"{(\w+)(?::(\w+))?}")
 # A partial's name in `updates=`: its file partials/<name>.html and its root element's id.

@@ -6,7 +6,7 @@ import copy
 import functools
 import inspect
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated, Any, get_args, get_origin
+from typing import Annotated, Any, get_args, get_origin
 
 import msgspec
 from litestar import Request, Response
@@ -17,12 +17,10 @@ from litestar.types import Empty
 from litestar.types.internal_types import PathParameterDefinition
 from litestar.utils.signature import ParsedSignature
 
+import web.remote.params as params
 from web.private_apis import KwargsModel, SignatureModel
-from web.remote import params
 from web.remote.params import Field
-
-if TYPE_CHECKING:
-    from web.remote.function import RemoteFunction
+from web.remote.spec import RemoteSpec
 
 
 class ErrorBody(msgspec.Struct):
@@ -117,7 +115,7 @@ def _struct_default(f: Field) -> Any:
     return f.default
 
 
-def doc_signature(rf: RemoteFunction[..., Any]) -> ParsedSignature:
+def doc_signature(rf: RemoteSpec) -> ParsedSignature:
     """The signature Litestar documents: path and query parameters, a JSON body, the result type."""
     kw = inspect.Parameter.KEYWORD_ONLY
     parameters = []

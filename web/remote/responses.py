@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import quote, urlunsplit
 
 from litestar import MediaType, Request, Response
@@ -14,10 +14,8 @@ from domain.errors import DomainError, NotSignedIn, ValidationFailed
 from web import flash
 from web.errors import VARY, Caller, domain_error_response, error_headers_of, error_response
 from web.remote.context import Context, RedirectStatus, same_origin_next
+from web.remote.spec import RemoteSpec
 from web.templating import HTMLTemplate
-
-if TYPE_CHECKING:
-    from web.remote.function import RemoteFunction
 
 AnyRequest = Request[Any, Any, Any]
 SIGN_IN_PATH = "/auth/sign-in"
@@ -67,14 +65,14 @@ def follow(request: AnyRequest, caller: Caller, ctx: Context, default: str = "/"
     return with_effects(request, ctx, redirect(request, caller, to, ctx.effects.redirect_status))
 
 
-def _template(rf: RemoteFunction[..., Any], caller: Caller, ctx: Context) -> str | None:
+def _template(rf: RemoteSpec, caller: Caller, ctx: Context) -> str | None:
     if ctx.effects.template is not None:
         return ctx.effects.template
     return rf.partial if caller is Caller.HTMX else rf.page
 
 
 def success(
-    rf: RemoteFunction[..., Any],
+    rf: RemoteSpec,
     request: AnyRequest,
     caller: Caller,
     result: object,
@@ -107,7 +105,7 @@ def success(
 
 
 def with_updates(
-    rf: RemoteFunction[..., Any],
+    rf: RemoteSpec,
     request: AnyRequest,
     template: str | None,
     context: dict[str, object],
@@ -128,7 +126,7 @@ def with_updates(
 
 
 def invalid(
-    rf: RemoteFunction[..., Any],
+    rf: RemoteSpec,
     request: AnyRequest,
     caller: Caller,
     errors: dict[str, str],
@@ -168,13 +166,13 @@ def not_signed_in(
     return response
 
 
-def shows_errors_in_form(rf: RemoteFunction[..., Any], ctx: Context) -> bool:
+def shows_errors_in_form(rf: RemoteSpec, ctx: Context) -> bool:
     """Forms (and functions with a view) show any refusal inside themselves; others as an error."""
     return rf.kind == "form" or rf.view is not None or ctx.effects.template is not None
 
 
 def failed(
-    rf: RemoteFunction[..., Any],
+    rf: RemoteSpec,
     request: AnyRequest,
     caller: Caller,
     exc: DomainError,
