@@ -32,10 +32,7 @@ def test_profile_rename_answers_with_the_card_and_the_header_name_out_of_band(ad
     assert response.status_code == 200
     html = response.text.strip()
     # The main partial first, swapped where the caller aimed it; then the header's name, by its id.
-    assert (
-        html.startswith('<section id="account_profile"')
-        and "Ada Lovelace" in html.split("</section>")[0]
-    )
+    assert html.startswith('<section id="account_profile"') and "Ada Lovelace" in html.split("</section>")[0]
     assert re.search(r'<span id="header_user" hx-swap-oob="true"', html)
     assert header_name(html) == "Ada Lovelace"
     assert html.count('id="header_user"') == 1
