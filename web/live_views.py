@@ -70,6 +70,9 @@ class LiveViews:
         except KeyError:
             raise LookupError(f"no live view is declared for actor kind {kind!r}") from None
 
+    def __contains__(self, kind: object) -> bool:
+        return kind in self._views
+
     def __iter__(self) -> Iterator[LiveView]:
         return iter(sorted(self._views.values(), key=lambda view: view.kind))
 
@@ -121,6 +124,10 @@ class LiveHelpers:
         """`hx-ext="sse" sse-connect=...` for the element that holds the live partial (and the listener)."""
         url = self.registry.get(kind).url(actor_id, since)
         return Markup(f'hx-ext="sse" sse-connect="{escape(url)}"')  # noqa: S704 (escaped)
+
+    def declared(self, kind: str) -> bool:
+        """Whether `kind` has a live view in this app (a layout shared by apps that may not declare it)."""
+        return kind in self.registry
 
     def listener(self, kind: str) -> Markup:
         """The hidden `sse-swap` element for `kind`'s messages; they only carry out-of-band swaps."""
