@@ -11,14 +11,23 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.support.server import ROOT, RunningApp
+from tests.support.server import ROOT, RunningApp, free_port, running_app
 from tests.support.signin import PASSWORD
 from tests.support.signin import verification_link as verification_path
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Locator, Page
 
-__all__ = ["APP_NAME", "ARGS", "CHROMIUM", "PASSWORD", "chromium", "open_user_menu", "verification_link"]
+__all__ = [
+    "APP_NAME",
+    "ARGS",
+    "CHROMIUM",
+    "PASSWORD",
+    "chromium",
+    "open_user_menu",
+    "served_app",
+    "verification_link",
+]
 
 # The project's name as its layout spells it: a project made from the template has its own.
 APP_NAME = re.search(r"· (.+?)</title>", (ROOT / "web/templates/base.html").read_text()).group(1)  # type: ignore[union-attr]
@@ -47,6 +56,16 @@ def chromium() -> Iterator[Browser]:
         instance = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         yield instance
         instance.close()
+
+
+@contextmanager
+def served_app(tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterator[RunningApp]:
+    """The app served on its own port with BASE_URL pointing there (mailed links work), data in `name`."""
+    port = free_port()
+    with running_app(
+        tmp_path_factory.mktemp(name), env={"BASE_URL": f"http://127.0.0.1:{port}"}, port=port
+    ) as app:
+        yield app
 
 
 def verification_link(app: RunningApp, email: str) -> str:

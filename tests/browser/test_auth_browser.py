@@ -7,19 +7,17 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.support.server import RunningApp, free_port, running_app
+from tests.support.server import RunningApp
 
 pytest.importorskip("playwright")
 from playwright.sync_api import Browser, Page, expect
 
-from tests.browser.support import PASSWORD, chromium, open_user_menu, verification_link
+from tests.browser.support import PASSWORD, chromium, open_user_menu, served_app, verification_link
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApp]:
-    port = free_port()
-    data_dir = tmp_path_factory.mktemp("browser-auth")
-    with running_app(data_dir, env={"BASE_URL": f"http://127.0.0.1:{port}"}, port=port) as app:
+    with served_app(tmp_path_factory, "browser-auth") as app:
         yield app
 
 

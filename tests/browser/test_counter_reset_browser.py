@@ -7,12 +7,12 @@ from collections.abc import Iterator
 import pytest
 
 from tests.support.demo import needs_counter_demo
-from tests.support.server import RunningApp, free_port, running_app
+from tests.support.server import RunningApp
 
 pytest.importorskip("playwright")
 from playwright.sync_api import Browser, expect
 
-from tests.browser.support import chromium
+from tests.browser.support import chromium, served_app
 from tests.browser.test_live_browser import new_context, sign_up_verify_and_sign_in, wait_for_stream
 
 pytestmark = [pytest.mark.browser, needs_counter_demo]
@@ -20,9 +20,7 @@ pytestmark = [pytest.mark.browser, needs_counter_demo]
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApp]:
-    port = free_port()
-    data_dir = tmp_path_factory.mktemp("browser-reset")
-    with running_app(data_dir, env={"BASE_URL": f"http://127.0.0.1:{port}"}, port=port) as app:
+    with served_app(tmp_path_factory, "browser-reset") as app:
         yield app
 
 

@@ -8,12 +8,12 @@ from collections.abc import Iterator
 import pytest
 
 from tests.support.demo import needs_counter_demo
-from tests.support.server import ROOT, RunningApp, free_port, running_app
+from tests.support.server import ROOT, RunningApp
 
 pytest.importorskip("playwright")
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from tests.browser.support import APP_NAME, PASSWORD, chromium, open_user_menu, verification_link
+from tests.browser.support import APP_NAME, PASSWORD, chromium, open_user_menu, served_app, verification_link
 
 pytestmark = [pytest.mark.browser, needs_counter_demo]
 
@@ -23,9 +23,7 @@ PHONE = {"width": 390, "height": 844}
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApp]:
-    port = free_port()
-    data_dir = tmp_path_factory.mktemp("browser-live")
-    with running_app(data_dir, env={"BASE_URL": f"http://127.0.0.1:{port}"}, port=port) as app:
+    with served_app(tmp_path_factory, "browser-live") as app:
         yield app
 
 

@@ -7,13 +7,13 @@ from collections.abc import Iterator
 import pytest
 
 from tests.support.demo import needs_counter_demo
-from tests.support.server import ROOT, RunningApp, free_port, running_app
+from tests.support.server import ROOT, RunningApp
 from tests.support.signin import signed_in
 
 pytest.importorskip("playwright")
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from tests.browser.support import chromium
+from tests.browser.support import chromium, served_app
 
 pytestmark = pytest.mark.browser
 
@@ -25,9 +25,7 @@ SAME_DOCUMENT = "() => window.__sameDocument === true"
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApp]:
-    port = free_port()
-    data_dir = tmp_path_factory.mktemp("browser-preferences")
-    with running_app(data_dir, env={"BASE_URL": f"http://127.0.0.1:{port}"}, port=port) as app:
+    with served_app(tmp_path_factory, "browser-preferences") as app:
         yield app
 
 

@@ -8,12 +8,12 @@ from collections.abc import Iterator
 import pyotp
 import pytest
 
-from tests.support.server import RunningApp, free_port, running_app
+from tests.support.server import RunningApp
 
 pytest.importorskip("playwright")
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from tests.browser.support import PASSWORD, chromium, open_user_menu
+from tests.browser.support import PASSWORD, chromium, open_user_menu, served_app
 from tests.browser.test_auth_browser import sign_up_and_verify
 
 EMAIL = "ada@example.com"
@@ -21,9 +21,7 @@ EMAIL = "ada@example.com"
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApp]:
-    port = free_port()
-    data_dir = tmp_path_factory.mktemp("browser-two-factor")
-    with running_app(data_dir, env={"BASE_URL": f"http://127.0.0.1:{port}"}, port=port) as app:
+    with served_app(tmp_path_factory, "browser-two-factor") as app:
         yield app
 
 
