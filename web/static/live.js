@@ -16,9 +16,37 @@
     return true;
   }
 
+  // While this tab waits for its own command's answer, a message may arrive first (the change is
+  // published before the answer is written): hold it, and apply it after the answer only if newer.
+  var inFlight = 0;
+  var held = [];
+
+  document.addEventListener("htmx:beforeRequest", function () {
+    inFlight += 1;
+  });
+  document.addEventListener("htmx:afterRequest", function () {
+    inFlight = Math.max(0, inFlight - 1);
+  });
+  document.addEventListener("htmx:afterSettle", function () {
+    if (inFlight > 0 || held.length === 0) return;
+    var messages = held;
+    held = [];
+    messages.forEach(function (message) {
+      if (!alreadyShown(message.data) && document.body.contains(message.elt)) {
+        // The listener swaps nothing itself: its messages only carry out-of-band swaps.
+        htmx.swap(message.elt, message.data, { swapStyle: "none" });
+      }
+    });
+  });
+
   document.addEventListener("htmx:sseBeforeMessage", function (event) {
-    if (event.detail && typeof event.detail.data === "string" && alreadyShown(event.detail.data)) {
+    var detail = event.detail;
+    if (!detail || typeof detail.data !== "string") return;
+    if (alreadyShown(detail.data)) {
       event.preventDefault();
+    } else if (inFlight > 0) {
+      event.preventDefault();
+      held.push({ data: detail.data, elt: detail.elt || event.target });
     }
   });
 
