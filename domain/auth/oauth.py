@@ -19,7 +19,7 @@ import msgspec
 
 from domain.auth.core import CREDENTIALS, UNIQUE_VIOLATIONS, Auth, write_transaction
 from domain.auth.events import auth_event
-from domain.auth.flows import SignedIn, start_session
+from domain.auth.flows import SignedIn, hold_sign_in, start_session
 from domain.auth.oauth_flow import Completed, OAuthClient
 from domain.auth.oauth_providers import (
     EmailMissing,
@@ -30,6 +30,7 @@ from domain.auth.oauth_providers import (
 )
 from domain.auth.ownership import Proof, claim_mailbox
 from domain.auth.tables import Account, User
+from domain.auth.totp import two_factor_enabled
 from domain.errors import Conflict, NotFound
 
 
@@ -173,10 +174,17 @@ async def _link_by_email(
 
 
 async def sign_in(
-    auth: Auth, provider: OAuthProvider, done: Completed, *, ip: str, user_agent: str
-) -> SignedIn:
-    """Finish an OAuth sign-in: resolve the user, then start a session like a password sign-in."""
+    auth: Auth, provider: OAuthProvider, done: Completed, *, ip: str, user_agent: str, binding: str
+) -> SignedIn | None:
+    """Finish an OAuth sign-in: resolve the user, then start a session like a password sign-in.
+
+    With two-factor on, the provider is the first factor only: the sign-in is held for a code under
+    `binding` (this browser's fresh secret) and None comes back, as for a password.
+    """
     user_id = await resolve_user(auth, provider, done.profile, done.tokens)
+    if await two_factor_enabled(user_id):
+        await hold_sign_in(auth, user_id, binding=binding, method=provider.name)
+        return None
     return await start_session(auth, user_id, ip=ip, user_agent=user_agent, method=provider.name)
 
 

@@ -121,6 +121,14 @@ async def sign_up(ctx: Context, data: SignUp) -> Sent:
     return Sent()
 
 
+def hold_for_second_factor(ctx: Context, binding: str, target: str) -> str:
+    """The first factor was right and two-factor is on: keep the binding, go to the code step (its URL)."""
+    ctx.set_cookie(binding_cookie(ctx.services.settings, SIGN_IN_BINDING, binding, CHALLENGE_TTL_S))
+    second_step = f"{TWO_FACTOR_PATH}?{urlencode({'next': target})}" if target else TWO_FACTOR_PATH
+    ctx.redirect_to(second_step)
+    return second_step
+
+
 @form(path="/auth/sign-in", **signed_out_form(SIGN_IN, password=True))
 async def sign_in(ctx: Context, data: SignIn) -> AuthUser | SecondFactorRequired:
     """Start a session (the session cookie) and go to the form's `next` page.
@@ -146,11 +154,7 @@ async def sign_in(ctx: Context, data: SignIn) -> AuthUser | SecondFactorRequired
         ctx.show(unverified=True)
         raise
     if signed is None:
-        ctx.set_cookie(binding_cookie(settings, SIGN_IN_BINDING, binding, CHALLENGE_TTL_S))
-        target = sign_in_target(ctx, "")
-        second_step = f"{TWO_FACTOR_PATH}?{urlencode({'next': target})}" if target else TWO_FACTOR_PATH
-        ctx.redirect_to(second_step)
-        return SecondFactorRequired(second_step=second_step)
+        return SecondFactorRequired(second_step=hold_for_second_factor(ctx, binding, sign_in_target(ctx, "")))
     await complete_sign_in(ctx, signed, sign_in_target(ctx))
     return signed.user
 

@@ -19,7 +19,7 @@ from domain.errors import DomainError
 from settings import Settings
 from web.auth.account import SIGN_IN as ACCOUNT_SIGN_IN
 from web.auth.account import section_view
-from web.auth.actions import MAX_FORM_BYTES
+from web.auth.actions import MAX_FORM_BYTES, hold_for_second_factor
 from web.auth.cookies import binding_cookie, new_binding, read_binding
 from web.auth.oauth_client import oauth_client
 from web.auth.pages import SIGN_IN, after_sign_in, complete_sign_in, page
@@ -103,11 +103,18 @@ async def oauth_callback(request: AnyRequest, provider: str) -> Response[Any]:
             notice = f"{spec.label} is now linked." if added else f"{spec.label} was already linked."
             ctx.redirect_to("/account", flash=notice)
             return follow(request, caller_of(request), ctx)
-        signed = await accounts.sign_in(auth, spec, done, ip=ctx.address, user_agent=ctx.user_agent)
+        # Fresh for every sign-in, as for a password: it names a held sign-in when two-factor is on.
+        held_binding = new_binding()
+        signed = await accounts.sign_in(
+            auth, spec, done, ip=ctx.address, user_agent=ctx.user_agent, binding=held_binding
+        )
     except DomainError as exc:
         if isinstance(exc, OAuthFailed) or exc.status_code < 500:
             log.info("oauth callback refused: provider=%s reason=%s", provider, type(exc).__name__)
         return _sign_in_error(request, ctx, exc)
+    if signed is None:
+        hold_for_second_factor(ctx, held_binding, done.flow.next)
+        return follow(request, caller_of(request), ctx)
     await complete_sign_in(ctx, signed, done.flow.next)
     return follow(request, caller_of(request), ctx)
 
