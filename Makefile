@@ -37,8 +37,10 @@ serve: install
 migrate: install
 	$(BIN)/python app.py migrate
 
+# One worker per core (pytest-xdist), each test file on one worker: its module-scoped servers start once.
+TEST_WORKERS ?= auto
 test: install
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

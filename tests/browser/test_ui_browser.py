@@ -21,7 +21,7 @@ from tests.browser.layout import (
     screenshot,
     session_cookies,
 )
-from tests.browser.support import PASSWORD, open_user_menu
+from tests.browser.support import PASSWORD, open_user_menu, verification_link
 
 pytestmark = pytest.mark.browser
 Scheme = Literal["light", "dark"]
@@ -142,6 +142,8 @@ def test_mail_page_shows_the_html_mail_and_its_button_signs_in_here(
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Create account").click()
     expect(page.get_by_text("Check your email")).to_be_visible()
+    # The mail leaves through the outbox after the answer: wait until it is in the dev mailbox.
+    verification_link(layout_server, "mae@example.com")
     page.goto(f"{layout_server.base_url}/dev/mail")
     page.locator("main ul li").filter(has_text="mae@example.com").get_by_role("link").first.click()
     frame = page.frame_locator("[data-mail-html]")
