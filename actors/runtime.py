@@ -240,7 +240,7 @@ class Actor:
         re-runs it after the lease. Pass `current_firing().request_id` to the operations it calls so a
         re-run applies each effect once.
         """
-        raise NotImplementedError(f"actor kind {self.kind!r} declares no alarm() handler")
+        raise TypeError(f"actor kind {self.kind!r} declares no alarm() handler: define async def alarm()")
 
     def _check_alarm_handler(self) -> None:
         if type(self).alarm is Actor.alarm:

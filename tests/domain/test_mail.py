@@ -29,7 +29,7 @@ MAIL = Mail(
     text="Open http://x/a?token=abc\n",
     link="http://x/a?token=abc",
 )
-SENDER = "Remote Stack <no-reply@example.com>"
+SENDER = "Example Sender <no-reply@example.com>"
 
 
 @pytest.fixture
