@@ -30,6 +30,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from settings import APP_NAME
 from tests.browser.support import CHROMIUM
 from tests.support.server import free_port, wait_until
 
@@ -122,7 +123,7 @@ def test_template_custom_answers_rename_the_project(custom_project: Path) -> Non
     assert "## Start a new app" not in readme
     assert "copier update --defaults" in readme
     base = (custom_project / "web/templates/base.html").read_text()
-    assert "Remote Stack" not in base
+    assert APP_NAME not in base
     assert "}}Acme Board</a>" in base  # the home link, after its logo mark
     assert ">Acme Board</h1>" in (custom_project / "web/templates/pages/home.html").read_text()
     assert "image: acme-board:latest" in (custom_project / "compose.yaml").read_text()
@@ -201,7 +202,7 @@ def test_template_renamed_project_passes_its_browser_tests(default_project: Path
     """
     if not Path(CHROMIUM).exists():
         pytest.skip(f"Chromium not found at {CHROMIUM}")
-    assert "Remote Stack" not in (default_project / "web/templates/base.html").read_text()
+    assert APP_NAME not in (default_project / "web/templates/base.html").read_text()
     args = ["-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "-m", "browser"]
     # -k matches module names too: all of the live and auth suites, the layout's menu and dark mode.
     subset = ["-k", "test_live_browser or test_auth_browser or menu or dark", "tests/browser"]
@@ -256,7 +257,7 @@ def test_template_update_applies_a_new_template_commit(fresh_template: Path, tmp
     secret = env_file(project)["AUTH_SECRET"]
     run(project, "git", "init", "--quiet")
     run(project, "git", "add", "-A")
-    run(project, "git", "commit", "--quiet", "-m", "Start from Remote Stack")
+    run(project, "git", "commit", "--quiet", "-m", "Start from the template")
     (project / "NOTES.md").write_text("our own notes\n")
     run(project, "git", "add", "NOTES.md")
     run(project, "git", "commit", "--quiet", "-m", "Our notes")
