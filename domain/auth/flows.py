@@ -32,7 +32,7 @@ from domain.auth.validation import (
     normalize_email,
     raise_if,
 )
-from domain.auth.verification import pending_sign_up, resend_link, send_verification
+from domain.auth.verification import pending_sign_up, resend_link, reserve_address, send_verification
 from domain.errors import Conflict, Forbidden, ValidationFailed
 from domain.mail import Mail
 
@@ -83,29 +83,21 @@ async def sign_up(auth: Auth, *, name: str, email: str, password: str, ip: str, 
 async def _register(
     auth: Auth, name: str, email: str, password_hash: str, binding_hash: str, ip: str
 ) -> None:
-    existing = await User.select(User.id, User.email_verified).where(User.email == email).first()
-    if existing is None:
-        now = auth.clock()
-        try:
-            # The address is reserved unconfirmed and without any way to sign in until a link is followed.
-            rows = await User.insert(User(email=email, name=name, created_at=now, updated_at=now)).returning(
-                User.id
-            )
-        except UNIQUE_VIOLATIONS:
-            existing = await User.select(User.id, User.email_verified).where(User.email == email).first()
-        else:
-            auth_event("sign_up", user_id=rows[0]["id"], ip=ip)
-            await send_verification(
-                auth, rows[0]["id"], email, name, password_hash=password_hash, binding_hash=binding_hash
-            )
-            return
-    if existing is None:
+    # The address is reserved unconfirmed and without any way to sign in until a link is followed.
+    reserved = await reserve_address(auth, email, name)
+    if reserved is None:
         return
-    auth_event("sign_up.existing_email", user_id=existing["id"], ip=ip, verified=existing["email_verified"])
-    if not existing["email_verified"]:
+    if reserved.created:
+        auth_event("sign_up", user_id=reserved.user_id, ip=ip)
+        await send_verification(
+            auth, reserved.user_id, email, name, password_hash=password_hash, binding_hash=binding_hash
+        )
+        return
+    auth_event("sign_up.existing_email", user_id=reserved.user_id, ip=ip, verified=reserved.email_verified)
+    if not reserved.email_verified:
         # A newer sign-up replaces the pending one: only the latest link can apply credentials.
         await send_verification(
-            auth, existing["id"], email, name, password_hash=password_hash, binding_hash=binding_hash
+            auth, reserved.user_id, email, name, password_hash=password_hash, binding_hash=binding_hash
         )
         return
     await auth.send(

@@ -13,7 +13,7 @@ import webauthn
 from webauthn.helpers import bytes_to_base64url, generate_user_handle
 
 from domain.auth.challenges import Pending, remember, take
-from domain.auth.core import UNIQUE_VIOLATIONS, Auth
+from domain.auth.core import Auth
 from domain.auth.events import auth_event
 from domain.auth.passkeys import (
     NOT_REGISTERED,
@@ -23,10 +23,9 @@ from domain.auth.passkeys import (
     store_credential,
     verify_creation,
 )
-from domain.auth.tables import User
 from domain.auth.tokens import hash_token
 from domain.auth.validation import clean_email, clean_name, raise_if
-from domain.auth.verification import send_verification
+from domain.auth.verification import reserve_address, send_verification
 from domain.errors import ValidationFailed
 from domain.mail import Mail
 
@@ -62,22 +61,13 @@ async def _register(
     auth: Auth, pending: Pending, credential: NewCredential, binding_hash: str, ip: str
 ) -> None:
     email, name = pending.email, pending.name
-    existing = await User.select(User.id, User.email_verified).where(User.email == email).first()
-    if existing is None:
-        now = auth.clock()
-        try:
-            rows = await User.insert(User(email=email, name=name, created_at=now, updated_at=now)).returning(
-                User.id
-            )
-        except UNIQUE_VIOLATIONS:
-            existing = await User.select(User.id, User.email_verified).where(User.email == email).first()
-        else:
-            existing = {"id": rows[0]["id"], "email_verified": False}
-            auth_event("sign_up", user_id=existing["id"], ip=ip, method="passkey")
-    if existing is None:
+    reserved = await reserve_address(auth, email, name)
+    if reserved is None:
         return
-    if existing["email_verified"]:
-        auth_event("sign_up.existing_email", user_id=existing["id"], ip=ip, method="passkey")
+    if reserved.created:
+        auth_event("sign_up", user_id=reserved.user_id, ip=ip, method="passkey")
+    if reserved.email_verified:
+        auth_event("sign_up.existing_email", user_id=reserved.user_id, ip=ip, method="passkey")
         await auth.send(
             Mail(
                 to=email,
@@ -88,6 +78,6 @@ async def _register(
         )
         return
     await store_credential(
-        auth, existing["id"], pending.user_handle, credential, "Passkey", binding_hash=binding_hash
+        auth, reserved.user_id, pending.user_handle, credential, "Passkey", binding_hash=binding_hash
     )
-    await send_verification(auth, existing["id"], email, name, binding_hash=binding_hash)
+    await send_verification(auth, reserved.user_id, email, name, binding_hash=binding_hash)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from domain.auth.core import VERIFY_EMAIL, Auth
-from domain.auth.tables import Verification
+from domain.auth.core import UNIQUE_VIOLATIONS, VERIFY_EMAIL, Auth
+from domain.auth.tables import User, Verification
 from domain.mail import Mail
 
 
@@ -84,3 +84,33 @@ async def resend_link(auth: Auth, user_id: int, email: str, name: str) -> None:
         )
     else:
         await send_verification(auth, user_id, email, name)
+
+
+@dataclass(frozen=True, slots=True)
+class Reserved:
+    """The account row of an address: its id, whether it is confirmed, and whether this call made it."""
+
+    user_id: int
+    email_verified: bool
+    created: bool
+
+
+async def reserve_address(auth: Auth, email: str, name: str) -> Reserved | None:
+    """The address's account row, inserted unconfirmed and with no way to sign in if there is none.
+
+    Two sign-ups racing for one address both get the one row (None only if it vanished meanwhile).
+    """
+    existing = await User.select(User.id, User.email_verified).where(User.email == email).first()
+    if existing is None:
+        now = auth.clock()
+        try:
+            rows = await User.insert(User(email=email, name=name, created_at=now, updated_at=now)).returning(
+                User.id
+            )
+        except UNIQUE_VIOLATIONS:
+            existing = await User.select(User.id, User.email_verified).where(User.email == email).first()
+        else:
+            return Reserved(user_id=rows[0]["id"], email_verified=False, created=True)
+    if existing is None:
+        return None
+    return Reserved(user_id=existing["id"], email_verified=existing["email_verified"], created=False)
