@@ -10,7 +10,8 @@ from litestar import Request
 from litestar.datastructures import Cookie
 
 from domain.auth.types import AuthSession, AuthUser
-from domain.errors import NotSignedIn, Unavailable
+from domain.errors import Forbidden, NotFound, NotSignedIn, Unavailable
+from domain.orgs.members import OrgAccess, Role, access, active_organization
 from web.request_id import request_id_of
 from web.security import safe_next
 
@@ -58,6 +59,8 @@ class Context:
     # The form's same-origin `next` field, if it sent one.
     next: str | None = None
     effects: Effects = field(default_factory=Effects)
+    # What this call already looked up (the active organization), so asking twice costs one query.
+    memo: dict[str, object] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def services(self) -> Services:
@@ -81,6 +84,38 @@ class Context:
         if self.session is None:
             raise NotSignedIn(message)
         return user, self.session
+
+    async def active_org(self) -> OrgAccess | None:
+        """The session's active organization and the caller's role in it (None: signed out, or in none).
+
+        The session's choice (switched from the header menu) while the user is still a member, else
+        their first organization; membership is read afresh for every call.
+        """
+        if self.user is None:
+            return None
+        if "active_org" not in self.memo:
+            session_id = self.session.id if self.session is not None else None
+            self.memo["active_org"] = await active_organization(self.user.id, session_id)
+        found = self.memo["active_org"]
+        return found if isinstance(found, OrgAccess) else None
+
+    async def require_org(self, role: Role = "member") -> OrgAccess:
+        """The active organization, if the caller holds at least `role` there (else NotFound / Forbidden)."""
+        self.require_user()
+        org = await self.active_org()
+        if org is None:
+            raise NotFound("Create or join an organization first.")
+        if not org.at_least(role):
+            raise Forbidden(f"This needs the {role} role in {org.name}.")
+        return org
+
+    async def org_access(self, slug: str, role: Role = "member") -> OrgAccess:
+        """The caller's standing in organization `slug`: NotFound unless a member, Forbidden below `role`."""
+        user = self.require_user()
+        org = await access(user.id, slug)
+        if not org.at_least(role):
+            raise Forbidden(f"This needs the {role} role in {org.name}.")
+        return org
 
     def set_cookie(self, cookie: Cookie) -> None:
         """Send `cookie` with the answer (replacing one of the same name set earlier in this call)."""
