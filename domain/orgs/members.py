@@ -554,3 +554,24 @@ async def active_organization(user_id: int, session_id: int | None) -> OrgAccess
                 return chosen
     first = await _membership_select().where(Membership.user == user_id).order_by(Membership.id).first()
     return _access_from(first, user_id) if first else None
+
+
+# --- the admin panel ---------------------------------------------------------------------------
+
+
+async def check_panel_removal(membership_id: int, *, by: int | None) -> None:
+    """Before the admin panel deletes a membership: never an organization's last owner."""
+    row = (
+        await Membership.select(Membership.organization, Membership.user, Membership.role)
+        .where(Membership.id == membership_id)
+        .first()
+    )
+    if row is None:
+        return
+    if row["role"] == "owner" and await _owners(row["organization"]) <= 1:
+        raise Conflict(LAST_OWNER)
+    auth_event("admin.org_member_removed", org_id=row["organization"], user_id=row["user"], by=by)
+
+
+def panel_deletion_logged(org_id: int, *, by: int | None) -> None:
+    auth_event("admin.org_deleted", org_id=org_id, by=by)

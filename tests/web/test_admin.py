@@ -14,6 +14,9 @@ from bench.common import http_scope
 from domain.admin.records import (
     HIDDEN_COLUMNS,
     AccountRecord,
+    InvitationRecord,
+    MembershipRecord,
+    OrganizationRecord,
     PasskeyRecord,
     SessionRecord,
     TwoFactorRecord,
@@ -24,6 +27,7 @@ from domain.admin.tables import AdminMirror, AdminSession
 from domain.auth.clock import utc_now
 from domain.auth.flows import start_session
 from domain.auth.tables import Account, Passkey, Session, TwoFactor, User, Verification
+from domain.orgs.tables import Invitation, Membership, Organization
 from settings import Settings
 from tests.conftest import TEST_BASE_URL
 from tests.web.admin_support import ADMIN_EMAIL, demote, promote, signed_in_admin, signed_in_member
@@ -178,6 +182,9 @@ def test_admin_writes_need_piccolo_csrf_header(client: Client) -> None:
         (VerificationRecord, Verification),
         (PasskeyRecord, Passkey),
         (TwoFactorRecord, TwoFactor),
+        (OrganizationRecord, Organization),
+        (MembershipRecord, Membership),
+        (InvitationRecord, Invitation),
     ],
 )
 def test_admin_records_leave_out_exactly_the_secret_columns(record: Any, table: Any) -> None:

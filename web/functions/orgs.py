@@ -72,9 +72,8 @@ async def org_page(ctx: Context, slug: str) -> OrgPage:
 async def _org_view(ctx: Context, base: dict[str, object]) -> dict[str, object]:
     """A refused change re-renders the organization's page with the message (slug set by the function)."""
     slug = base.get("slug")
-    if not isinstance(slug, str):
-        raise NotFound(orgs.NOT_FOUND)
-    return {**base, "page": await org_page(ctx, slug)}
+    # No slug: the input was refused before the function ran; the page shows just the errors.
+    return {**base, "page": await org_page(ctx, slug) if isinstance(slug, str) else None}
 
 
 async def _orgs_view(ctx: Context, base: dict[str, object]) -> dict[str, object]:
