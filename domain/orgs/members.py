@@ -575,3 +575,28 @@ async def check_panel_removal(membership_id: int, *, by: int | None) -> None:
 
 def panel_deletion_logged(org_id: int, *, by: int | None) -> None:
     auth_event("admin.org_deleted", org_id=org_id, by=by)
+
+
+async def release_user(user_id: int) -> None:
+    """Before a user is deleted: organizations they are alone in go too; as another's last owner, Conflict.
+
+    Memberships themselves go with the user row (cascade); this keeps every remaining organization owned.
+    """
+    rows = await Membership.select(Membership.organization, Membership.organization.name).where(
+        (Membership.user == user_id) & (Membership.role == "owner")
+    )
+    alone: list[int] = []
+    for row in rows:
+        org_id = row["organization"]
+        if await _owners(org_id) > 1:
+            continue
+        if await Membership.count().where(Membership.organization == org_id) > 1:
+            raise Conflict(
+                f"You are the last owner of {row['organization.name']}: make someone else owner "
+                "or delete the organization first."
+            )
+        alone.append(org_id)
+    if alone:
+        await Organization.delete().where(Organization.id.is_in(alone))
+        for org_id in alone:
+            auth_event("org.delete", org_id=org_id, user_id=user_id, reason="owner_deleted")

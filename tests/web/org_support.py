@@ -8,8 +8,17 @@ from contextlib import contextmanager
 
 from httpx import Response
 
+from domain.auth.tables import Session
 from domain.orgs.tables import Invitation, Membership, Organization
-from tests.web.auth_support import Browser, Client, fast_hashing, last_link, post_form, run, signed_in_user
+from tests.web.auth_support import (
+    Browser,
+    Client,
+    fast_hashing,
+    last_link,
+    post_form,
+    run,
+    signed_in_user,
+)
 
 PAGE = {"Accept": "text/html"}
 
@@ -112,3 +121,19 @@ def token_of(link: str) -> str:
     match = re.search(r"token=([^&]+)", link)
     assert match, link
     return match.group(1)
+
+
+def session_id(client: Client, email: str) -> int:
+    """The newest session of the user with `email`."""
+
+    async def find() -> int:
+        row = (
+            await Session.select(Session.id)
+            .where(Session.user.email == email)
+            .order_by(Session.id, ascending=False)
+            .first()
+        )
+        assert row is not None
+        return int(row["id"])
+
+    return run(client, find)

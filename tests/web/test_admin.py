@@ -41,6 +41,7 @@ from tests.web.auth_support import (
     run,
     sign_in,
     sign_up,
+    user_id,
 )
 
 API_HEADERS = {"Accept": "application/json, text/plain, */*"}
@@ -51,15 +52,6 @@ def piccolo_headers(client: Client) -> dict[str, str]:
     token = client.cookies.get("csrftoken")
     assert token
     return {**API_HEADERS, "X-CSRFToken": token}
-
-
-def user_id(client: Client, email: str) -> int:
-    async def find() -> int:
-        row = await User.select(User.id).where(User.email == email).first()
-        assert row is not None
-        return int(row["id"])
-
-    return run(client, find)
 
 
 def mirror_rows(client: Client) -> tuple[int, int]:
@@ -95,7 +87,17 @@ def test_admin_reaches_panel_and_api_with_the_app_session(client: Client) -> Non
     assert client.get("/admin/assets/" + page.text.split("./assets/")[1].split('"')[0]).status_code == 200
     tables = client.get("/admin/api/tables/", headers=API_HEADERS)
     assert tables.status_code == 200
-    assert tables.json() == ["accounts", "passkeys", "sessions", "two_factor", "users", "verifications"]
+    assert tables.json() == [
+        "accounts",
+        "invitations",
+        "memberships",
+        "organizations",
+        "passkeys",
+        "sessions",
+        "two_factor",
+        "users",
+        "verifications",
+    ]
     me = client.get("/admin/api/user/", headers=API_HEADERS).json()
     assert ADMIN_EMAIL in me["username"]
     rows = client.get("/admin/api/tables/users/", headers=API_HEADERS).json()["rows"]

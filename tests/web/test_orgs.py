@@ -10,7 +10,7 @@ import pytest
 from domain.auth.types import AuthSession, AuthUser
 from domain.errors import Forbidden, NotFound
 from domain.orgs.members import OrgAccess, accept_invitation
-from tests.web.auth_support import HTMX, Client, auth_of, mails_to, post_form, run
+from tests.web.auth_support import HTMX, PASSWORD, Client, auth_of, mails_to, post_form, run, user_id
 from tests.web.org_support import (
     Person,
     invitation_id,
@@ -19,6 +19,7 @@ from tests.web.org_support import (
     membership_id,
     org_exists,
     role_of,
+    session_id,
     token_of,
 )
 from web.remote import Context
@@ -127,7 +128,7 @@ def test_an_unconfirmed_address_cannot_accept(client: Client, alice: Person, bob
     slug = alice.create_org("Acme")
     invite(alice, slug, bob.email)
     token = token_of(bob.invite_link())
-    unconfirmed = AuthUser(id=_user_id(client, bob.email), email=bob.email, name="Bob", email_verified=False)
+    unconfirmed = AuthUser(id=user_id(client, bob.email), email=bob.email, name="Bob", email_verified=False)
     now = auth_of(client).clock()
     with pytest.raises(Forbidden):
         run(client, accept_invitation, unconfirmed, token, now)
@@ -264,7 +265,7 @@ def test_ctx_active_org_follows_the_session_and_membership(
     services = client.app.state.services
 
     def ctx_for(person: Person, session_id: int) -> Context:
-        user = run(client, services.require_auth().sessions.user, _user_id(client, person.email))
+        user = run(client, services.require_auth().sessions.user, user_id(client, person.email))
         assert isinstance(user, AuthUser)
         return Context(
             user=user,
@@ -272,14 +273,14 @@ def test_ctx_active_org_follows_the_session_and_membership(
             maybe_services=services,
         )
 
-    alice_session = _session_id(client, alice.email)
+    alice_session = session_id(client, alice.email)
     org = run(client, ctx_for(alice, alice_session).active_org)
     assert isinstance(org, OrgAccess) and org.slug == second and org.role == "owner"
     alice.post(f"/orgs/{first}/switch")
     org = run(client, ctx_for(alice, alice_session).require_org, "owner")
     assert org.slug == first
     # Bob is a member of Second only: that is his active organization, and admin work is refused.
-    bob_ctx = ctx_for(bob, _session_id(client, bob.email))
+    bob_ctx = ctx_for(bob, session_id(client, bob.email))
     bob_org = run(client, bob_ctx.active_org)
     assert bob_org is not None and (bob_org.slug, bob_org.role) == (second, "member")
     with pytest.raises(Forbidden):
@@ -289,31 +290,20 @@ def test_ctx_active_org_follows_the_session_and_membership(
     # Removed from Second, Bob has no active organization, whatever his session chose before.
     alice.post(f"/orgs/{second}/members/{membership_id(client, second, bob.email)}/remove")
     with pytest.raises(NotFound):
-        run(client, ctx_for(bob, _session_id(client, bob.email)).require_org)
+        run(client, ctx_for(bob, session_id(client, bob.email)).require_org)
 
 
-def _user_id(client: Client, email: str) -> int:
-    from domain.auth.tables import User
-
-    async def find() -> int:
-        row = await User.select(User.id).where(User.email == email).first()
-        assert row is not None
-        return int(row["id"])
-
-    return run(client, find)
-
-
-def _session_id(client: Client, email: str) -> int:
-    from domain.auth.tables import Session
-
-    async def find() -> int:
-        row = (
-            await Session.select(Session.id)
-            .where(Session.user.email == email)
-            .order_by(Session.id, ascending=False)
-            .first()
-        )
-        assert row is not None
-        return int(row["id"])
-
-    return run(client, find)
+def test_deleting_an_account_never_leaves_an_organization_without_an_owner(
+    client: Client, alice: Person, bob: Person
+) -> None:
+    shared = alice.create_org("Shared")
+    join(alice, shared, bob)
+    solo = alice.create_org("Solo")
+    refused = alice.post("/account/delete", {"current_password": PASSWORD})
+    assert refused.status_code == 409 and "last owner of Shared" in refused.text
+    assert role_of(client, shared, alice.email) == "owner" and org_exists(client, solo)
+    alice.post(f"/orgs/{shared}/members/{membership_id(client, shared, bob.email)}/transfer")
+    assert alice.post("/account/delete", {"current_password": PASSWORD}).status_code == 303
+    # Solo had no one else: it went with her; Shared stays, owned by Bob.
+    assert not org_exists(client, solo)
+    assert role_of(client, shared, bob.email) == "owner" and role_of(client, shared, alice.email) is None

@@ -87,7 +87,10 @@ async def delete_user(row_id: Any, request: Request) -> None:
     auth = _auth(request)
     if auth is None:
         raise HTTPException(status_code=503, detail="The app is starting; try again in a moment.")
-    await delete_user_from_panel(auth, int(row_id), by=_admin_id(request))
+    try:
+        await delete_user_from_panel(auth, int(row_id), by=_admin_id(request))
+    except Conflict as exc:
+        raise HTTPException(status_code=409, detail=exc.message) from None
 
 
 async def delete_passkey(row_id: Any, request: Request) -> None:
