@@ -13,7 +13,7 @@ from jinja2 import Environment, pass_context
 from litestar import Request
 
 from domain.auth.types import AuthSession, AuthUser
-from domain.orgs.members import OrgAccess, OrgSummary, active_organization, list_organizations
+from domain.orgs.members import OrgSummary, chosen_organization, list_organizations
 
 log = logging.getLogger(__name__)
 STATE_KEY = "org_menu"
@@ -21,7 +21,9 @@ STATE_KEY = "org_menu"
 
 @dataclass(frozen=True, slots=True)
 class OrgMenu:
-    active: OrgAccess | None
+    """The user's organizations and the id of the active one (what `ctx.active_org()` would answer)."""
+
+    active_id: int | None
     orgs: list[OrgSummary]
 
 
@@ -40,12 +42,11 @@ async def load_org_menu(request: Request[Any, Any, Any]) -> None:
     if not isinstance(user, AuthUser) or not _renders_page(request):
         return
     try:
-        menu = OrgMenu(
-            active=await active_organization(
-                user.id, session.id if isinstance(session, AuthSession) else None
-            ),
-            orgs=await list_organizations(user.id),
-        )
+        orgs = await list_organizations(user.id)
+        # Two queries at most per page: the memberships, and the session's choice among them.
+        chosen = await chosen_organization(session.id) if orgs and isinstance(session, AuthSession) else None
+        ids = [org.id for org in orgs]
+        menu = OrgMenu(active_id=chosen if chosen in ids else (ids[0] if ids else None), orgs=orgs)
     except (sqlite3.Error, asyncpg.PostgresError, OSError):
         log.warning("organization menu unavailable; the page renders without it", exc_info=True)
         return

@@ -537,21 +537,26 @@ async def set_active(session_id: int, org: OrgAccess) -> None:
     auth_event("org.switch", org_id=org.org_id, user_id=org.user_id, session_id=session_id)
 
 
+async def chosen_organization(session_id: int) -> int | None:
+    """The organization id the session switched to (membership not checked: callers match it)."""
+    row = (
+        await ActiveOrganization.select(ActiveOrganization.organization)
+        .where(ActiveOrganization.session == session_id)
+        .first()
+    )
+    return None if row is None else int(row["organization"])
+
+
 async def active_organization(user_id: int, session_id: int | None) -> OrgAccess | None:
     """The session's chosen organization while the user is still a member, else their first one.
 
     Membership is re-read on every call, so a removed member loses access with their next request.
     """
-    if session_id is not None:
-        row = (
-            await ActiveOrganization.select(ActiveOrganization.organization)
-            .where(ActiveOrganization.session == session_id)
-            .first()
-        )
-        if row is not None:
-            chosen = await _access_by_id(user_id, row["organization"])
-            if chosen is not None:
-                return chosen
+    chosen_id = await chosen_organization(session_id) if session_id is not None else None
+    if chosen_id is not None:
+        chosen = await _access_by_id(user_id, chosen_id)
+        if chosen is not None:
+            return chosen
     first = await _membership_select().where(Membership.user == user_id).order_by(Membership.id).first()
     return _access_from(first, user_id) if first else None
 
