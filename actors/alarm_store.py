@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Literal
 
 from actors.connection import RedisClient
-from actors.keys import actor_key, hashed_id, validate_id, validate_kind
+from actors.keys import actor_key, hashed_id, validate_actor_id, validate_kind
 from actors.scripts import InvalidActorArgument, Script, ScriptRunner
 
 # A fixed number of index shards, each its own hash tag `{n}`: Redis Cluster spreads them over its
@@ -35,8 +35,8 @@ INDEX = Script.from_package(_PACKAGE, "alarms_index.lua", prelude=False)
 
 
 def member_of(kind: str, actor_id: str) -> str:
-    """The due index's name for one actor's alarm: `<kind>/<id>` (neither may contain '/')."""
-    return f"{validate_kind(kind)}/{validate_id(actor_id)}"
+    """The due index's name for one actor's alarm: `<kind>/<id>` (the kind has no '/')."""
+    return f"{validate_kind(kind)}/{validate_actor_id(actor_id)}"
 
 
 def parse_member(member: str) -> tuple[str, str]:
@@ -44,7 +44,7 @@ def parse_member(member: str) -> tuple[str, str]:
     kind, slash, actor_id = member.partition("/")
     if not slash:
         raise ValueError(f"{member!r} is not <kind>/<id>")
-    return validate_kind(kind), validate_id(actor_id)
+    return validate_kind(kind), validate_actor_id(actor_id)
 
 
 def alarm_key(kind: str, actor_id: str) -> str:
@@ -65,7 +65,8 @@ def shard_keys(shard: int) -> list[str]:
 def request_id_for(actor_id: str, generation: int) -> str:
     """The request id of every try of one firing: `alarm:<id>:<generation>` (hashed id when too long)."""
     request_id = f"alarm:{actor_id}:{generation}"
-    return request_id if len(request_id) <= 64 else f"alarm:{hashed_id(actor_id)}:{generation}"
+    plain = len(request_id) <= 64 and "{" not in actor_id  # a scoped id's braces are no request id
+    return request_id if plain else f"alarm:{hashed_id(actor_id)}:{generation}"
 
 
 @dataclass(frozen=True, slots=True)
