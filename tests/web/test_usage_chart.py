@@ -36,7 +36,7 @@ def bars(svg: str) -> list[tuple[str, int, float, float]]:
 
 
 def test_one_bar_per_day_scaled_to_the_busiest_day(tmp_path: Path) -> None:
-    counts = [{} for _ in range(30)]
+    counts: list[dict[str, int]] = [{} for _ in range(30)]
     counts[0] = {"counter.increment": 10}
     counts[14] = {"counter.increment": 30, "counter.reset": 10}  # 40 in all: the peak
     counts[29] = {"counter.increment": 20}
