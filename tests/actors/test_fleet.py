@@ -120,7 +120,7 @@ async def test_fleet_lists_only_tenant_counters_and_announces_changes(redis: Red
     counter, fleet = CounterActor(redis), FleetActor(redis)
     assert "counter" in fleet_kinds()
     await counter.increment(f"{uid}-plain")  # a plain id belongs to no tenant
-    await counter.increment(scoped(f"{uid}-other", "a"))  # nor to another tenant's fleet
+    await counter.increment(scoped(f"{uid}-other.x", "a"))  # nor to another tenant's fleet
     hub = EventHub(redis)
     async with hub.subscribe("fleet", scoped(uid)) as events:
         await counter.increment(scoped(uid, "a"), by=3)
@@ -132,6 +132,7 @@ async def test_fleet_lists_only_tenant_counters_and_announces_changes(redis: Red
     assert [getattr(created, "version", 0), getattr(deleted, "version", 0)] == [1, 2]
     state = await fleet.get(uid)
     assert (state.children, state.version) == ({"counter": {}}, 2)
+    assert (await counter.in_tenant(f"{uid}-other.x")).counts == {"a": 1}
     assert actor_channel("fleet", scoped(uid)) == f"actor:fleet:org:{{{uid}}}:events"
 
 

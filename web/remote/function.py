@@ -87,7 +87,6 @@ class RemoteFunction(Generic[P, R]):
         result_as: str,
         rate_limit: RateLimit | None,
         redirect: str,
-        track: str | None = None,
         flash: str | None,
         max_body: int,
         view: View | None = None,
@@ -95,6 +94,7 @@ class RemoteFunction(Generic[P, R]):
         aliases: tuple[str, ...] = (),
         admit: Admit | None = None,
         updates: Sequence[str] = (),
+        track: str | None = None,
     ) -> None:
         self.fn = fn
         self.name: str = fn.__name__
