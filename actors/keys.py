@@ -8,12 +8,13 @@ import re
 _ID = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
 _ID_MATCH = _ID.fullmatch
 # A tenant-scoped id: `org:{<tenant>}` (the tenant's own actor, a fleet's parent) or
-# `org:{<tenant>}/<name>` (one of the tenant's actors). The braces are the cluster hash tag.
-_SCOPED_MATCH = re.compile(r"org:\{([A-Za-z0-9_.-]{1,64})\}(?:/([A-Za-z0-9_.:-]{1,64}))?").fullmatch
-_TENANT_MATCH = re.compile(r"[A-Za-z0-9_.-]{1,64}").fullmatch
+# `org:{<tenant>}/<name>` (one of the tenant's actors). The braces are the cluster hash tag. Neither
+# part has a ':', so every key of the actor (`...:<suffix>`) starts after its whole id.
+_SCOPED_MATCH = re.compile(r"org:\{([A-Za-z0-9_.-]{1,64})\}(?:/([A-Za-z0-9_.-]{1,64}))?").fullmatch
+_PART_MATCH = re.compile(r"[A-Za-z0-9_.-]{1,64}").fullmatch
 _KIND = re.compile(r"[a-z][a-z0-9_]{0,31}")
 ID_RULE = "1-64 characters from A-Z a-z 0-9 _ . : -"
-TENANT_RULE = "1-64 characters from A-Z a-z 0-9 _ . -"
+SCOPED_RULE = "1-64 characters from A-Z a-z 0-9 _ . -"
 
 
 class InvalidActorId(ValueError):
@@ -42,13 +43,15 @@ def validate_actor_id(actor_id: str) -> str:
 def scoped(tenant: str, name: str = "") -> str:
     """The id of `tenant`'s actor `name` (`org:{<tenant>}/<name>`), or of the tenant's own actor.
 
+    Both are 1-64 characters from A-Z a-z 0-9 _ . - (no ':', unlike plain ids).
+
     Every key of every actor scoped to one tenant shares the hash tag `{<tenant>}`, so one Lua
     script may touch a tenant's actors together, on Redis Cluster too (see the fleet pattern).
     """
-    if not isinstance(tenant, str) or _TENANT_MATCH(tenant) is None:
-        raise InvalidActorId(f"invalid tenant {tenant!r}: use {TENANT_RULE}")
-    root = f"org:{{{tenant}}}"
-    return f"{root}/{validate_id(name, what='scoped actor name')}" if name else root
+    for what, part in (("tenant", tenant), ("scoped actor name", name or "-")):
+        if not isinstance(part, str) or _PART_MATCH(part) is None:
+            raise InvalidActorId(f"invalid {what} {part!r}: use {SCOPED_RULE}")
+    return f"org:{{{tenant}}}/{name}" if name else f"org:{{{tenant}}}"
 
 
 def tenant_of(actor_id: str) -> str | None:

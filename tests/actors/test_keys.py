@@ -75,13 +75,17 @@ def test_scoped_ids_put_every_key_of_a_tenant_under_its_hash_tag() -> None:
 
 
 @pytest.mark.parametrize("bad", ["", "a{b", "a}b", "a/b", "a:b", "x" * 65, "é"])
-def test_scoped_refuses_bad_tenants(bad: str) -> None:
+def test_scoped_refuses_bad_tenants_and_names(bad: str) -> None:
     with pytest.raises(InvalidActorId, match="invalid tenant"):
         scoped(bad)
+    if bad:
+        with pytest.raises(InvalidActorId, match="invalid scoped actor name"):
+            scoped("acme", bad)
 
 
 @pytest.mark.parametrize(
-    "bad", ["org:{}", "org:{a}/", "org:{a}/b/c", "org:{a}b", "org:{a}/{b}", "x:{a}/b", "org:{a:b}/c"]
+    "bad",
+    ["org:{}", "org:{a}/", "org:{a}/b/c", "org:{a}b", "org:{a}/{b}", "x:{a}/b", "org:{a:b}/c", "org:{a}/b:c"],
 )
 def test_only_well_formed_scoped_ids_are_actor_ids(bad: str) -> None:
     with pytest.raises(InvalidActorId):
