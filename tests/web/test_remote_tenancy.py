@@ -17,7 +17,7 @@ from actors.connection import create_redis
 from actors.usage import UsageActor, tenant_subject, user_subject
 from domain.auth.types import AuthSession, AuthUser
 from tests.web.remote_support import BASE_URL, USER_HEADER, Note, make_app
-from web.remote import Context, RateLimit, Registry, query
+from web.remote import Context, RateLimit, Registry, command, query
 from web.services import Services
 
 JSON = {"Accept": "application/json"}
@@ -30,6 +30,10 @@ def tenancy_registry() -> Registry:
     @query(registry=registry, public=True, track="note.read")
     async def read_note(ctx: Context, n: int = 0) -> Note:
         return Note(title="read", count=n)
+
+    @command(registry=registry, public=False, track="note.add")
+    async def add_note(ctx: Context) -> Note:
+        return Note(title="added")
 
     @query(registry=registry, public=False, rate_limit=RateLimit(limit=20, window_seconds=3600, per="org"))
     async def org_limited(ctx: Context) -> Note:
@@ -105,6 +109,17 @@ async def test_refused_calls_are_not_tracked(client: Client, usage: UsageActor) 
     assert response.status_code == 422
     assert await last_two_days(usage, tenant_subject("tenant")) == {}
     assert await last_two_days(usage, user_subject(100)) == {}
+
+
+async def test_a_repeated_idempotency_key_counts_once(client: Client, usage: UsageActor) -> None:
+    use_tenants(client, {100: "tenant"})
+    await client.get("/page/button")
+    headers = {**as_user(100), "x-csrftoken": client.cookies["csrftoken"]}
+    for key in ("submit-0001", "submit-0001", "submit-0002"):
+        response = await client.post("/_remote/add_note", headers={**headers, "Idempotency-Key": key})
+        assert response.status_code == 200
+    assert await last_two_days(usage, tenant_subject("tenant")) == {"note.add": 2}
+    assert await last_two_days(usage, user_subject(100)) == {"note.add": 2}
 
 
 async def test_one_tenant_spending_its_budget_refuses_no_other(client: Client) -> None:
