@@ -5,12 +5,13 @@ from __future__ import annotations
 import hashlib
 import re
 
-_ID = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
-_ID_MATCH = _ID.fullmatch
+PLAIN_ID_PATTERN = r"[A-Za-z0-9_.:-]{1,64}"
+_ID_MATCH = re.compile(PLAIN_ID_PATTERN).fullmatch
 # A tenant-scoped id: `org:{<tenant>}` (the tenant's own actor, a fleet's parent) or
 # `org:{<tenant>}/<name>` (one of the tenant's actors). The braces are the cluster hash tag. Neither
 # part has a ':', so every key of the actor (`...:<suffix>`) starts after its whole id.
-_SCOPED_MATCH = re.compile(r"org:\{([A-Za-z0-9_.-]{1,64})\}(?:/([A-Za-z0-9_.-]{1,64}))?").fullmatch
+SCOPED_ID_PATTERN = r"org:\{([A-Za-z0-9_.-]{1,64})\}(?:/([A-Za-z0-9_.-]{1,64}))?"
+_SCOPED_MATCH = re.compile(SCOPED_ID_PATTERN).fullmatch
 _PART_MATCH = re.compile(r"[A-Za-z0-9_.-]{1,64}").fullmatch
 _KIND = re.compile(r"[a-z][a-z0-9_]{0,31}")
 ID_RULE = "1-64 characters from A-Z a-z 0-9 _ . : -"

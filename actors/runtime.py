@@ -144,6 +144,7 @@ def live_reader(actor: Actor) -> LiveReader:
 
 
 _registry: dict[str, type[Actor]] = {}
+_FLEET_SUFFIXES_TAKEN = frozenset({"rq", "events", "alarm"})
 A = TypeVar("A", bound="Actor")
 
 
@@ -200,6 +201,9 @@ class Actor:
                 loaded = value.bound_to(cls.kind, package)
                 setattr(cls, attr, loaded)
                 cls._operations[attr] = loaded
+        if cls.fleet and cls.kind in _FLEET_SUFFIXES_TAKEN:
+            # Its index would be the fleet's `actor:fleet:org:{<t>}:<kind>`, a name the runtime uses.
+            raise TypeError(f"actor kind {cls.kind!r} cannot be a fleet kind: pick another kind name")
         if declares_kind:
             _registry[cls.kind] = cls
 

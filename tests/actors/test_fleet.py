@@ -8,7 +8,7 @@ import time
 from collections.abc import AsyncIterator
 
 import pytest
-from redis.asyncio.cluster import RedisCluster
+from redis.crc import key_slot
 
 from actors.alarms import AlarmPolicy, AlarmScheduler
 from actors.connection import RedisClient, create_redis
@@ -16,11 +16,10 @@ from actors.counter import CounterActor
 from actors.fleet import FleetActor, fleet_kinds
 from actors.keys import actor_channel, actor_key, fleet_keys, scoped
 from actors.listen import EventHub
-from actors.runtime import ActorSet
+from actors.runtime import Actor, ActorSet, registered
 
-from .conftest import delete_test_keys
+from .conftest import delete_test_keys, on_every_backend
 from .test_alarms import eventually
-from .test_cluster import cluster, cluster_ports  # noqa: F401  (fixtures)
 
 CHILDREN = 100
 CALLERS = 40
@@ -75,6 +74,7 @@ async def assert_index_matches_live_children(redis: RedisClient, tenant: str) ->
     return len(live)
 
 
+@on_every_backend
 async def test_fleet_index_equals_live_children_after_concurrent_churn(
     clients: list[RedisClient], uid: str
 ) -> None:
@@ -87,24 +87,9 @@ async def test_fleet_index_equals_live_children_after_concurrent_churn(
     assert await assert_index_matches_live_children(clients[0], uid) == 0
 
 
-@pytest.fixture
-def cluster_url(cluster_ports: list[int]) -> str:  # noqa: F811
-    return f"redis+cluster://127.0.0.1:{cluster_ports[0]},127.0.0.1:{cluster_ports[2]}"
-
-
-async def test_fleet_on_a_3_node_cluster(cluster: RedisCluster, cluster_url: str, uid: str) -> None:  # noqa: F811
-    clients: list[RedisClient] = [cluster, *(create_redis(cluster_url) for _ in range(3))]
-    try:  # the cluster is this module's own: its keys go with it
-        await churn(clients, uid)
-        assert await assert_index_matches_live_children(cluster, uid) > 0
-    finally:
-        for client in clients[1:]:
-            await client.aclose()
-
-
-async def test_fleet_keys_share_the_tenant_slot(cluster: RedisCluster) -> None:  # noqa: F811
+def test_fleet_keys_share_the_tenant_slot() -> None:
     tenants = [f"tenant-{n}" for n in range(12)]
-    slots = {cluster.keyslot(actor_key("counter", scoped(t, "a"))) for t in tenants}
+    slots = {key_slot(actor_key("counter", scoped(t, "a")).encode()) for t in tenants}
     assert len(slots) > 1  # tenants spread over the cluster...
     for tenant in tenants:  # ...and each tenant's keys sit in one slot
         keys = [
@@ -113,7 +98,7 @@ async def test_fleet_keys_share_the_tenant_slot(cluster: RedisCluster) -> None: 
             *fleet_keys(scoped(tenant), "counter"),
             actor_key("usage", scoped(tenant, "usage"), "d:20000"),
         ]
-        assert len({cluster.keyslot(k) for k in keys}) == 1
+        assert len({key_slot(k.encode()) for k in keys}) == 1
 
 
 async def test_fleet_lists_only_tenant_counters_and_announces_changes(redis: RedisClient, uid: str) -> None:
@@ -160,3 +145,13 @@ async def test_alarm_on_a_tenant_counter_resets_it_and_its_fleet_entry(redis: Re
         await eventually(reset, 5, "the alarm reset the tenant's counter")
     assert (await counter.get(child)).count == 0
     assert await counter.get_alarm(child) is None
+
+
+def test_a_fleet_kind_may_not_take_a_name_the_runtime_uses_for_keys() -> None:
+    with pytest.raises(TypeError, match="cannot be a fleet kind"):
+
+        class AlarmNamed(Actor):
+            kind = "alarm"
+            fleet = True
+
+    assert "alarm" not in registered()

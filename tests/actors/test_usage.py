@@ -6,16 +6,16 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from redis.asyncio.cluster import RedisCluster
 
 from actors.connection import RedisClient
 from actors.keys import actor_key
 from actors.runtime import InvalidActorArgument
 from actors.usage import DAYS_KEPT, HOURS_KEPT, UsageActor, tenant_subject, user_subject
 
-from .test_cluster import cluster, cluster_ports  # noqa: F401  (fixtures)
+from .conftest import on_every_backend
 
 
+@on_every_backend
 async def test_usage_counts_exact_after_1000_concurrent_records(redis: RedisClient, uid: str) -> None:
     usage = UsageActor(redis)
     tenant, alice, bob = tenant_subject(uid), user_subject(f"{uid}-alice"), user_subject(f"{uid}-bob")
@@ -70,13 +70,3 @@ async def test_usage_record_with_a_request_id_counts_once(redis: RedisClient, ui
     first = await usage.record(tenant_subject(uid), "export", request_id="r-1")
     assert await usage.record(tenant_subject(uid), "export", request_id="r-1") == first
     assert (await usage.days(tenant_subject(uid), 1))[-1].counts == {"export": 1}
-
-
-async def test_usage_buckets_on_a_3_node_cluster(cluster: RedisCluster) -> None:  # noqa: F811
-    usage = UsageActor(cluster)
-    tenants = [tenant_subject(f"tenant-{n}") for n in range(6)]
-    nodes = {cluster.get_node_from_key(actor_key("usage", t)).name for t in tenants}  # type: ignore[union-attr]
-    assert len(nodes) > 1
-    await asyncio.gather(*(usage.record(t, "api.call") for t in tenants for _ in range(50)))
-    days = await asyncio.gather(*(usage.days(t, 1) for t in tenants))
-    assert [d[-1].counts for d in days] == [{"api.call": 50}] * len(tenants)
