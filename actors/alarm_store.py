@@ -14,7 +14,14 @@ from datetime import UTC, datetime
 from typing import Literal
 
 from actors.connection import RedisClient
-from actors.keys import actor_key, hashed_id, validate_id, validate_kind
+from actors.keys import (
+    PLAIN_ID_PATTERN,
+    SCOPED_ID_PATTERN,
+    actor_key,
+    hashed_id,
+    validate_actor_id,
+    validate_kind,
+)
 from actors.scripts import InvalidActorArgument, Script, ScriptRunner
 
 # A fixed number of index shards, each its own hash tag `{n}`: Redis Cluster spreads them over its
@@ -36,8 +43,8 @@ INDEX = Script.from_package(_PACKAGE, "alarms_index.lua", prelude=False)
 
 
 def member_of(kind: str, actor_id: str) -> str:
-    """The due index's name for one actor's alarm: `<kind>/<id>` (neither may contain '/')."""
-    return f"{validate_kind(kind)}/{validate_id(actor_id)}"
+    """The due index's name for one actor's alarm: `<kind>/<id>` (the kind has no '/')."""
+    return f"{validate_kind(kind)}/{validate_actor_id(actor_id)}"
 
 
 def parse_member(member: str) -> tuple[str, str]:
@@ -45,7 +52,7 @@ def parse_member(member: str) -> tuple[str, str]:
     kind, slash, actor_id = member.partition("/")
     if not slash:
         raise ValueError(f"{member!r} is not <kind>/<id>")
-    return validate_kind(kind), validate_id(actor_id)
+    return validate_kind(kind), validate_actor_id(actor_id)
 
 
 def alarm_key(kind: str, actor_id: str) -> str:
@@ -53,15 +60,18 @@ def alarm_key(kind: str, actor_id: str) -> str:
     return actor_key(kind, actor_id, "alarm")
 
 
-# `actor:<kind>:{<id>}:alarm` read back (ids never hold braces; see actors/keys.py).
-_ALARM_KEY = re.compile(r"actor:([a-z][a-z0-9_]{0,31}):\{([A-Za-z0-9_.:-]{1,64})\}:alarm")
-ALARM_KEY_PATTERN = "actor:*:{*}:alarm"
+# `actor:<kind>:{<id>}:alarm` or `actor:<kind>:org:{<tenant>}[/<name>]:alarm` read back (plain ids
+# never hold braces, scoped ids never a ':'; see actors/keys.py).
+_ALARM_KEY = re.compile(
+    rf"actor:([a-z][a-z0-9_]{{0,31}}):(?:\{{({PLAIN_ID_PATTERN})\}}|({SCOPED_ID_PATTERN})):alarm"
+)
+ALARM_KEY_PATTERN = "actor:*:alarm"
 
 
 def member_of_key(key: bytes | str) -> str | None:
     """The index member (`<kind>/<id>`) of an alarm record's key, or None for any other key."""
     match = _ALARM_KEY.fullmatch(_text(key))
-    return f"{match[1]}/{match[2]}" if match else None
+    return f"{match[1]}/{match[2] or match[3]}" if match else None
 
 
 def shard_of(member: str) -> int:
@@ -77,7 +87,8 @@ def shard_keys(shard: int) -> list[str]:
 def request_id_for(actor_id: str, generation: int) -> str:
     """The request id of every try of one firing: `alarm:<id>:<generation>` (hashed id when too long)."""
     request_id = f"alarm:{actor_id}:{generation}"
-    return request_id if len(request_id) <= 64 else f"alarm:{hashed_id(actor_id)}:{generation}"
+    plain = len(request_id) <= 64 and "{" not in actor_id  # a scoped id's braces are no request id
+    return request_id if plain else f"alarm:{hashed_id(actor_id)}:{generation}"
 
 
 @dataclass(frozen=True, slots=True)

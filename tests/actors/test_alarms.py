@@ -13,7 +13,7 @@ from actors import alarm_store
 from actors.alarms import AlarmPolicy, AlarmScheduler
 from actors.connection import RedisClient, create_redis
 from actors.embedded import EmbeddedRedis
-from actors.keys import actor_key
+from actors.keys import actor_key, scoped
 from actors.runtime import ActorSet, InvalidActorArgument
 from actors.scripts import runner_for
 
@@ -166,6 +166,23 @@ async def test_an_alarm_stored_but_not_indexed_fires_after_the_index_repair(
         assert await alarm_store.repair_index(runner_for(redis), match=mine) == 0
     assert await field(redis, uid, "count") == 1
     assert not await indexed(redis, uid)
+
+
+@on_every_backend
+async def test_a_tenant_actors_unindexed_alarm_is_found_by_the_index_repair(
+    redis: RedisClient, uid: str
+) -> None:
+    probe = AlarmProbeActor(redis)
+    actor_id = scoped(uid, "probe")
+    await write_record_only(redis, actor_id, time.time() + 3600)
+    assert (
+        alarm_store.member_of_key(alarm_store.alarm_key("alarmprobe", actor_id)) == f"alarmprobe/{actor_id}"
+    )
+    assert not await indexed(redis, actor_id)
+    mine = f"actor:alarmprobe:org:{{{uid}}}*:alarm"
+    assert await alarm_store.repair_index(runner_for(redis), match=mine) == 1
+    assert await indexed(redis, actor_id)
+    assert await probe.cancel_alarm(actor_id) is True
 
 
 @on_every_backend

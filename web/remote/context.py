@@ -72,6 +72,12 @@ class Context:
         """The client's address for rate limits and audit logs ("unknown" when the server has none)."""
         return self.client_ip or "unknown"
 
+    async def tenant(self) -> str | None:
+        """The tenant the caller acts in, from the app's `Services.tenant_of` hook; None without one."""
+        if self.maybe_services is None:
+            return None
+        return await self.maybe_services.tenant_of(self.user, self.session)
+
     def require_user(self, message: str = DEFAULT_SIGN_IN_MESSAGE) -> AuthUser:
         """The signed-in user, or NotSignedIn with `message` (rendered as a sign-in redirect)."""
         if self.user is None:
