@@ -7,6 +7,7 @@ the app sends, as a browser's `navigator.credentials` would.
 from __future__ import annotations
 
 import json
+import logging
 import re
 
 import pytest
@@ -69,7 +70,16 @@ def sign_out(client: Client) -> None:
     assert not session_cookie(client)
 
 
-def test_passkey_card_adds_signs_in_renames_and_deletes(client: Client) -> None:
+def events(caplog: pytest.LogCaptureFixture) -> list[str]:
+    """The `auth.event=` names logged so far."""
+    lines = [r.getMessage() for r in caplog.records if r.name == "remote_stack.auth"]
+    return [line.split()[0].removeprefix("auth.event=") for line in lines]
+
+
+def test_passkey_card_adds_signs_in_renames_and_deletes(
+    client: Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="remote_stack.auth")
     fast_hashing(client)
     signed_in_user(client, EMAIL)
     page = client.get("/account")
@@ -102,6 +112,15 @@ def test_passkey_card_adds_signs_in_renames_and_deletes(client: Client) -> None:
     sign_out(client)
     refused = passkey_sign_in(client, credential)
     assert refused.status_code == 422 and not session_cookie(client)
+    logged = events(caplog)
+    for name in (
+        "passkey.added",
+        "passkey.used",
+        "passkey.renamed",
+        "passkey.removed",
+        "passkey.sign_in_failure",
+    ):
+        assert name in logged, (name, logged)
 
 
 def test_passkey_functions_refuse_other_users_bad_input_and_signed_out_callers(client: Client) -> None:
@@ -205,7 +224,10 @@ def test_passkey_sign_in_goes_to_next_and_refuses_another_rp_id(client: Client) 
     assert session_cookie(client)
 
 
-def test_passkey_only_sign_up_confirms_then_signs_in(client: Client) -> None:
+def test_passkey_only_sign_up_confirms_then_signs_in(
+    client: Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="remote_stack.auth")
     bad = post_json(client, "/auth/sign-up/passkey/options", {"name": "", "email": "not an address"})
     assert bad.status_code == 422 and {"name", "email"} <= bad.json()["errors"].keys()
     assert post_json(client, "/auth/sign-up/passkey/options", {"nope": 1}).status_code == 422
@@ -216,6 +238,7 @@ def test_passkey_only_sign_up_confirms_then_signs_in(client: Client) -> None:
     sent = post_form(client, "/auth/sign-up/passkey", {"response": response}, headers=HTMX)
     assert sent.status_code == 200 and "Check your email" in sent.text and "grace@example.com" in sent.text
     settle(client)
+    assert {"sign_up", "passkey.added"} <= set(events(caplog))
     # Followed in this browser (it holds the sign-up binding), the link signs in and keeps the passkey.
     assert client.get(last_link(client, "grace@example.com")).status_code == 200
     assert session_cookie(client)
