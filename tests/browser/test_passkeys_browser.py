@@ -109,7 +109,7 @@ def test_register_sign_in_rename_and_delete_a_passkey(server: RunningApp, browse
     card = page.locator("#account_passkeys")
     expect(card.get_by_text("You have no passkeys yet")).to_be_visible()
     expect(card.get_by_text("needs JavaScript")).to_be_hidden()
-    card.get_by_label("Name for a new passkey").fill("Laptop")
+    card.get_by_label("Label for a new passkey").fill("Laptop")
     card.get_by_role("button", name="Add a passkey").click()
     expect(card.get_by_role("status")).to_contain_text('Passkey "Laptop" added')
     expect(card.locator("[data-passkey-name]")).to_have_text(["Laptop"])
@@ -124,7 +124,7 @@ def test_register_sign_in_rename_and_delete_a_passkey(server: RunningApp, browse
     page.goto(f"{server.base_url}/account")
     expect(card.locator("[data-last-used]")).to_be_visible()
 
-    card.get_by_label("New name for Laptop").fill("Phone")
+    card.get_by_label("New label for Laptop").fill("Phone")
     card.get_by_role("button", name="Rename").click()
     expect(card.get_by_role("status")).to_contain_text('renamed to "Phone"')
     expect(card.locator("[data-passkey-name]")).to_have_text(["Phone"])

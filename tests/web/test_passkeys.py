@@ -260,3 +260,9 @@ def test_pages_load_the_passkey_script_and_offer_autofill(client: Client, path: 
         assert 'autocomplete="username webauthn"' in page.text and "data-passkey-sign-in hidden" in page.text
     script = client.get("/static/passkeys.js")
     assert script.status_code == 200 and "navigator.credentials.create" in script.text
+
+
+def test_passkey_options_are_rate_limited_per_address(client: Client) -> None:
+    """Each options call keeps a challenge in Redis: a flood from one address is refused, not stored."""
+    answers = [post_json(client, "/auth/passkey/options").status_code for _ in range(31)]
+    assert answers[:30] == [200] * 30 and answers[30] == 429

@@ -33,8 +33,9 @@ from web.remote import Context, RateLimit, command, form
 
 # The browser a passkey ceremony (adding one, signing in) was started in: a random HttpOnly secret.
 PASSKEY_BINDING = "passkey_binding"
-# Each options call keeps a challenge in Redis for five minutes: bound how many one address asks for.
-OPTIONS_LIMIT = RateLimit(limit=30, window_seconds=60, per="ip")
+# Each options call keeps a challenge in Redis for five minutes: bound how many one user (or, signed
+# out, one address) asks for.
+OPTIONS_LIMIT = RateLimit(limit=30, window_seconds=60)
 # An authenticator's answer is a few kilobytes (the domain refuses more than 64 KiB).
 MAX_ANSWER_BYTES = 80 * 1024
 
@@ -129,7 +130,7 @@ async def passkey_sign_in_options(ctx: Context) -> PublicKeyOptions:
     return _options(await passkeys.authentication_options(ctx.services.require_auth(), binding=binding))
 
 
-@form(path="/auth/passkey", **{**signed_out_form(SIGN_IN), "max_body": MAX_ANSWER_BYTES})
+@form(path="/auth/passkey", **signed_out_form(SIGN_IN, max_body=MAX_ANSWER_BYTES))
 async def sign_in_with_passkey(ctx: Context, data: PasskeyAnswer) -> AuthUser:
     """Sign in with the passkey that answered `passkey_sign_in_options`; no second factor is asked."""
     settings = ctx.services.settings
@@ -160,7 +161,7 @@ async def passkey_sign_up_options(ctx: Context, name: str = "", email: str = "")
     return _options(raw)
 
 
-@form(path="/auth/sign-up/passkey", **{**signed_out_form(SIGN_UP, stay=True), "max_body": MAX_ANSWER_BYTES})
+@form(path="/auth/sign-up/passkey", **signed_out_form(SIGN_UP, stay=True, max_body=MAX_ANSWER_BYTES))
 async def sign_up_with_passkey(ctx: Context, data: PasskeyAnswer) -> Sent:
     """Finish a passkey sign-up: a confirmation link is mailed (the same answer for any address)."""
     email = await passkey_signup.finish_sign_up(

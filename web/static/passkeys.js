@@ -129,11 +129,14 @@
     return waiting.signal;
   }
 
+  // The message box is an alert only while it shows one (an empty, hidden one is no alert).
   function show(box, message) {
     var alert = box.querySelector("[data-passkey-error]");
     if (!alert) return;
     alert.textContent = message || "";
     alert.hidden = !message;
+    if (message) alert.setAttribute("role", "alert");
+    else alert.removeAttribute("role");
   }
 
   function explain(error, fallback) {
