@@ -11,6 +11,8 @@
   );
   var NOT_USED = "No passkey was used. Try again, or sign in another way.";
   var NOT_CREATED = "No passkey was created. Try again.";
+  // Under the server's five minutes (domain/auth/challenges.py CHALLENGE_TTL_S).
+  var CHALLENGE_REFRESH_MS = 4 * 60 * 1000;
   // One ceremony at a time: starting one (a button press) aborts the one waiting (autofill).
   var waiting = null;
 
@@ -193,6 +195,11 @@
       signIn(box, "conditional").catch(function (error) {
         if (error.name === "Refused") show(box, error.message);
       });
+      // The server forgets a challenge after five minutes: ask again before then, if still waiting.
+      var mine = waiting;
+      setTimeout(function () {
+        if (waiting === mine && document.body.contains(box)) autofill(box);
+      }, CHALLENGE_REFRESH_MS);
     });
   }
 
