@@ -28,6 +28,11 @@ from actors.scripts import InvalidActorArgument, Script, ScriptRunner
 # nodes, and every claim touches one shard's keys only. Changing it orphans indexed alarms.
 SHARDS = 16
 MAX_PAYLOAD_BYTES = 16_384
+# A spent record (its alarm ran, was cancelled or discarded; only `gen` left) expires after this.
+# It must outlive every request-result key its firings wrote (REQUEST_TTL_MS, a day, from a call
+# made within a lease of at most a day) and any pending outbox mail it vouches for (PENDING_TTL_MS,
+# 7 days from the put); tests/actors/test_alarms.py checks both bounds. See docs/alarms.md.
+SPENT_RECORD_TTL_MS = 8 * 86_400_000
 
 Payload = dict[str, object] | str
 AlarmState = Literal["pending", "running", "retrying", "dead"]
@@ -38,6 +43,7 @@ SET = Script.from_package(_PACKAGE, "alarm_set.lua", prelude=False)
 BEGIN = Script.from_package(_PACKAGE, "alarm_begin.lua", prelude=False)
 FINISH = Script.from_package(_PACKAGE, "alarm_finish.lua", prelude=False)
 REVIVE = Script.from_package(_PACKAGE, "alarm_revive.lua", prelude=False)
+CANCEL = Script.from_package(_PACKAGE, "alarm_cancel.lua", prelude=False)
 CLAIM = Script.from_package(_PACKAGE, "alarms_claim.lua", prelude=False)
 INDEX = Script.from_package(_PACKAGE, "alarms_index.lua", prelude=False)
 
@@ -249,17 +255,14 @@ async def get_alarm(redis: RedisClient, kind: str, actor_id: str) -> AlarmInfo |
     return info_from(kind, actor_id, raw)
 
 
-# Everything of a record but its generation, which must outlive a cancel so request ids never repeat.
-_RECORD_FIELDS = ("at", "next", "payload", "attempt", "error", "dead", "died")
-
-
 async def cancel_alarm(runner: ScriptRunner, kind: str, actor_id: str) -> bool:
     """Remove the actor's alarm (pending, retrying or dead); True if there was one.
 
     A firing already running finishes; its result is then dropped and its handler is not retried.
+    The record keeps its generation, with an expiry (SPENT_RECORD_TTL_MS).
     """
     member = member_of(kind, actor_id)
-    removed = int(await runner.redis.hdel(alarm_key(kind, actor_id), *_RECORD_FIELDS))  # type: ignore[misc]
+    removed = int(await runner.run(CANCEL, [alarm_key(kind, actor_id)], (SPENT_RECORD_TTL_MS,)))
     await index(runner, "cancel", member)
     return removed > 0
 
@@ -360,7 +363,7 @@ async def _repair_batch(runner: ScriptRunner, keys: list[bytes | str]) -> int:
     for key, (next_ms, dead, died) in zip(keys, records, strict=True):
         member = member_of_key(key)
         if member is None or next_ms is None:
-            continue  # not an alarm record, or one whose alarm ran or was cancelled (only `gen` left)
+            continue  # not an alarm record, or a spent one (only `gen` left, expiring)
         if dead == b"1":
             alarms.append((member, "dead", int(died or next_ms)))
         else:

@@ -81,7 +81,8 @@ class AlarmScheduler(alarm_store.WakeListener):
 
     Each poll claims due alarms from every index shard (one Lua script per shard, atomic, with a
     lease), runs each actor's `alarm()` under `current_firing()`, then finishes it on the actor's
-    record: delete on success, retry with backoff or dead-letter on an exception.
+    record: clear it on success (the spent record expires), retry with backoff or dead-letter on an
+    exception.
     """
 
     actors: ActorSet
@@ -270,6 +271,7 @@ class AlarmScheduler(alarm_store.WakeListener):
                     policy.max_tries,
                     round(policy.backoff_base * 1000),
                     policy.backoff_factor,
+                    alarm_store.SPENT_RECORD_TTL_MS,
                 ),
             )
         )

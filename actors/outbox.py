@@ -15,7 +15,8 @@ from actors.runtime import Actor, Operation, Payload, current_firing
 
 # Delivers one message (its id, its body as stored) or raises; the outbox retries on an exception.
 Sender = Callable[[str, str], Awaitable[None]]
-# An unsent message is kept this long (its links expire sooner); a sent one's id and status a day.
+# An unsent message is kept this long (its links expire sooner); a sent or discarded one's id and
+# status a day.
 PENDING_TTL_MS = 7 * 86_400_000
 SENT_TTL_MS = 86_400_000
 
@@ -35,7 +36,8 @@ def unbind_sender(redis: RedisClient) -> None:
 
 
 class OutboxMessage(msgspec.Struct, frozen=True):
-    """A message's status ("pending", "sent" or "none" when unknown or expired) and its body while pending."""
+    """A message's status ("pending", "sent", "discarded" or "none" when unknown or expired) and its
+    body while pending."""
 
     id: str
     status: str
@@ -59,6 +61,7 @@ class OutboxActor(Actor):
     _put = Operation("outbox_put.lua")
     _get = Operation("outbox_get.lua", mutating=False)
     _sent = Operation("outbox_sent.lua")
+    _discard = Operation("outbox_discard.lua")
 
     async def put(self, message_id: str, body: str) -> None:
         """Store `body` under `message_id` (a repeat keeps the first) and make it due now.
@@ -76,8 +79,9 @@ class OutboxActor(Actor):
         """Set the alarm of every pending message that never had one; returns how many.
 
         An alarm record without `gen` was never set: the `put` died before `set_alarm`. A message
-        whose alarm ran, was dead-lettered or discarded keeps its `gen` and is left alone. A `put`
-        still between its two writes may be scheduled twice; the second firing finds it sent.
+        whose alarm ran is sent, a discarded one marked so, and a dead-lettered one keeps its `gen`
+        (no expiry): all are left alone. A `put` still between its two writes may be scheduled
+        twice; the second firing finds it sent.
         """
         ids: list[str] = []
         scheduled = 0
@@ -104,6 +108,16 @@ class OutboxActor(Actor):
         for message_id in unsent:
             await self.set_alarm(message_id, at=time.time())
         return len(unsent)
+
+    async def cancel_alarm(self, actor_id: str) -> bool:
+        """Discard the mail: mark it "discarded" (body dropped), then remove its alarm.
+
+        The mark comes first and is what keeps the sweeper from scheduling it again once the spent
+        alarm record expires; a process dying between the two leaves an alarm that finds it not
+        pending and does nothing.
+        """
+        await self.call(self._discard, actor_id, (SENT_TTL_MS,))
+        return await super().cancel_alarm(actor_id)
 
     async def alarm(self, actor_id: str, payload: Payload) -> None:
         message = await self.get(actor_id)

@@ -277,7 +277,11 @@ class Actor:
         return await alarm_store.get_alarm(self.redis, self.kind, validate_actor_id(actor_id))
 
     async def cancel_alarm(self, actor_id: str) -> bool:
-        """Remove the actor's alarm; True if it had one."""
+        """Remove the actor's alarm; True if it had one.
+
+        A kind whose state depends on its alarm overrides it (the outbox marks its mail discarded);
+        operators' discards come here too, through `ActorSet.cancel_alarm`.
+        """
         return await alarm_store.cancel_alarm(self.runner, self.kind, actor_id)
 
 
@@ -294,6 +298,13 @@ class ActorSet:
         if instance is None:
             instance = self._instances[cls] = cls(self.redis, runner=self.runner)
         return instance  # type: ignore[return-value]
+
+    async def cancel_alarm(self, kind: str, actor_id: str) -> bool:
+        """Cancel `<kind>/<id>`'s alarm through its kind's `cancel_alarm` (the store's, if undeclared)."""
+        cls = _registry.get(kind)
+        if cls is None:
+            return await alarm_store.cancel_alarm(self.runner or runner_for(self.redis), kind, actor_id)
+        return await self.get(cls).cancel_alarm(actor_id)
 
     def of_kind(self, kind: str) -> Actor:
         """The instance of a registered kind by name (the admin inspector's and live views' way in)."""

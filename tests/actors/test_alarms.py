@@ -14,7 +14,8 @@ from actors.alarms import AlarmPolicy, AlarmScheduler
 from actors.connection import RedisClient, create_redis
 from actors.embedded import EmbeddedRedis
 from actors.keys import actor_key, scoped
-from actors.runtime import ActorSet, InvalidActorArgument
+from actors.outbox import PENDING_TTL_MS
+from actors.runtime import REQUEST_TTL_MS, ActorSet, InvalidActorArgument
 from actors.scripts import runner_for
 
 from .alarm_probe import AlarmProbeActor
@@ -136,6 +137,67 @@ async def test_alarm_failures_back_off_then_dead_letter_then_retry_runs_it(
     assert await alarm_store.retry_alarm(runner_for(redis), "alarmprobe", uid) is True
     await eventually(lambda: none_(probe.get_alarm(uid)), 5, "the retried alarm ran and finished")
     assert await field(redis, uid, "runs") == 5
+    assert not await indexed(redis, uid)
+
+
+async def record_pttl(redis: RedisClient, actor_id: str) -> int:
+    """The alarm record's PTTL: -1 without an expiry, -2 when the key is gone."""
+    return int(await redis.pttl(alarm_store.alarm_key("alarmprobe", actor_id)))
+
+
+def spent_ttl(pttl: int) -> bool:
+    return 0 < pttl <= alarm_store.SPENT_RECORD_TTL_MS
+
+
+def test_a_spent_record_outlives_its_request_ids_and_the_mail_it_vouches_for() -> None:
+    # Request-result keys live REQUEST_TTL_MS from a call made at most a lease (ALARM_LEASE_SECONDS
+    # allows a day) before the record is spent; a pending mail lives PENDING_TTL_MS from its put,
+    # which comes before its alarm's record is spent.
+    longest_lease_ms = 86_400_000
+    assert REQUEST_TTL_MS + longest_lease_ms <= alarm_store.SPENT_RECORD_TTL_MS
+    assert PENDING_TTL_MS < alarm_store.SPENT_RECORD_TTL_MS
+
+
+@on_every_backend
+async def test_a_record_whose_alarm_ran_expires(
+    redis: RedisClient, uid: str, scheduler: AlarmScheduler
+) -> None:
+    probe = AlarmProbeActor(redis)
+    generation = await probe.set_alarm(uid, at=time.time(), payload={})
+    assert await record_pttl(redis, uid) == -1  # a pending alarm never expires
+    await eventually(lambda: none_(probe.get_alarm(uid)), 5, "the alarm ran and finished")
+    assert spent_ttl(await record_pttl(redis, uid))
+    key = alarm_store.alarm_key("alarmprobe", uid)
+    assert await redis.hget(key, "gen") == str(generation).encode()  # type: ignore[misc]
+
+
+@on_every_backend
+async def test_a_cancelled_record_expires_and_setting_again_clears_the_expiry(
+    redis: RedisClient, uid: str
+) -> None:
+    probe = AlarmProbeActor(redis)
+    first = await probe.set_alarm(uid, at=time.time() + 3600, payload={})
+    assert await probe.cancel_alarm(uid) is True
+    assert spent_ttl(await record_pttl(redis, uid))
+    assert await probe.set_alarm(uid, at=time.time() + 3600, payload={}) == first + 1
+    assert await record_pttl(redis, uid) == -1
+    assert await probe.cancel_alarm(uid) is True
+
+
+@on_every_backend
+async def test_a_dead_lettered_record_keeps_no_expiry_until_it_is_discarded(
+    redis: RedisClient, uid: str
+) -> None:
+    probe = AlarmProbeActor(redis)
+    async with AlarmScheduler(ActorSet(redis), AlarmPolicy(max_tries=1, poll_interval=0.02)):
+        await probe.set_alarm(uid, at=time.time(), payload={})
+        await eventually(lambda: none_(probe.get_alarm(uid)), 5, "the first alarm ran and finished")
+        assert spent_ttl(await record_pttl(redis, uid))
+        await probe.set_alarm(uid, at=time.time(), payload={"fail_until": 99})
+        await eventually(lambda: state_(probe, uid, "dead"), 5, "the second alarm reached the dead letters")
+    assert await record_pttl(redis, uid) == -1
+    assert await ActorSet(redis).cancel_alarm("alarmprobe", uid) is True  # the operators' discard
+    assert spent_ttl(await record_pttl(redis, uid))
     assert not await indexed(redis, uid)
 
 
