@@ -30,6 +30,7 @@ from domain import db
 from domain.auth.setup import close_auth, create_auth
 from domain.errors import NotSignedIn
 from domain.migrations import migrate
+from domain.orgs.members import active_tenant
 from domain.sweeper import arm_sweeper
 from settings import Settings
 from web import api_docs, flash, live, live_views, metrics, org_menu, preferences, request_id, security
@@ -98,12 +99,15 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
             redis=redis,
             engine=engine,
             auth=create_auth(settings, redis),
+            # Per-org rate limits, usage and tenant actors follow the session's active organization.
+            tenant_of=active_tenant,
         )
         # Every app process runs its share of due actor alarms (claims are atomic across processes).
         policy = AlarmPolicy(
             max_tries=settings.alarm_max_tries,
             backoff_base=settings.alarm_backoff_seconds,
             lease=settings.alarm_lease_seconds,
+            repair_interval=settings.alarm_repair_seconds,
         )
         alarms = AlarmScheduler(app.state.services.actors, policy)
         if settings.metrics_enabled:

@@ -19,7 +19,7 @@ import msgspec
 from domain.auth.core import UNIQUE_VIOLATIONS, Auth, Limit, write_transaction
 from domain.auth.events import auth_event
 from domain.auth.tokens import hash_token, new_token
-from domain.auth.types import AuthUser
+from domain.auth.types import AuthSession, AuthUser
 from domain.auth.validation import clean_email, raise_if
 from domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from domain.mail import Mail
@@ -545,6 +545,14 @@ async def chosen_organization(session_id: int) -> int | None:
         .first()
     )
     return None if row is None else int(row["organization"])
+
+
+async def active_tenant(user: AuthUser | None, session: AuthSession | None) -> str | None:
+    """The app's tenant hook (`Services.tenant_of`, domain/tenancy.py): the active organization's slug."""
+    if user is None:
+        return None
+    org = await active_organization(user.id, session.id if session is not None else None)
+    return None if org is None else org.slug
 
 
 async def active_organization(user_id: int, session_id: int | None) -> OrgAccess | None:

@@ -279,6 +279,8 @@ def test_ctx_active_org_follows_the_session_and_membership(
     alice.post(f"/orgs/{first}/switch")
     org = run(client, ctx_for(alice, alice_session).require_org, "owner")
     assert org.slug == first
+    # The app's tenant hook answers the same organization, for per-org limits, usage and actors.
+    assert run(client, ctx_for(alice, alice_session).tenant) == first
     # Bob is a member of Second only: that is his active organization, and admin work is refused.
     bob_ctx = ctx_for(bob, session_id(client, bob.email))
     bob_org = run(client, bob_ctx.active_org)
@@ -289,8 +291,10 @@ def test_ctx_active_org_follows_the_session_and_membership(
         run(client, bob_ctx.org_access, first)
     # Removed from Second, Bob has no active organization, whatever his session chose before.
     alice.post(f"/orgs/{second}/members/{membership_id(client, second, bob.email)}/remove")
+    removed = ctx_for(bob, session_id(client, bob.email))
     with pytest.raises(NotFound):
-        run(client, ctx_for(bob, session_id(client, bob.email)).require_org)
+        run(client, removed.require_org)
+    assert run(client, removed.tenant) is None
 
 
 def test_deleting_an_account_never_leaves_an_organization_without_an_owner(
