@@ -113,6 +113,30 @@ async def test_every_stream_receives_every_change_in_order_then_closes(server: R
     await until(all_closed, 10, "the server to drop every closed stream")
 
 
+async def test_one_change_reaches_every_stream_encoded_once_and_without_a_task_per_stream(
+    server: RunningApp,
+) -> None:
+    clients = [Client() for _ in range(CLIENTS)]
+    tasks_before = live_status(server)["tasks"]
+    async with http_client(server) as http, counter_actor(server.data_dir) as counter:
+        tasks = [asyncio.create_task(listen(http, "/counter/encode-once/events", c)) for c in clients]
+        await until(lambda: all(c.ids == [0] for c in clients), 30, "every stream's first state")
+        status = live_status(server)
+        assert status["open_streams"] == CLIENTS
+        # Streams are written straight to the server's send: none holds a task (or task group) of
+        # its own besides the one granian runs each request in; the hub's reader and subscriber may
+        # have started.
+        assert status["tasks"] <= tasks_before + CLIENTS + 2
+        encoded_before = status["encoded_messages"]
+        await counter.increment("encode-once")
+        await until(lambda: all(c.ids == [0, 1] for c in clients), 30, "the change on every stream")
+        # The change was rendered and encoded once, and its bytes went to all 200 streams.
+        assert live_status(server)["encoded_messages"] == encoded_before + 1
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
 def test_streams_dropped_by_tcp_reset_leave_no_listener_behind(server: RunningApp) -> None:
     def idle() -> bool:
         status = live_status(server)
