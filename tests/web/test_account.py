@@ -130,7 +130,7 @@ def _session_id_after(page: str, label: str) -> str:
 
 def test_revoke_one_session_and_all_others(ada: Client) -> None:
     # User agents no page text contains, so finding one finds its session.
-    PHONE, TABLET = "Phone-7f3a/1.0", "Tablet-7f3a/1.0"  # noqa: N806
+    PHONE, TABLET = "Phone-7f3a/1.0", "Tablet-7f3a/1.0"
     phone, tablet = Browser(ada), Browser(ada)
     with phone.active() as client:
         sign_in(client, "ada@example.com", headers={"User-Agent": PHONE})
