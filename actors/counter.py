@@ -48,8 +48,12 @@ class CounterActor(Actor):
         return _decode(await self.call(self._get, counter_id))
 
     async def increment(self, counter_id: str, *, by: int = 1, request_id: str | None = None) -> CounterState:
-        """Add `by` atomically; a repeated `request_id` returns the first result without adding again."""
+        """Add `by` (nonzero, negative to take away) atomically; a repeated `request_id` adds once."""
         return _decode(await self.call(self._increment, counter_id, (by,), request_id=request_id))
+
+    async def decrement(self, counter_id: str, *, by: int = 1, request_id: str | None = None) -> CounterState:
+        """Take `by` away atomically (the count may go below zero); exactly-once per `request_id`."""
+        return await self.increment(counter_id, by=-by, request_id=request_id)
 
     async def reset(self, counter_id: str, *, request_id: str | None = None) -> CounterState:
         """Set the count to 0 (a change like any other: versioned and published)."""

@@ -2,12 +2,12 @@
 -- KEYS[2] - the request-result key, actor:counter:{<id>}:rq:increment:<request id>
 -- KEYS[3], KEYS[4] - for a tenant's counter org:{<tenant>}/<name>: its fleet's state and index
 -- ARGV[1..4] - kind, id, event channel, request ttl (see _prelude.lua)
--- ARGV[5] - amount to add, an integer from 1 to 1000000000
+-- ARGV[5] - amount to add, a nonzero integer from -1000000000 to 1000000000 (negative: a decrement)
 -- returns JSON {"count": n, "id": id, "timestamp": ISO 8601 UTC, "version": v}; publishes the change and
 -- reports the count to the tenant's fleet index
 local amount = tonumber(ARGV[5])
-if not is_int(amount, 1, 1000000000) then
-  return reject('amount must be an integer from 1 to 1000000000')
+if not is_int(amount, -1000000000, 1000000000) or amount == 0 then
+  return reject('amount must be a nonzero integer from -1000000000 to 1000000000')
 end
 local done = replayed()
 if done then

@@ -43,3 +43,23 @@ class FleetActor(Actor):
     async def get(self, tenant: str, kinds: tuple[str, ...] | None = None) -> Fleet:
         wanted = fleet_kinds() if kinds is None else list(kinds)
         return _decode(await self.call(self._get, scoped(tenant), (tenant, *wanted)))
+
+    async def clear(self, tenant: str) -> int:
+        """Delete every key of every actor of `tenant` (children, this index, usage); returns how many.
+
+        For a tenant that is gone (its organization deleted), so a new one reusing the name starts
+        empty. Every such key is `actor:<kind>:org:{<tenant>}...` (one cluster slot); the SCAN walks the
+        whole keyspace once (every node of a cluster), so this belongs to rare deletions only.
+        """
+        # The tenant alphabet has no glob characters, so the id is its own pattern.
+        pattern = f"actor:*:{scoped(tenant)}*"
+        deleted = 0
+        batch: list[bytes] = []
+        async for key in self.redis.scan_iter(match=pattern, count=1000):
+            batch.append(key)
+            if len(batch) >= 500:
+                deleted += await self.redis.delete(*batch)
+                batch.clear()
+        if batch:
+            deleted += await self.redis.delete(*batch)
+        return deleted

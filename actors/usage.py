@@ -25,6 +25,11 @@ def tenant_subject(tenant: str) -> str:
     return scoped(tenant, "usage")
 
 
+def member_subject(tenant: str, user_id: int | str) -> str:
+    """One user's usage within a tenant, in the tenant's slot: `org:{<tenant>}/usage.user.<id>`."""
+    return scoped(tenant, f"usage.user.{user_id}")
+
+
 def user_subject(user_id: int | str) -> str:
     """The usage actor id of one user: `user:<id>`."""
     return f"user:{user_id}"

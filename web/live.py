@@ -22,11 +22,12 @@ from actors.events import ActorEvent
 from actors.keys import InvalidActorId, validate_id
 from actors.listen import EventHub, Gap, Subscription, cancel_and_wait
 from actors.runtime import LiveReader, LiveState, live_reader
-from domain.auth.types import AuthUser
+from domain.errors import DomainError
 from settings import Settings
-from web.errors import error_response, retry_after_header
-from web.live_views import ID_SLOT, LIVE_VIEWS, LiveView, LiveViews
+from web.errors import domain_error_response, error_response, retry_after_header
+from web.live_views import ID_SLOT, LIVE_VIEWS, PATH_PARAM, LiveView, LiveViews
 from web.private_apis import loop_signal_handler
+from web.remote.context import context_from
 from web.remote.openapi import ErrorBody
 from web.services import get_services, services_from_state
 from web.stream_slots import FULL_MESSAGE, FULL_RETRY_AFTER_S, StreamSlot, StreamSlots
@@ -85,7 +86,7 @@ class LiveStreams:
 
     def message(self, view: LiveView, actor_id: str, state: LiveState) -> bytes:
         """The SSE message for `state`, rendered and encoded once for every stream of this process."""
-        key = (view.kind, actor_id, state.version)
+        key = (view.name, actor_id, state.version)
         encoded = self._encoded.get(key)
         if encoded is None:
             if len(self._encoded) >= RENDER_CACHE_SIZE:
@@ -97,14 +98,18 @@ class LiveStreams:
             self.encoded_messages += 1
         return encoded
 
-    def event_message(self, view: LiveView, event: ActorEvent) -> bytes:
-        encoded = self._encoded.get((view.kind, event.id, event.version))
+    async def event_message(self, view: LiveView, event: ActorEvent) -> tuple[int, bytes]:
+        """The message for a change and the version it shows (read afresh when the event is not a state)."""
+        encoded = self._encoded.get((view.name, event.id, event.version))
         if encoded is not None:
-            return encoded
-        return self.message(view, event.id, self.readers[view.kind].state_from_event(event))
+            return event.version, encoded
+        state = self.readers[view.name].state_from_event(event)
+        if state is None:  # the event names a change, not the whole state (a fleet's child)
+            state = await self.current(view, event.id)
+        return state.version, self.message(view, event.id, state)
 
     async def current(self, view: LiveView, actor_id: str) -> LiveState:
-        return await self.readers[view.kind].get(actor_id)
+        return await self.readers[view.name].get(actor_id)
 
     async def heartbeats(self) -> None:
         """Every HEARTBEAT_S, a comment on every stream: one timer for the process, not one per stream."""
@@ -164,8 +169,10 @@ class LiveStreams:
                             yield HEARTBEAT
                         elif isinstance(item, ActorEvent):
                             if item.version > last:
-                                last = item.version
-                                yield self.event_message(view, item)
+                                version, message = await self.event_message(view, item)
+                                if version > last:
+                                    last = version
+                                    yield message
                         else:
                             # A Gap: events were missed (reconnect, slow reader); the current state
                             # replaces them.
@@ -230,11 +237,16 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
     if engine is None:
         raise RuntimeError("web.live needs the app's template engine")
     views = list(LIVE_VIEWS)
-    templates = {view.kind: engine.get_template(view.partial) for view in views}
+    templates = {view.name: engine.get_template(view.partial) for view in views}
     live = LiveStreams(
         hub=EventHub(services.redis),
-        readers={view.kind: live_reader(services.actors.of_kind(view.kind)) for view in views},
-        render=lambda view, state: templates[view.kind].render(**{view.context_name: state, "oob": True}),
+        readers={
+            view.name: view.reader(services.actors)
+            if view.reader is not None
+            else live_reader(services.actors.of_kind(view.kind))
+            for view in views
+        },
+        render=lambda view, state: templates[view.name].render(**{view.context_name: state, "oob": True}),
         slots=StreamSlots.for_settings(services.settings),
     )
     app.state.live = live
@@ -294,7 +306,8 @@ def stream_route(view: LiveView) -> HTTPRouteHandler:
     On a reconnect the browser sends `Last-Event-ID`; the page passes `since` (the version it
     rendered) for the first connection. Either way only newer states are sent, the current one
     at once. Past a stream cap (this worker's, or this client's) the answer is 503 with Retry-After.
-    A per-user view (`key=`) has no id in its path: it streams the signed-in user's own actor.
+    A keyed view (`key=`) has no id in its path: it streams the actor its key names from the caller
+    and the path's other parameters (the user's own, or a tenant's once membership is checked).
     """
     handler: Callable[..., Awaitable[Response[Any]]]
     if view.key is None:
@@ -311,20 +324,24 @@ def stream_route(view: LiveView) -> HTTPRouteHandler:
 
         path, handler = view.path.replace(ID_SLOT, f"{{{param}:str}}"), any_actor
     else:
-        key = view.key
+        key, params = view.key, view.params
 
-        async def own_actor(request: AnyRequest, since: str | None = None) -> Response[Any]:
-            user = request.scope.get("user")  # type: ignore[typeddict-item]
-            if not isinstance(user, AuthUser):
-                return error_response(request, 401, "Please sign in to follow your own changes")
-            return _open(request, view, key(user), since)
+        async def keyed_actor(request: AnyRequest, since: str | None = None) -> Response[Any]:
+            # The key checks the caller (signed in, a member of the path's tenant) before naming the actor.
+            try:
+                actor_id = await key(
+                    context_from(request), **{p: str(request.path_params[p]) for p in params}
+                )
+            except DomainError as exc:
+                return domain_error_response(request, exc)
+            return _open(request, view, actor_id, since)
 
-        path, handler = view.path, own_actor
+        path, handler = PATH_PARAM.sub(lambda m: f"{{{m.group(1)}:str}}", view.path), keyed_actor
     # CSRF protection has nothing to check on these GETs; skipping it saves a send wrapper per message.
     return get(
         path,
-        name=f"live:{view.kind}",
-        operation_id=f"live_{view.kind}_events",
+        name=f"live:{view.name}",
+        operation_id=f"live_{view.name}_events",
         summary=f"Changes of {view.kind} as server-sent events",
         description=stream_route.__doc__,
         tags=["live"],

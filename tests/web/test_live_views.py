@@ -120,14 +120,34 @@ def test_live_stream_code_names_no_actor_kind() -> None:
     assert not re.search(r"counter|preferences", source)
 
 
+async def any_key(ctx: object, **params: str) -> str:
+    return "1"
+
+
 def test_live_declarations_are_checked() -> None:
     views = LiveViews()
     with pytest.raises(ValueError, match="exactly when no key"):
         live("things", partial="partials/x.html", path="/things/events", registry=views)  # no {id}, no key
     with pytest.raises(ValueError, match="exactly when no key"):
-        live("things", partial="partials/x.html", path="/things/{id}", key=lambda user: "1", registry=views)
+        live("things", partial="partials/x.html", path="/things/{id}", key=any_key, registry=views)
+    with pytest.raises(ValueError, match="no other parameter"):
+        live("things", partial="partials/x.html", path="/g/{group}/{id}", registry=views)
     view = live("things", partial="partials/things_value.html", registry=views)
     assert view.url("a b", since=3) == "/live/things/a%20b/events?since=3"
     assert view.context_name == "things" and view.partial_id == "things_value"
     with pytest.raises(ValueError, match="declared twice"):
         live("things", partial="partials/other.html", registry=views)
+    # Another view of the same kind under its own name: a keyed one whose path parameters feed its key.
+    keyed = live(
+        "things",
+        name="group_things",
+        partial="partials/x.html",
+        path="/g/{group}/{item}/events",
+        key=any_key,
+        registry=views,
+    )
+    assert keyed.params == ["group", "item"] and keyed.event == "things"
+    assert keyed.url(since=2, group="a b", item="c") == "/g/a%20b/c/events?since=2"
+    with pytest.raises(TypeError, match="needs item"):
+        keyed.url(group="a")
+    assert [v.name for v in views] == ["group_things", "things"]

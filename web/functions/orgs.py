@@ -7,10 +7,15 @@ tenant's slug or ids answer 404 (tests/web/test_orgs_tenancy.py walks every such
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 import msgspec
 
+from actors.fleet import FleetActor
+from actors.usage import UsageActor, UsageBucket, member_subject, tenant_subject
 from domain.auth.core import Auth
 from domain.errors import NotFound
 from domain.orgs import members as orgs
@@ -21,8 +26,17 @@ SIGN_IN = "Please sign in to see your organizations"
 ORGS_PAGE = "pages/orgs.html"
 ORG_PAGE = "pages/org.html"
 INVITATION_PAGE = "pages/invitation.html"
+USAGE_PAGE = "pages/org_usage.html"
+USAGE_DAYS = 30
 # Serial ids are PostgreSQL `integer`: a larger id is refused at the edge (and answers 404).
 RowId = Annotated[int, msgspec.Meta(ge=1, le=2**31 - 1)]
+
+
+class OrgSectionView(msgspec.Struct, frozen=True):
+    """A section another feature adds to the organization page: its template, given `section` = data."""
+
+    template: str
+    data: Any
 
 
 class OrgPage(msgspec.Struct, frozen=True):
@@ -31,6 +45,40 @@ class OrgPage(msgspec.Struct, frozen=True):
     org: OrgAccess
     members: list[MemberView]
     invitations: list[InvitationView]
+    sections: list[OrgSectionView] = []
+
+
+@dataclass(frozen=True)
+class OrgSection:
+    """A feature's block on the organization page: `await load(ctx, org)` is rendered by `template`."""
+
+    template: str
+    load: Callable[[Context, OrgAccess], Awaitable[object]]
+
+
+# Sections features register (the counter demo lists the organization's counters), in order.
+ORG_SECTIONS: list[OrgSection] = []
+
+
+def org_section(template: str, load: Callable[[Context, OrgAccess], Awaitable[object]]) -> None:
+    """Show `template` on every organization's page, with `section` = `await load(ctx, org)`."""
+    if all(existing.template != template for existing in ORG_SECTIONS):
+        ORG_SECTIONS.append(OrgSection(template, load))
+
+
+class MemberUsage(msgspec.Struct, frozen=True):
+    name: str
+    email: str
+    count: int
+
+
+class OrgUsage(msgspec.Struct, frozen=True):
+    """The organization's tracked events: per day (oldest first), by event, and by member, over `days`."""
+
+    org: OrgAccess
+    days: list[UsageBucket]
+    events: dict[str, int]
+    members: list[MemberUsage]
 
 
 class NewOrganization(msgspec.Struct):
@@ -66,10 +114,16 @@ def _auth(ctx: Context) -> Auth:
 async def org_page(ctx: Context, slug: str) -> OrgPage:
     org = await ctx.org_access(slug)
     now = _auth(ctx).clock()
-    return OrgPage(org=org, members=await orgs.members(org), invitations=await orgs.invitations(org, now))
+    sections = [OrgSectionView(s.template, await s.load(ctx, org)) for s in ORG_SECTIONS]
+    return OrgPage(
+        org=org,
+        members=await orgs.members(org),
+        invitations=await orgs.invitations(org, now),
+        sections=sections,
+    )
 
 
-async def _org_view(ctx: Context, base: dict[str, object]) -> dict[str, object]:
+async def org_page_view(ctx: Context, base: dict[str, object]) -> dict[str, object]:
     """A refused change re-renders the organization's page with the message (slug set by the function)."""
     slug = base.get("slug")
     # No slug: the input was refused before the function ran; the page shows just the errors.
@@ -93,7 +147,7 @@ async def _invitation_view(ctx: Context, base: dict[str, object]) -> dict[str, o
 
 def _on_org_page() -> dict[str, Any]:
     """Declaration options of the organization page's changes: signed in, re-rendered on refusal."""
-    return {"signed_in": SIGN_IN, "page": ORG_PAGE, "view": _org_view}
+    return {"signed_in": SIGN_IN, "page": ORG_PAGE, "view": org_page_view}
 
 
 def _scoped(ctx: Context, slug: str) -> None:
@@ -126,6 +180,9 @@ async def create_organization(ctx: Context, data: NewOrganization) -> OrgAccess:
     """Create an organization (the slug is made from the name when empty); you become its owner."""
     user = ctx.require_user(SIGN_IN)
     org = await orgs.create_organization(user, name=data.name, slug=data.slug, now=_auth(ctx).clock())
+    # A slug used before (by an organization deleted elsewhere: the admin panel, an account's
+    # deletion) starts with none of the old tenant's actors.
+    await ctx.services.actor(FleetActor).clear(org.slug)
     if ctx.session is not None:
         await orgs.set_active(ctx.session.id, org)
     _back_to(ctx, org, f"{org.name} is created, and you are its owner.")
@@ -222,8 +279,30 @@ async def delete_organization(ctx: Context, slug: str, data: DeleteConfirmation)
     _scoped(ctx, slug)
     org = await ctx.org_access(slug)
     await orgs.delete_organization(org, confirm=data.confirm)
+    await ctx.services.actor(FleetActor).clear(org.slug)
     ctx.redirect_to("/orgs", flash=f"{org.name} is deleted.")
     return Done()
+
+
+@query(path="/orgs/{slug}/usage", page=USAGE_PAGE, result_as="usage", signed_in=SIGN_IN, tenant="slug")
+async def organization_usage(ctx: Context, slug: str) -> OrgUsage:
+    """The organization's tracked events (`track=`) over the last 30 days: per day, event and member."""
+    org = await ctx.org_access(slug)
+    people = await orgs.members(org)
+    usage = ctx.services.actor(UsageActor)
+    days, *per_member = await asyncio.gather(
+        usage.days(tenant_subject(org.slug), USAGE_DAYS),
+        *(usage.days(member_subject(org.slug, m.user_id), USAGE_DAYS) for m in people),
+    )
+    events: dict[str, int] = {}
+    for day in days:
+        for event, count in day.counts.items():
+            events[event] = events.get(event, 0) + count
+    members = [
+        MemberUsage(m.name, m.email, sum(sum(day.counts.values()) for day in buckets))
+        for m, buckets in zip(people, per_member, strict=True)
+    ]
+    return OrgUsage(org=org, days=days, events=dict(sorted(events.items())), members=members)
 
 
 # --- invitations -----------------------------------------------------------------------------

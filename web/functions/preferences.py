@@ -21,13 +21,18 @@ def own_preferences(user: AuthUser) -> str:
     return str(user.id)
 
 
+async def followed_preferences(ctx: Context) -> str:
+    """The live view's key: the signed-in caller's own preferences (401 when signed out)."""
+    return own_preferences(ctx.require_user("Please sign in to follow your own changes"))
+
+
 # Every open tab of the user follows their preferences (theme, language) without a reload.
 live(
     "preferences",
     partial="partials/preferences_state.html",
     context_name="preferences",
     path="/account/preferences/events",
-    key=own_preferences,
+    key=followed_preferences,
 )
 
 

@@ -126,9 +126,23 @@ class Context:
     async def org_access(self, slug: str, role: Role = "member") -> OrgAccess:
         """The caller's standing in organization `slug`: NotFound unless a member, Forbidden below `role`."""
         user = self.require_user()
-        org = await access(user.id, slug)
+        memo_key = f"org:{slug}"
+        if memo_key not in self.memo:
+            self.memo[memo_key] = await access(user.id, slug)
+        org = self.memo[memo_key]
+        assert isinstance(org, OrgAccess)
         if not org.at_least(role):
             raise Forbidden(f"This needs the {role} role in {org.name}.")
+        return org
+
+    async def act_in(self, slug: str) -> OrgAccess:
+        """Act in organization `slug` for this call (NotFound unless a member): `tenant()` is then its slug.
+
+        Declared as `tenant="slug"` on routes under /orgs/{slug}, so limits, usage and tenant actors
+        count the organization in the path, not the session's active one.
+        """
+        org = await self.org_access(slug)
+        self.memo["tenant"] = org.slug
         return org
 
     def set_cookie(self, cookie: Cookie) -> None:

@@ -54,6 +54,7 @@ def _declare(
     result_as: str = "result",
     rate_limit: RateLimit | None = None,
     track: str | None = None,
+    tenant: str | None = None,
     redirect: str = "/",
     flash: str | None = None,
     max_body: int = DEFAULT_MAX_BODY,
@@ -76,6 +77,7 @@ def _declare(
             result_as=result_as,
             rate_limit=rate_limit,
             track=track,
+            tenant=tenant,
             redirect=redirect,
             flash=flash,
             max_body=max_body,
@@ -101,6 +103,7 @@ def query(
     result_as: str = "result",
     rate_limit: RateLimit | None = None,
     track: str | None = None,
+    tenant: str | None = None,
     registry: Registry | None = None,
 ) -> Callable[[Callable[P, Awaitable[R]]], RemoteFunction[P, R]]:
     """A read (GET): arguments from the path and query string; `page` answers plain browser visits.
@@ -118,6 +121,7 @@ def query(
         result_as=result_as,
         rate_limit=rate_limit,
         track=track,
+        tenant=tenant,
         registry=registry,
     )
 
@@ -132,6 +136,7 @@ def command(
     result_as: str = "result",
     rate_limit: RateLimit | None = None,
     track: str | None = None,
+    tenant: str | None = None,
     redirect: str = "/",
     flash: str | None = None,
     max_body: int = DEFAULT_MAX_BODY,
@@ -151,6 +156,9 @@ def command(
     `updates=["header_user", ...]` names other partials (partials/<name>.html, root element id
     <name>) the change shows in: an htmx caller gets them too, rendered with `oob` set, in one answer.
     `track="event"` counts each successful call in the caller's tenant's and user's usage (UsageActor).
+    `tenant="slug"` names the path parameter of the organization the call acts in: the caller must
+    be a member (else 404, before any rate limit), and `ctx.tenant()` is that organization, so
+    `RateLimit(per="org")`, `track=` and `scoped()` ids all count it, not the session's active one.
     """
     return _declare(
         "command",
@@ -162,6 +170,7 @@ def command(
         result_as=result_as,
         rate_limit=rate_limit,
         track=track,
+        tenant=tenant,
         redirect=redirect,
         flash=flash,
         max_body=max_body,
@@ -184,6 +193,7 @@ def form(
     result_as: str = "result",
     rate_limit: RateLimit | None = None,
     track: str | None = None,
+    tenant: str | None = None,
     redirect: str = "/",
     flash: str | None = None,
     max_body: int = DEFAULT_MAX_BODY,
@@ -209,6 +219,7 @@ def form(
         result_as=result_as,
         rate_limit=rate_limit,
         track=track,
+        tenant=tenant,
         redirect=redirect,
         flash=flash,
         max_body=max_body,

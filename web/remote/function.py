@@ -95,6 +95,7 @@ class RemoteFunction(Generic[P, R]):
         admit: Admit | None = None,
         updates: Sequence[str] = (),
         track: str | None = None,
+        tenant: str | None = None,
     ) -> None:
         self.fn = fn
         self.name: str = fn.__name__
@@ -131,6 +132,10 @@ class RemoteFunction(Generic[P, R]):
         if missing:
             raise TypeError(f"{self.name}: path parameters {missing} are not parameters of the function")
         self.path_fields = tuple(by_name[n] for n in path_names)
+        if tenant is not None and tenant not in path_names:
+            raise TypeError(f"{self.name}: tenant={tenant!r} must name a path parameter")
+        # The path parameter naming the organization the call acts in (ctx.act_in, before limits).
+        self.tenant = tenant
         self.input_fields = tuple(f for f in all_fields if f.name not in path_names)
         self.record_param: str | None = None
         self.record_type: type | None = None
@@ -309,6 +314,8 @@ class RemoteFunction(Generic[P, R]):
                 ctx = dataclasses.replace(ctx, idempotency_key=self._scoped_key(key, request, ctx))
             if self.sign_in_message is not None:
                 ctx.require_user(self.sign_in_message)
+            if self.tenant is not None:
+                await ctx.act_in(str(request.path_params.get(self.tenant, "")))
             if self.rate_limit is not None:
                 await self.rate_limit.check(self.name, ctx)
             if self.admit is not None:

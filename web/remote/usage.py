@@ -7,7 +7,7 @@ import logging
 
 from redis.exceptions import RedisError
 
-from actors.usage import UsageActor, tenant_subject, user_subject, validate_event
+from actors.usage import UsageActor, member_subject, tenant_subject, user_subject, validate_event
 from web.remote.context import Context
 
 log = logging.getLogger(__name__)
@@ -18,6 +18,8 @@ __all__ = ["track_call", "validate_event"]
 async def track_call(event: str, ctx: Context) -> None:
     """Record `event` in the caller's tenant's usage (if `ctx.tenant()` names one) and user's (if signed in).
 
+    With both, also in the user's usage within the tenant (`member_subject`), for per-member counts.
+
     The call's idempotency key is the record's request id, so a repeated submission counts once. A
     failure is logged, not raised: the call itself already happened.
     """
@@ -26,6 +28,8 @@ async def track_call(event: str, ctx: Context) -> None:
         subjects = [tenant_subject(tenant)] if tenant is not None else []
         if ctx.user is not None:
             subjects.append(user_subject(ctx.user.id))
+            if tenant is not None:
+                subjects.append(member_subject(tenant, ctx.user.id))
         usage = ctx.services.actor(UsageActor)
         # Issued together, so the runner sends them in one round trip.
         await asyncio.gather(
