@@ -83,8 +83,9 @@ async def schedule_counter_reset(
 
 ORG_SIGN_IN = "Please sign in to see your organization's counters"
 ORG_COUNTER_PAGE = "pages/org_counter.html"
-# One budget per organization for each counter change: a busy tenant never slows another's.
-ORG_COUNTER_LIMIT = RateLimit(limit=120, window_seconds=60, per="org")
+# One budget per organization for each kind of counter change (a burst of 200, then one every 18 s):
+# a busy tenant never slows or refuses another's.
+ORG_COUNTER_LIMIT = RateLimit(limit=200, window_seconds=3600, per="org")
 # A counter name within its organization (scoped()'s rule, no ':'): anything else is a 422.
 OrgCounterName = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
 
