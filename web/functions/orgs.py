@@ -204,7 +204,11 @@ async def switch_organization(ctx: Context, slug: str) -> OrgAccess:
     _, session = ctx.require_session(SIGN_IN)
     org = await ctx.org_access(slug)
     await orgs.set_active(session.id, org)
-    ctx.redirect_to(ctx.next or f"/orgs/{org.slug}", flash=f"Now working in {org.name}.")
+    back = ctx.next or f"/orgs/{org.slug}"
+    if back == "/orgs" or back.startswith("/orgs/"):
+        # Switched on another organization's pages: this one's page, not the other's.
+        back = f"/orgs/{org.slug}"
+    ctx.redirect_to(back, flash=f"Now working in {org.name}.")
     return org
 
 
