@@ -41,6 +41,10 @@ class LiveView:
     name: str = ""
     reader: ReaderOf | None = None
 
+    def __post_init__(self) -> None:
+        if not self.name:
+            object.__setattr__(self, "name", self.kind)
+
     @property
     def params(self) -> list[str]:
         """The path's parameters other than `{id}` (a keyed view's, given to its key)."""

@@ -104,6 +104,16 @@ def org_exists(client: Client, slug: str) -> bool:
     return run(client, find)
 
 
+def tenant_keys(client: Client, slug: str) -> list[bytes]:
+    """Every Redis key of the organization's tenant actors (`actor:<kind>:org:{<slug>}...`)."""
+
+    async def scan() -> list[bytes]:
+        redis = client.app.state.services.redis
+        return [key async for key in redis.scan_iter(match=f"actor:*:org:{{{slug}}}*")]
+
+    return run(client, scan)
+
+
 def invite(inviter: Person, slug: str, email: str, role: str = "member") -> Response:
     return inviter.post(f"/orgs/{slug}/invitations", {"email": email, "role": role})
 

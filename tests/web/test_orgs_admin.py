@@ -6,9 +6,19 @@ import logging
 
 import pytest
 
+from actors.usage import UsageActor, tenant_subject
 from tests.web.admin_support import signed_in_admin
-from tests.web.auth_support import Client
-from tests.web.org_support import Person, invitation_id, invite, join, membership_id, org_exists, role_of
+from tests.web.auth_support import Client, run
+from tests.web.org_support import (
+    Person,
+    invitation_id,
+    invite,
+    join,
+    membership_id,
+    org_exists,
+    role_of,
+    tenant_keys,
+)
 from tests.web.test_admin import API_HEADERS, piccolo_headers
 
 
@@ -51,6 +61,10 @@ def test_admin_lists_organizations_and_members_and_keeps_an_owner(
             headers=piccolo_headers(client),
         )
         assert revoked.status_code == 204
+        # A tenant actor of the organization: the panel's deletion clears it with the rows.
+        usage = client.app.state.services.actor(UsageActor)
+        run(client, usage.record, tenant_subject(slug), "thing.done")
+        assert tenant_keys(client, slug)
         org_id = orgs.json()["rows"][0]["id"]
         deleted = client.delete(f"/admin/api/tables/organizations/{org_id}/", headers=piccolo_headers(client))
         assert deleted.status_code == 204
@@ -59,3 +73,4 @@ def test_admin_lists_organizations_and_members_and_keeps_an_owner(
     assert "auth.event=admin.org_deleted " in caplog.text
     assert not org_exists(client, slug)
     assert role_of(client, slug, alice.email) is None
+    assert tenant_keys(client, slug) == []

@@ -10,7 +10,7 @@ import pytest
 from actors.counter import CounterActor
 from actors.keys import scoped
 from tests.web.auth_support import Client, run
-from tests.web.org_support import Person, join
+from tests.web.org_support import Person, join, tenant_keys
 from web.functions.counter import ORG_COUNTER_LIMIT
 from web.services import Services
 
@@ -51,14 +51,6 @@ def listed(person: Person, slug: str) -> tuple[dict[str, int], int]:
     total = re.search(r"data-total>(-?\d+)<", block)
     assert total is not None
     return counts, int(total.group(1))
-
-
-def tenant_keys(client: Client, slug: str) -> list[bytes]:
-    async def scan() -> list[bytes]:
-        redis = services(client).redis
-        return [key async for key in redis.scan_iter(match=f"actor:*:org:{{{slug}}}*")]
-
-    return run(client, scan)
 
 
 def test_members_use_the_counters_and_others_get_404(client: Client, alice: Person, bob: Person) -> None:

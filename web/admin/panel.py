@@ -13,6 +13,7 @@ from piccolo_api.crud.validators import Validators
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
+from actors.fleet import FleetActor
 from domain.admin.records import (
     AccountRecord,
     InvitationRecord,
@@ -35,11 +36,13 @@ from domain.auth.core import Auth
 from domain.auth.validation import normalize_email
 from domain.errors import Conflict, ValidationFailed
 from domain.orgs.members import check_panel_removal, panel_deletion_logged
+from domain.orgs.tables import Organization
 from settings import APP_NAME, Settings
 
 # The bridge puts the app's Services under SERVICES_SCOPE_KEY, as piccolo-admin's FastAPI app
 # replaces scope["app"]. This module is imported by the bridge on the first admin request.
 from web.admin.scope_keys import ADMIN_SCOPE_KEY, SERVICES_SCOPE_KEY
+from web.services import Services
 
 ACTOR_INSPECTOR_PATH = "/admin-tools/actors"
 
@@ -129,8 +132,15 @@ async def remove_membership(row_id: Any, request: Request) -> None:
 
 
 async def delete_organization(row_id: Any, request: Request) -> None:
-    """Deleting an organization takes its members and invitations with it (cascade); logged."""
+    """Deleting an organization takes its members and invitations with it (cascade); logged.
+
+    Its tenant actors (counters, fleet index, usage) are cleared too, so the slug starts empty.
+    """
     panel_deletion_logged(int(row_id), by=_admin_id(request))
+    services = request.scope.get(SERVICES_SCOPE_KEY)
+    row = await Organization.select(Organization.slug).where(Organization.id == int(row_id)).first()
+    if isinstance(services, Services) and row is not None:
+        await services.actor(FleetActor).clear(str(row["slug"]))
 
 
 def _newest_first(table: Any) -> list[OrderBy]:
