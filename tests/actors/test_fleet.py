@@ -17,6 +17,7 @@ from actors.fleet import FleetActor, fleet_kinds
 from actors.keys import actor_channel, actor_key, fleet_keys, scoped
 from actors.listen import EventHub
 from actors.runtime import Actor, ActorSet, registered
+from actors.usage import UsageActor, member_subject, tenant_subject
 
 from .conftest import delete_test_keys, on_every_backend
 from .test_alarms import eventually
@@ -155,3 +156,39 @@ def test_a_fleet_kind_may_not_take_a_name_the_runtime_uses_for_keys() -> None:
             fleet = True
 
     assert "alarm" not in registered()
+
+
+@on_every_backend
+async def test_clearing_a_tenant_deletes_all_its_keys_and_nothing_else(redis: RedisClient, uid: str) -> None:
+    counter, fleet = CounterActor(redis), FleetActor(redis)
+    usage = UsageActor(redis)
+    for name in ("a", "b", "c"):
+        await counter.increment(scoped(uid, name), by=2, request_id=f"{name}-1")
+    await counter.decrement(scoped(uid, "a"), request_id="a-2")
+    await usage.record(tenant_subject(uid), "thing.done")
+    await usage.record(member_subject(uid, 7), "thing.done")
+    # Neighbours: another tenant whose name starts the same, and a plain actor named like the tenant.
+    await counter.increment(scoped(f"{uid}-x", "a"))
+    await counter.increment(uid)
+    assert (await counter.in_tenant(uid)).counts == {"a": 1, "b": 2, "c": 2}
+
+    pattern = f"actor:*:org:{{{uid}}}*"
+    before = [key async for key in redis.scan_iter(match=pattern)]
+    assert len(before) >= 9  # 3 states, 4 request results, fleet + index, usage buckets
+    assert await fleet.clear(uid) == len(before)
+    assert [key async for key in redis.scan_iter(match=pattern)] == []
+    assert (await counter.in_tenant(uid)).counts == {}
+    assert (await counter.get(scoped(uid, "a"))).version == 0
+    assert sum(sum(d.counts.values()) for d in await usage.days(tenant_subject(uid), 2)) == 0
+    assert (await counter.in_tenant(f"{uid}-x")).counts == {"a": 1}
+    assert (await counter.get(uid)).count == 1
+    assert await fleet.clear(uid) == 0
+
+
+async def test_decrement_takes_away_and_a_zero_amount_is_refused(redis: RedisClient, uid: str) -> None:
+    counter = CounterActor(redis)
+    child = scoped(uid, "down")
+    assert (await counter.decrement(child, by=3)).count == -3
+    assert (await counter.in_tenant(uid)).counts == {"down": -3}
+    with pytest.raises(ValueError, match="nonzero"):
+        await counter.increment(child, by=0)
