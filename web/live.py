@@ -79,6 +79,7 @@ class LiveStreams:
     encoded_messages: int = 0
     _subscriptions: set[Subscription] = field(default_factory=set)
     _encoded: dict[tuple[str, str, int], bytes] = field(default_factory=dict)
+    _reads: dict[tuple[str, str, int], asyncio.Future[LiveState]] = field(default_factory=dict)
 
     @property
     def open(self) -> int:
@@ -105,7 +106,23 @@ class LiveStreams:
             return event.version, encoded
         state = self.readers[view.name].state_from_event(event)
         if state is None:  # the event names a change, not the whole state (a fleet's child)
-            state = await self.current(view, event.id)
+            return await self._read_after(view, event)
+        return state.version, self.message(view, event.id, state)
+
+    async def _read_after(self, view: LiveView, event: ActorEvent) -> tuple[int, bytes]:
+        """The state read once after `event` for every stream of this process that gets it."""
+        key = (view.name, event.id, event.version)
+        read = self._reads.get(key)
+        if read is None:
+            if len(self._reads) >= RENDER_CACHE_SIZE:
+                self._reads = {k: r for k, r in self._reads.items() if not r.done()}
+            read = self._reads[key] = asyncio.ensure_future(self.current(view, event.id))
+            # A failed read is not kept: the next stream to get the event tries again.
+            read.add_done_callback(
+                lambda done: (done.cancelled() or done.exception() is not None) and self._reads.pop(key, None)
+            )
+        # Shielded: one stream's client leaving must not cancel the read the others wait on.
+        state = await asyncio.shield(read)
         return state.version, self.message(view, event.id, state)
 
     async def current(self, view: LiveView, actor_id: str) -> LiveState:
