@@ -57,10 +57,10 @@ class Events:
 
 @asynccontextmanager
 async def events(
-    server: RunningApp, client: httpx.Client, headers: dict[str, str] | None = None
+    server: RunningApp, client: httpx.Client, headers: dict[str, str] | None = None, path: str = EVENTS
 ) -> AsyncIterator[Events]:
     http = httpx.AsyncClient(base_url=server.base_url, cookies=client.cookies, timeout=10)
-    async with http, http.stream("GET", EVENTS, headers=headers) as response:
+    async with http, http.stream("GET", path, headers=headers) as response:
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("text/event-stream")
         yield Events(response)
