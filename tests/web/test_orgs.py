@@ -244,6 +244,10 @@ def test_the_header_menu_switches_the_active_organization_without_javascript(
     assert switched.status_code == 303 and switched.headers["location"] == "/account"
     assert "auth.event=org.switch " in caplog.text
     assert "data-active-org>✓ First<" in alice.get("/account").text
+    # Switched on another organization's pages: this one's page instead.
+    moved = alice.post(f"/orgs/{second}/switch", {"next": f"/orgs/{first}/members"})
+    assert moved.status_code == 303 and moved.headers["location"] == f"/orgs/{second}"
+    assert alice.post(f"/orgs/{first}/switch", {"next": "/account"}).headers["location"] == "/account"
     # htmx gets a full load to the same place; JSON gets the organization.
     with alice.active() as c:
         answer = post_form(c, f"/orgs/{second}/switch", {"next": "/"}, headers=HTMX, follow_redirects=False)

@@ -205,7 +205,7 @@ async def switch_organization(ctx: Context, slug: str) -> OrgAccess:
     org = await ctx.org_access(slug)
     await orgs.set_active(session.id, org)
     back = ctx.next or f"/orgs/{org.slug}"
-    if back == "/orgs" or back.startswith("/orgs/"):
+    if back.startswith("/orgs/"):
         # Switched on another organization's pages: this one's page, not the other's.
         back = f"/orgs/{org.slug}"
     ctx.redirect_to(back, flash=f"Now working in {org.name}.")
