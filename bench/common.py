@@ -171,8 +171,8 @@ def app_server(workers: int = 1, env: dict[str, str] | None = None) -> Iterator[
 
 
 @contextmanager
-def plain_server() -> Iterator[Server]:
-    """bench/plain_app.py under granian (1 worker, the loop `serve` uses) on its own embedded Redis."""
+def plain_server(app: str) -> Iterator[Server]:
+    """An ASGI app (`module:attr`) under granian (1 worker, the loop `serve` uses), its own embedded Redis."""
     from actors.embedded import EmbeddedRedis
     from cli import event_loop
 
@@ -186,7 +186,7 @@ def plain_server() -> Iterator[Server]:
         process = subprocess.Popen(
             [sys.executable, "-m", "granian", "--interface", "asgi", "--host", "127.0.0.1",
              "--port", str(port), "--workers", "1", "--loop", event_loop(), "--backlog", "2048",
-             "--no-ws", "--log-level", "warning", "bench.plain_app:app"],
+             "--no-ws", "--log-level", "warning", app],
             cwd=ROOT,
             env={**os.environ, "PLAIN_REDIS_URL": redis_url},
             stdout=subprocess.DEVNULL,

@@ -23,12 +23,12 @@ def test_invalid_actor_id_is_a_value_error() -> None:
 
 
 def test_actor_key_keeps_one_hash_tag_for_all_suffixes() -> None:
-    assert actor_key("counter", "abc") == "actor:counter:{abc}"
-    assert actor_key("counter", "abc", "rq", "increment", "r1") == "actor:counter:{abc}:rq:increment:r1"
+    assert actor_key("tally", "abc") == "actor:tally:{abc}"
+    assert actor_key("tally", "abc", "rq", "increment", "r1") == "actor:tally:{abc}:rq:increment:r1"
 
 
 def test_actor_channel_names_the_actor() -> None:
-    assert actor_channel("counter", "abc") == "actor:counter:{abc}:events"
+    assert actor_channel("tally", "abc") == "actor:tally:{abc}:events"
 
 
 def test_hashed_id_is_a_valid_id_for_any_string() -> None:

@@ -99,10 +99,12 @@ def query(
     result_as: str = "result",
     rate_limit: RateLimit | None = None,
     registry: Registry | None = None,
+    aliases: tuple[str, ...] = (),
 ) -> Callable[[Callable[P, Awaitable[R]]], RemoteFunction[P, R]]:
     """A read (GET): arguments from the path and query string; `page` answers plain browser visits.
 
     Signed-in users only unless `public=True`; `signed_in="..."` words the sign-in prompt.
+    `aliases` are further paths answered the same way.
     """
     return _declare(
         "query",
@@ -114,6 +116,7 @@ def query(
         result_as=result_as,
         rate_limit=rate_limit,
         registry=registry,
+        aliases=aliases,
     )
 
 

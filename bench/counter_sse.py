@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import httpx
 
 from bench.common import Row, Server, app_server, progress, raise_fd_limit, run_on_app_loop
-from bench.web_routes import sign_up_and_in
+from bench.counter_web_routes import sign_up_and_in
 
 
 @dataclass
@@ -135,6 +135,13 @@ async def _measure(
             else:
                 delays.append((got - t0) * 1000)
     return delays, missing, all(s.order_ok for s in streams), rss
+
+
+SECTION = (3, "sse")  # a section of `make bench` (bench/run.py)
+
+
+def rows() -> list[Row]:
+    return run()
 
 
 def run(streams_n: int = 1000, changes: int = 20) -> list[Row]:
