@@ -264,7 +264,7 @@ class Actor:
 
 
 class ActorSet:
-    """One instance of each actor kind on one Redis client, made on first use: `actors.get(CounterActor)`."""
+    """One instance of each actor kind on one Redis client, made on first use: `actors.get(PreferencesActor)`."""
 
     def __init__(self, redis: RedisClient, *, runner: ScriptRunner | None = None) -> None:
         self.redis = redis

@@ -25,7 +25,7 @@ from tests.test_template import clone_template, generate, run
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 MENTION = re.compile(r"(?i)(?<![a-z0-9_])counter(?!_offset)")
-LIBRARY_COUNTER = re.compile(r"(?m)^from (collections|prometheus_client) import .*\bCounter\b")
+LIBRARY_COUNTER = re.compile(r"(?m)^\s*from (collections|prometheus_client) import .*\bCounter\b")
 # Where Copier keeps the answers, and the page about the template's questions.
 QUESTION_NAMED = {".copier-answers.yml", "docs/template.md"}
 SKIPPED_DIRS = {"__pycache__", ".pytest_cache", "test-artifacts", ".data", "vendor"}
