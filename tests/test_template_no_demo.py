@@ -58,6 +58,8 @@ def mentions(project: Path) -> list[str]:
 def test_project_without_the_demo_never_names_it_and_passes_its_whole_suite(tmp_path: Path) -> None:
     if not Path(CHROMIUM).exists():
         pytest.skip(f"Chromium not found at {CHROMIUM}: the whole suite includes the browser tests")
+    for place in ("template", "no-demo"):
+        (tmp_path / place).mkdir()
     template = clone_template(tmp_path / "template" / "remote-stack")
     project = generate(template, tmp_path / "no-demo" / "plain-app", {"counter_demo": "false"})
     assert "counter_demo: false" in (project / ".copier-answers.yml").read_text()

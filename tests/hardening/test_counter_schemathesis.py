@@ -8,15 +8,13 @@ from schemathesis import GenerationMode
 
 from tests.hardening.test_schemathesis import (
     Operation,
+    fuzz,
     operations,
     route_table,
-    run_operation,
     server,
     sessions,
 )
 from tests.support.server import RunningApp
-
-pytestmark = [pytest.mark.slow]
 
 __all__ = ["operations", "server", "sessions"]  # the fixtures, shared with test_schemathesis.py
 COUNTER_OPERATIONS = {"GET /counter/{counter_id}", "POST /counter/{counter_id}", "GET /counter"}
@@ -36,6 +34,4 @@ def test_counter_functions_give_no_server_error_and_refuse_invalid_input(
     caller: str,
     mode: GenerationMode,
 ) -> None:
-    for operation in operations:
-        if operation.label in COUNTER_OPERATIONS:
-            run_operation(server, sessions[caller], operation, mode)
+    fuzz(server, operations, COUNTER_OPERATIONS, sessions[caller], mode)

@@ -126,9 +126,20 @@ def test_schemathesis_no_server_error_and_invalid_input_refused(
     caller: str,
     mode: GenerationMode,
 ) -> None:
+    fuzz(server, operations, FUZZED, sessions[caller], mode)
+
+
+def fuzz(
+    server: RunningApp,
+    operations: list[Operation],
+    labels: set[str],
+    session: requests.Session,
+    mode: GenerationMode,
+) -> None:
+    """Run each operation named in `labels` (`GET /path/{param}`) through schemathesis."""
     for operation in operations:
-        if operation.label in FUZZED:
-            run_operation(server, sessions[caller], operation, mode)
+        if operation.label in labels:
+            run_operation(server, session, operation, mode)
 
 
 # --- every route of the route table (auth forms, account, SSE, mounts: not all in the schema) ---
