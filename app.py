@@ -103,6 +103,7 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
             max_tries=settings.alarm_max_tries,
             backoff_base=settings.alarm_backoff_seconds,
             lease=settings.alarm_lease_seconds,
+            repair_interval=settings.alarm_repair_seconds,
         )
         alarms = AlarmScheduler(app.state.services.actors, policy)
         if settings.metrics_enabled:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Awaitable, Callable
 
 import msgspec
 
+from actors.alarm_store import alarm_key
 from actors.connection import RedisClient
+from actors.keys import actor_key
 from actors.runtime import Actor, Operation, Payload, current_firing
 
 # Delivers one message (its id, its body as stored) or raises; the outbox retries on an exception.
@@ -42,6 +45,9 @@ class OutboxMessage(msgspec.Struct, frozen=True):
 
 
 _decode = msgspec.json.Decoder(OutboxMessage).decode
+# A message's state hash, `actor:outbox:{<id>}` (its alarm and request keys carry a suffix).
+_MESSAGE_KEY = re.compile(r"actor:outbox:\{([A-Za-z0-9_.:-]{1,64})\}")
+REPAIR_BATCH = 500
 
 
 class OutboxActor(Actor):
@@ -58,13 +64,46 @@ class OutboxActor(Actor):
         """Store `body` under `message_id` (a repeat keeps the first) and make it due now.
 
         The message is written before its alarm: a process dying between the two leaves it stored
-        but unscheduled (a later `put` with the same id schedules it), never an alarm without a body.
+        but unscheduled until `schedule_unsent` (the sweeper) finds it, never an alarm without a body.
         """
         await self.call(self._put, message_id, (body, PENDING_TTL_MS), request_id=message_id)
         await self.set_alarm(message_id, at=time.time())
 
     async def get(self, message_id: str) -> OutboxMessage:
         return _decode(await self.call(self._get, message_id))
+
+    async def schedule_unsent(self) -> int:
+        """Set the alarm of every pending message that never had one; returns how many.
+
+        An alarm record without `gen` was never set: the `put` died before `set_alarm`. A message
+        whose alarm ran, was dead-lettered or discarded keeps its `gen` and is left alone. A `put`
+        still between its two writes may be scheduled twice; the second firing finds it sent.
+        """
+        ids: list[str] = []
+        scheduled = 0
+        async for key in self.redis.scan_iter(match="actor:outbox:{*}", count=1000, _type="hash"):
+            match = _MESSAGE_KEY.fullmatch(key.decode() if isinstance(key, bytes) else key)
+            if match:
+                ids.append(match[1])
+            if len(ids) >= REPAIR_BATCH:
+                scheduled += await self._schedule_unsent(ids)
+                ids = []
+        return scheduled + (await self._schedule_unsent(ids) if ids else 0)
+
+    async def _schedule_unsent(self, ids: list[str]) -> int:
+        pipe = self.redis.pipeline(transaction=False)
+        for message_id in ids:
+            pipe.hget(actor_key(self.kind, message_id), "status")
+            pipe.hexists(alarm_key(self.kind, message_id), "gen")
+        replies: list[object] = await pipe.execute()
+        unsent = [
+            message_id
+            for message_id, status, has_alarm in zip(ids, replies[::2], replies[1::2], strict=True)
+            if status == b"pending" and not has_alarm
+        ]
+        for message_id in unsent:
+            await self.set_alarm(message_id, at=time.time())
+        return len(unsent)
 
     async def alarm(self, actor_id: str, payload: Payload) -> None:
         message = await self.get(actor_id)

@@ -36,6 +36,14 @@ class Mail:
     subject: str
     text: str
     link: str | None = None
+    # When the message was written (Unix time); the outbox sets it, so a mail delivered late or out of
+    # order keeps its place: its Date header and the dev mailbox's order follow it.
+    written_at: float | None = None
+
+    def written(self) -> datetime:
+        return (
+            datetime.fromtimestamp(self.written_at, UTC) if self.written_at is not None else datetime.now(UTC)
+        )
 
 
 def sign_in_method_mail(to: str, *, change: str, base_url: str) -> Mail:
@@ -120,7 +128,7 @@ def build_message(mail: Mail, sender: str, message_id: str | None = None) -> Ema
     message["From"] = sender
     message["To"] = mail.to
     message["Subject"] = mail.subject
-    message["Date"] = format_datetime(datetime.now(UTC))
+    message["Date"] = format_datetime(mail.written())
     domain = parseaddr(sender)[1].rpartition("@")[2] or "localhost"
     message["Message-ID"] = f"<{message_id}@{domain}>" if message_id else make_msgid(domain=domain)
     message.set_content(mail.text)
@@ -145,7 +153,7 @@ class FileMailer:
         tag = message_id or f"{self._counter:04d}"
         if message_id and any(self.directory.glob(f"*-{message_id}.eml")):
             return  # delivered before: a re-run of the outbox alarm writes it once
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
+        stamp = mail.written().strftime("%Y%m%dT%H%M%S%f")
         path = self.directory / f"{stamp}-{tag}.eml"
         path.write_bytes(build_message(mail, self.sender, message_id).as_bytes(policy=policy.SMTP))
         line = f"[mail] to {mail.to}: {mail.subject}" + (f"\n[mail]   {mail.link}" if mail.link else "")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
+import time
 
 import msgspec
 from redis.exceptions import RedisError
@@ -29,7 +31,8 @@ class Outbox:
         self.mailer.check()
         message_id = secrets.token_hex(16)
         try:
-            await self.actor.put(message_id, msgspec.json.encode(mail).decode())
+            body = msgspec.json.encode(dataclasses.replace(mail, written_at=time.time()))
+            await self.actor.put(message_id, body.decode())
         except (RedisError, OSError) as exc:
             raise Unavailable("Email cannot be queued right now. Please try again shortly.") from exc
         return message_id

@@ -13,6 +13,7 @@ from actors.keys import actor_key
 from actors.runtime import ActorSet
 
 from .alarm_probe import AlarmProbeActor
+from .conftest import cluster_url
 from .test_alarms import eventually
 from .test_alarms_processes import Workers
 from .test_cluster import cluster, cluster_ports, ids_on_every_node  # noqa: F401  (fixtures)
@@ -51,7 +52,7 @@ async def test_cluster_alarms_1000_due_at_once_run_exactly_once_across_two_proce
     cluster: RedisCluster,  # noqa: F811
     cluster_ports: list[int],  # noqa: F811
 ) -> None:
-    workers = Workers(f"redis+cluster://127.0.0.1:{cluster_ports[0]},127.0.0.1:{cluster_ports[1]}")
+    workers = Workers(cluster_url(cluster_ports))
     try:
         pids = workers.start(2, lease=30.0)
         probe = AlarmProbeActor(cluster)

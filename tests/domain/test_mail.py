@@ -56,6 +56,18 @@ def test_file_mailer_writes_eml_and_prints_the_link(
     assert "[mail] to ada@example.com: Confirm your email" in out and "http://x/a?token=abc" in out
 
 
+def test_mail_delivered_out_of_order_keeps_the_order_and_date_it_was_written(tmp_path: Path) -> None:
+    # The outbox may deliver a newer mail first (alarms fire in any order, retries come late).
+    mailer = FileMailer(dev_mail_dir(tmp_path), SENDER)
+    newer = Mail(to="ada@example.com", subject="Newer", text="hi", written_at=1_700_000_060.5)
+    older = Mail(to="ada@example.com", subject="Older", text="hi", written_at=1_700_000_000.25)
+    asyncio.run(mailer.send(newer, "b" * 32))
+    asyncio.run(mailer.send(older, "a" * 32))
+    stored = list_stored(dev_mail_dir(tmp_path))
+    assert [m.subject for m in stored] == ["Newer", "Older"]
+    assert stored[1].date == "Tue, 14 Nov 2023 22:13:20 +0000"
+
+
 VERIFY = Mail(
     to="ada@example.com",
     subject="Confirm your email address",

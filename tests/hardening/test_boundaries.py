@@ -24,6 +24,9 @@ PUBLIC_UNSAFE = {
     "/auth/verify",
     # The second sign-in step: its caller is not signed in yet; it answers for the held sign-in only.
     "/auth/two-factor",
+    # Asking for a sign-in link, and confirming one on another device: signed-out callers by nature.
+    "/auth/magic-link/send",
+    "/auth/magic-link",
 }
 SIGNED_IN_READS = {"/account", "/_remote/get_user_profile", "/admin-tools/actors", "/admin/"}
 ADMIN_ONLY = {("GET", "/admin-tools/actors"), ("POST", "/admin-tools/actors/reset"), ("GET", "/admin/")}

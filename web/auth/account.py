@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 import msgspec
@@ -11,6 +12,7 @@ from markupsafe import Markup
 
 from domain.auth import account, totp
 from domain.auth import oauth as accounts
+from domain.auth.core import Auth
 from domain.auth.oauth_providers import configured_providers
 from domain.auth.types import AuthUser
 from web.auth.actions import MAX_FORM_BYTES, Done, password_slot
@@ -218,15 +220,42 @@ async def start_two_factor(ctx: Context) -> totp.Enrolment:
     return enrolment
 
 
+async def new_backup_codes(
+    ctx: Context,
+    make: Callable[[Auth, AuthUser, str], Awaitable[list[str]]],
+    code: str,
+    *,
+    form_flag: str,
+    notice: str,
+) -> BackupCodes:
+    """Backup codes from `make` after a code, shown once; a refusal shows in the `form_flag` form."""
+    user = ctx.require_user(SIGN_IN)
+    flags: dict[str, object] = {form_flag: True}
+    ctx.show(None, **flags)
+    codes = await make(ctx.services.require_auth(), user, code)
+    ctx.show(None, **{form_flag: False, "backup_codes": codes})
+    ctx.notice(notice)
+    return BackupCodes(backup_codes=codes)
+
+
 @form(path="/account/two-factor/confirm", signed_in=SIGN_IN, **_section("two_factor", stay=True))
 async def confirm_two_factor(ctx: Context, data: SecondFactorCode) -> BackupCodes:
     """Turn two-factor on with a first code from the app; answers the 10 backup codes, once."""
-    user = ctx.require_user(SIGN_IN)
-    ctx.show(confirming=True)
-    codes = await totp.confirm_enrolment(ctx.services.require_auth(), user, data.code)
-    ctx.show(confirming=False, backup_codes=codes)
-    ctx.notice("Two-factor sign-in is on.")
-    return BackupCodes(backup_codes=codes)
+    return await new_backup_codes(
+        ctx, totp.confirm_enrolment, data.code, form_flag="confirming", notice="Two-factor sign-in is on."
+    )
+
+
+@form(path="/account/two-factor/backup-codes", signed_in=SIGN_IN, **_section("two_factor", stay=True))
+async def regenerate_backup_codes(ctx: Context, data: SecondFactorCode) -> BackupCodes:
+    """New backup codes after a current code from the app; the old ones stop working. Shown once."""
+    return await new_backup_codes(
+        ctx,
+        totp.regenerate_backup_codes,
+        data.code,
+        form_flag="regenerating",
+        notice="New backup codes made; the old ones no longer work.",
+    )
 
 
 @form(path="/account/two-factor/disable", signed_in=SIGN_IN, **_section("two_factor", password=True))

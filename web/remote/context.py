@@ -32,6 +32,8 @@ class Effects:
     # 303 after a form post; 302 where the target expects a plain GET redirect (an OAuth provider).
     redirect_status: RedirectStatus = 303
     flash: tuple[str, FlashLevel] | None = None
+    # Where a plain form post's 303 goes back to, instead of its `next` field or Referer.
+    back: str | None = None
     # Success text: shown inside the form (htmx), flashed after the redirect back (plain form post).
     notice: str | None = None
     # Extra template values, and another template than the declared page/partial for this answer.
@@ -70,6 +72,12 @@ class Context:
         """The client's address for rate limits and audit logs ("unknown" when the server has none)."""
         return self.client_ip or "unknown"
 
+    async def tenant(self) -> str | None:
+        """The tenant the caller acts in, from the app's `Services.tenant_of` hook; None without one."""
+        if self.maybe_services is None:
+            return None
+        return await self.maybe_services.tenant_of(self.user, self.session)
+
     def require_user(self, message: str = DEFAULT_SIGN_IN_MESSAGE) -> AuthUser:
         """The signed-in user, or NotSignedIn with `message` (rendered as a sign-in redirect)."""
         if self.user is None:
@@ -97,6 +105,10 @@ class Context:
         self.effects.redirect_status = status
         if flash:
             self.flash(flash, level)
+
+    def back_to(self, path: str) -> None:
+        """Send a plain form post back to `path` (post/redirect/get); htmx callers still get the partial."""
+        self.effects.back = path
 
     def flash(self, message: str, level: FlashLevel = "success") -> None:
         self.effects.flash = (message, level)
