@@ -64,6 +64,10 @@ def test_project_without_the_demo_never_names_it_and_passes_its_whole_suite(tmp_
     project = generate(template, tmp_path / "no-demo" / "plain-app", {"counter_demo": "false"})
     assert "counter_demo: false" in (project / ".copier-answers.yml").read_text()
     assert mentions(project) == []
+    # As the message after `copier copy` says: the project is a git repository (tests/test_guide.py
+    # copies it by `git ls-files`).
+    for command in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "Start from Remote Stack"]):
+        run(project, "git", *command)
     workers = os.environ.get("TEST_WORKERS", "2")
     args = ["-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", workers]
     output = run(project, sys.executable, *args, "--dist", "loadfile", timeout=3600)
