@@ -59,7 +59,7 @@ BAD_CALLS: list[tuple[type[Actor], str, tuple[str | int | float, ...]]] = [
     (UsageActor, "_read", ("w", 1)),
     (UsageActor, "_read", ("d", 0)),
     (UsageActor, "_read", ("d", 401)),
-    (FleetActor, "_get", ("seed", "Counter")),
+    (FleetActor, "_get", ("seed", "Likes")),
 ]
 
 
