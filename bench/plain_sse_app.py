@@ -1,4 +1,4 @@
-"""The floor for `bench.sse`: a bare ASGI SSE writer, as little as granian and Python can do per stream.
+"""The floor for the SSE benchmark: a bare ASGI SSE writer, as little as granian and Python can do per stream.
 
 `GET /events` streams `id:`-numbered messages; `POST /bump` makes the next one, encodes it once and
 wakes every stream with it (no Redis, no framework, no template). Run under the same granian settings

@@ -48,12 +48,15 @@ CUSTOM_ANSWERS = {
     "counter_demo": "false",
 }
 COUNTER_DEMO_FILES = (
+    "actors/counter.py",
+    "actors/counter_increment.lua",
     "web/functions/counter.py",
     "web/templates/pages/counter.html",
     "web/templates/partials/counter.html",
     "web/templates/partials/counter_live.html",
     "web/templates/partials/counter_value.html",
     "tests/web/test_remote_counter.py",
+    "bench/counter_actors.py",
 )
 # Environment for child processes: a fixed git identity, and no TEST_DATABASE_URL/TEST_REDIS_URL, so a
 # generated suite runs on its own embedded stack instead of sharing CI's PostgreSQL and Redis.
@@ -136,7 +139,7 @@ def test_template_custom_answers_pick_providers_and_drop_counter_demo(custom_pro
     assert not any(key.startswith("GOOGLE_") for key in env)
     for path in COUNTER_DEMO_FILES:
         assert not (custom_project / path).exists(), path
-    assert (custom_project / "actors/counter.py").exists()
+    assert (custom_project / "tests/support/tally.py").exists()  # the tests' own actor stays
     answers = (custom_project / ".copier-answers.yml").read_text()
     assert "counter_demo: false" in answers
     assert "- github" in answers
@@ -168,8 +171,11 @@ def test_template_defaults_keep_counter_demo_and_all_providers(default_project: 
 
 
 def test_template_custom_project_passes_its_own_tests(template: Path, custom_project: Path) -> None:
+    demo = [path.name for path in (template / "actors").glob("counter*")] + ["test_counter.py"]
     for unchanged in ("actors", "tests/actors"):
-        comparison = filecmp.dircmp(template / unchanged, custom_project / unchanged, ignore=["__pycache__"])
+        comparison = filecmp.dircmp(
+            template / unchanged, custom_project / unchanged, ignore=["__pycache__", *demo]
+        )
         assert not (comparison.diff_files or comparison.left_only or comparison.right_only), unchanged
     python = sys.executable
     imported = run(custom_project, python, "-c", "import app, web.functions; print(app.__file__)")
@@ -205,7 +211,7 @@ def test_template_renamed_project_passes_its_browser_tests(default_project: Path
     assert APP_NAME not in (default_project / "web/templates/base.html").read_text()
     args = ["-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "-m", "browser"]
     # -k matches module names too: all of the live and auth suites, the layout's menu and dark mode.
-    subset = ["-k", "test_live_browser or test_auth_browser or menu or dark", "tests/browser"]
+    subset = ["-k", "test_counter_live_browser or test_auth_browser or menu or dark", "tests/browser"]
     output = run(default_project, sys.executable, *args, *subset, timeout=600)
     assert re.search(r"\d+ passed", output) and " skipped" not in output, output
 
