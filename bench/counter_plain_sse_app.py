@@ -4,7 +4,7 @@
 wakes every stream with it (no Redis, no framework, no template). Run under the same granian settings
 as `serve`, it shows what fanning one change out to N sockets costs on this machine by itself.
 
-Serve: `python -m granian --interface asgi --backpressure 10256 bench.plain_sse_app:app`.
+Serve: `python -m granian --interface asgi --backpressure 10256 bench.counter_plain_sse_app:app`.
 """
 
 from __future__ import annotations
