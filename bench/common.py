@@ -174,15 +174,15 @@ def app_server(workers: int = 1, env: dict[str, str] | None = None) -> Iterator[
 
 
 @contextmanager
-def plain_server() -> Iterator[Server]:
-    """bench/plain_app.py under granian (1 worker, the loop `serve` uses) on its own embedded Redis."""
+def plain_server(app: str) -> Iterator[Server]:
+    """An ASGI app (`module:attr`) under granian (1 worker, the loop `serve` uses), its own embedded Redis."""
     from actors.embedded import EmbeddedRedis
 
     data_dir = Path(tempfile.mkdtemp(prefix="rstack-plain-", dir="/tmp"))
     redis_server = EmbeddedRedis(data_dir / "redis")
     try:
         redis_url = redis_server.start()
-        with granian_server("bench.plain_app:app", data_dir, env={"PLAIN_REDIS_URL": redis_url}) as server:
+        with granian_server(app, data_dir, env={"PLAIN_REDIS_URL": redis_url}) as server:
             yield server
     finally:
         redis_server.stop()

@@ -122,7 +122,8 @@ def live(
     `hx-swap-oob="true"` when `oob` is set: every stream message is swapped in out-of-band. The default
     path is `/live/<kind>/{id}/events`, or `/live/<kind>/events` for a keyed view (`key=`).
     `reader(actors)` gives the state the partial renders when it is not the kind's own `get`
-    (a fleet view rendering a tenant's counters); its `state_from_event` may answer None: read again.
+    (a fleet view rendering a tenant's children with their total); its `state_from_event` may
+    answer None: read the state again.
     """
     validate_kind(kind)
     if path is None:

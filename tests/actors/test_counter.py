@@ -10,7 +10,7 @@ import pytest
 
 from actors.connection import RedisClient
 from actors.counter import CounterActor
-from actors.keys import InvalidActorId
+from actors.keys import InvalidActorId, scoped
 
 
 def parse_ts(value: str) -> datetime:
@@ -85,3 +85,12 @@ async def test_counter_invalid_id_is_refused_before_redis(redis: RedisClient) ->
 async def test_counter_invalid_request_id_is_refused(redis: RedisClient, uid: str) -> None:
     with pytest.raises(InvalidActorId, match="invalid request id"):
         await CounterActor(redis).increment(uid, request_id="x" * 65)
+
+
+async def test_decrement_takes_away_and_a_zero_amount_is_refused(redis: RedisClient, uid: str) -> None:
+    counter = CounterActor(redis)
+    child = scoped(uid, "down")
+    assert (await counter.decrement(child, by=3)).count == -3
+    assert (await counter.in_tenant(uid)).counts == {"down": -3}
+    with pytest.raises(ValueError, match="nonzero"):
+        await counter.increment(child, by=0)

@@ -138,9 +138,7 @@ def test_revoke_one_session_and_all_others(ada: Client) -> None:
         sign_in(client, "ada@example.com", headers={"User-Agent": TABLET})
     page = ada.get("/account").text
     assert PHONE in page and TABLET in page
-    response = post_form(
-        ada, f"/account/sessions/{_session_id_after(page, PHONE)}/revoke", {}, headers=HTMX
-    )
+    response = post_form(ada, f"/account/sessions/{_session_id_after(page, PHONE)}/revoke", {}, headers=HTMX)
     assert response.status_code == 200 and "That session has been signed out." in response.text
     assert PHONE not in response.text and TABLET in response.text
     with phone.active() as client:

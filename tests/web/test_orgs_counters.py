@@ -11,6 +11,7 @@ from actors.counter import CounterActor
 from actors.keys import scoped
 from tests.web.auth_support import Client, run
 from tests.web.org_support import Person, join, tenant_keys
+from tests.web.test_orgs_tenancy import ACCEPTS, PARAM, fill, org_routes
 from web.functions.counter import ORG_COUNTER_LIMIT
 from web.services import Services
 
@@ -84,6 +85,37 @@ def test_members_use_the_counters_and_others_get_404(client: Client, alice: Pers
     # The state lives under the organization's scoped id, not the public counter of the same name.
     state = run(client, services(client).actor(CounterActor).get, scoped(slug, "visits"))
     assert state.version > 0 and run(client, services(client).actor(CounterActor).get, "visits").version == 0
+
+
+def test_another_tenant_reaches_none_of_an_organizations_counters(client: Client, alice: Person) -> None:
+    """Every counter route, with their slug and their counter's name, or her slug and their name: 404."""
+    mallory = Person(client, "mallory@example.com", "Mallory")
+    victim = alice.create_org("Victim")
+    assert alice.post(f"/orgs/{victim}/counters", {"name": "tally"}).status_code == 303
+    assert alice.post(f"/orgs/{victim}/counters/tally/increment").status_code == 303
+    own = mallory.create_org("Mallory")
+    routes = [(m, t) for m, t in org_routes(client) if "/counters" in t]
+    assert len(routes) == 8, routes  # the page, its stream, the list's stream, create and four changes
+    walked = 0
+    with mallory.active() as c:
+        token = c.cookies["csrftoken"]
+        for method, template in routes:
+            slugs = (victim, own) if "counter_name" in PARAM.findall(template) else (victim,)
+            for slug in slugs:
+                path = fill(template, {"slug": slug, "counter_name": "tally"})
+                for headers in ACCEPTS:
+                    answer = c.request(
+                        method,
+                        path,
+                        data={"_csrf_token": token, "name": "tally"} if method == "POST" else None,
+                        headers={**headers, "x-csrftoken": token},
+                        follow_redirects=False,
+                    )
+                    assert answer.status_code == 404, (method, path, headers, answer.status_code)
+                    walked += 1
+    assert walked == (6 * 2 + 2) * len(ACCEPTS)
+    assert counter(alice, victim, "tally") == 1 and listed(alice, victim) == ({"tally": 1}, 1)
+    assert listed(mallory, own) == ({}, 0)
 
 
 def test_the_org_page_lists_exactly_the_live_counters_with_their_total(client: Client, alice: Person) -> None:

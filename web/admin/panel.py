@@ -134,7 +134,7 @@ async def remove_membership(row_id: Any, request: Request) -> None:
 async def delete_organization(row_id: Any, request: Request) -> None:
     """Deleting an organization takes its members and invitations with it (cascade); logged.
 
-    Its tenant actors (counters, fleet index, usage) are cleared too, so the slug starts empty.
+    Its tenant actors (fleet index and children, usage) are cleared too, so the slug starts empty.
     """
     panel_deletion_logged(int(row_id), by=_admin_id(request))
     services = request.scope.get(SERVICES_SCOPE_KEY)

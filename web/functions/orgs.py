@@ -56,7 +56,7 @@ class OrgSection:
     load: Callable[[Context, OrgAccess], Awaitable[object]]
 
 
-# Sections features register (the counter demo lists the organization's counters), in order.
+# Sections features register (a demo lists the organization's actors), in the order registered.
 ORG_SECTIONS: list[OrgSection] = []
 
 

@@ -105,11 +105,13 @@ def query(
     track: str | None = None,
     tenant: str | None = None,
     registry: Registry | None = None,
+    aliases: tuple[str, ...] = (),
 ) -> Callable[[Callable[P, Awaitable[R]]], RemoteFunction[P, R]]:
     """A read (GET): arguments from the path and query string; `page` answers plain browser visits.
 
     Signed-in users only unless `public=True`; `signed_in="..."` words the sign-in prompt.
     `track="event"` counts each successful call in the caller's tenant's and user's usage.
+    `aliases` are further paths answered the same way.
     """
     return _declare(
         "query",
@@ -123,6 +125,7 @@ def query(
         track=track,
         tenant=tenant,
         registry=registry,
+        aliases=aliases,
     )
 
 

@@ -1,7 +1,7 @@
 """SSE fan-out benchmark: N concurrent streams on one counter, every change to every stream.
 
-`python -m bench.sse [--streams N ...] [--changes C]` measures the app (`serve`, one worker) and,
-in the same run, a bare ASGI SSE writer (bench/plain_sse_app.py) under the same granian settings.
+`python -m bench.counter_sse [--streams N ...] [--changes C]` measures the app (`serve`, one worker) and,
+in the same run, a bare ASGI SSE writer (bench/counter_plain_sse_app.py) under the same granian settings.
 All streams come from one address: the app's server gets MAX_STREAMS_PER_CLIENT (and, past its
 default, MAX_STREAMS_PER_WORKER) raised to N. Both servers and this client inherit the open-file
 limit raised here (printed with the figures).
@@ -26,7 +26,7 @@ from typing import cast
 import httpx
 
 from bench.common import Row, Server, app_server, granian_server, progress, raise_fd_limit, run_on_app_loop
-from bench.web_routes import sign_up_and_in
+from bench.counter_web_routes import sign_up_and_in
 from settings import Settings
 
 # Stream set-ups in flight at once: the server's accept queue (backlog 2,048) never overflows.
@@ -206,10 +206,17 @@ def bare_server(streams_n: int) -> Iterator[Server]:
     data_dir = Path(tempfile.mkdtemp(prefix="rstack-bare-sse-"))
     try:
         backpressure = streams_n + FREE_REQUESTS_PER_WORKER
-        with granian_server("bench.plain_sse_app:app", data_dir, backpressure=backpressure) as server:
+        with granian_server("bench.counter_plain_sse_app:app", data_dir, backpressure=backpressure) as server:
             yield server
     finally:
         shutil.rmtree(data_dir, ignore_errors=True)
+
+
+SECTION = (3, "sse")  # a section of `make bench` (bench/run.py)
+
+
+def rows() -> list[Row]:
+    return run()
 
 
 def run(streams: tuple[int, ...] = (1000, 10000), changes: int = 20) -> list[Row]:

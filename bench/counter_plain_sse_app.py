@@ -1,10 +1,10 @@
-"""The floor for `bench.sse`: a bare ASGI SSE writer, as little as granian and Python can do per stream.
+"""The floor for the SSE benchmark: a bare ASGI SSE writer, as little as granian and Python can do per stream.
 
 `GET /events` streams `id:`-numbered messages; `POST /bump` makes the next one, encodes it once and
 wakes every stream with it (no Redis, no framework, no template). Run under the same granian settings
 as `serve`, it shows what fanning one change out to N sockets costs on this machine by itself.
 
-Serve: `python -m granian --interface asgi --backpressure 10256 bench.plain_sse_app:app`.
+Serve: `python -m granian --interface asgi --backpressure 10256 bench.counter_plain_sse_app:app`.
 """
 
 from __future__ import annotations

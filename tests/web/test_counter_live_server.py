@@ -16,12 +16,10 @@ import pytest
 from actors.connection import create_redis
 from actors.counter import CounterActor
 from actors.keys import actor_channel
-from tests.support.demo import needs_counter_demo
 from tests.support.server import RunningApp, running_app, start_app, stop_app, wait_until
 from tests.support.streams import open_stream
 
-# The counter demo declares the live view these streams use.
-pytestmark = [pytest.mark.slow, needs_counter_demo]
+pytestmark = [pytest.mark.slow]
 
 CLIENTS = 200
 CHANGES = 20
