@@ -105,7 +105,7 @@ class LiveStreams:
         if encoded is not None:
             return event.version, encoded
         state = self.readers[view.name].state_from_event(event)
-        if state is None:  # the event names a change, not the whole state (a fleet's child)
+        if state is None:  # the event names a change, not the whole state (one child of a parent)
             return await self._read_after(view, event)
         return state.version, self.message(view, event.id, state)
 
