@@ -160,7 +160,7 @@ def command(
     <name>) the change shows in: an htmx caller gets them too, rendered with `oob` set, in one answer.
     `track="event"` counts each successful call in the caller's tenant's and user's usage (UsageActor).
     `tenant="slug"` names the path parameter of the organization the call acts in: the caller must
-    be a member (else 404, before any rate limit), and `ctx.tenant()` is that organization, so
+    be a member (else 404, once the input passed; before any rate limit), and `ctx.tenant()` is it, so
     `RateLimit(per="org")`, `track=` and `scoped()` ids all count it, not the session's active one.
     """
     return _declare(

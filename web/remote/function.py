@@ -320,13 +320,17 @@ class RemoteFunction(Generic[P, R]):
                 ctx = dataclasses.replace(ctx, idempotency_key=self._scoped_key(key, request, ctx))
             if self.sign_in_message is not None:
                 ctx.require_user(self.sign_in_message)
+            args: dict[str, object] | None = None
             if self.tenant is not None:
+                # Refused input answers 422 as everywhere; then the organization, before its limit.
+                args = self._parse(request.path_params, raw)
                 await ctx.act_in(str(request.path_params.get(self.tenant, "")))
             if self.rate_limit is not None:
                 await self.rate_limit.check(self.name, ctx)
             if self.admit is not None:
                 self.admit(ctx)
-            args = self._parse(request.path_params, raw)
+            if args is None:
+                args = self._parse(request.path_params, raw)
             result = await self.fn(ctx, **args)  # type: ignore[arg-type]
             if self.track is not None:
                 await usage.track_call(self.track, ctx)
