@@ -24,6 +24,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from domain.errors import DomainError, RateLimited, Unavailable
 from web.request_id import request_id_of
+from web.security import scope_security_headers
 from web.templating import HTMLTemplate
 
 log = logging.getLogger(__name__)
@@ -84,6 +85,9 @@ def status_phrase(status: int) -> str:
 
 def error_headers(request: AnyRequest, extra: dict[str, str] | None = None) -> dict[str, str]:
     headers = {"Vary": VARY, "X-Request-ID": request_id_of(request.scope), "Cache-Control": "no-store"}
+    # Errors raised before a route's middleware sends (no route, the edge's own refusals) go out
+    # past web/edge.py's send wrapper, so they carry the security headers themselves.
+    headers.update(scope_security_headers(request.scope))
     headers.update(extra or {})
     return headers
 
