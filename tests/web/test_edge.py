@@ -14,6 +14,7 @@ from litestar.middleware import DefineMiddleware
 from litestar.middleware.csrf import CSRFMiddleware, generate_csrf_token
 from litestar.response import Stream
 from litestar.routes import ASGIRoute, HTTPRoute
+from litestar.testing import TestClient
 
 from settings import Settings
 from tests.conftest import TEST_SECRET
@@ -130,3 +131,16 @@ def test_a_stream_passes_the_middleware_one_message_at_a_time() -> None:
     names = {name for name, _ in start["headers"]}
     assert start["type"] == "http.response.start"
     assert {b"x-request-id", b"x-content-type-options", b"set-cookie"} <= names
+
+
+def test_answers_made_outside_the_route_carry_the_edge_headers(client: TestClient[Litestar]) -> None:
+    """No route (404) and the edge's own refusal (403) are answered past its send wrapper."""
+    missing = client.get("/nowhere", headers={"Accept": "application/json", "X-Request-ID": "req-404-abcdef"})
+    refused = client.post("/auth/sign-out", headers={"Origin": "https://evil.example"})
+    assert (missing.status_code, refused.status_code) == (404, 403)
+    assert missing.headers["x-request-id"] == "req-404-abcdef"
+    for response in (missing, refused):
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert response.headers["x-frame-options"] == "DENY"
+        assert "content-security-policy-report-only" in response.headers
+        assert response.headers["x-request-id"]
