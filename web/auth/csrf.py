@@ -39,11 +39,6 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 _FORM_TYPES = frozenset({RequestEncodingType.URL_ENCODED, RequestEncodingType.MULTI_PART})
 
 
-def csrf_config_of(scope: Scope) -> CSRFConfig | None:
-    config = getattr(scope.get("app"), "csrf_config", None)
-    return config if isinstance(config, CSRFConfig) else None
-
-
 def bound_token(config: CSRFConfig, auth_secret: str, session_token: str) -> str:
     """The CSRF token of the session whose cookie token is `session_token` (in Litestar's format)."""
     return _bound_token(config.secret, auth_secret, session_token)
