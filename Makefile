@@ -10,7 +10,7 @@ PORT ?= 8000
 UV_VERSION := 0.13.9
 UV = $(shell command -v uv 2>/dev/null || echo $(BIN)/uv)
 
-.PHONY: install lock dev serve migrate test lint format bench clean css
+.PHONY: install lock dev serve migrate test test-template lint format bench clean css
 
 $(STAMP): pyproject.toml uv.lock
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required (found %s)" % sys.version.split()[0])'
@@ -41,6 +41,11 @@ migrate: install
 TEST_WORKERS ?= auto
 test: install
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+
+# Projects generated from this template (renamed without the demo; the defaults) pass their own whole
+# suites; each takes as long as `make test`, so CI runs this beside it.
+test-template: install
+	TEST_GENERATED_SUITES=1 $(BIN)/python -m pytest -v $(PYTEST_ARGS) tests/test_template_suites.py
 
 lint: install
 	$(BIN)/ruff check .

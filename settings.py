@@ -148,7 +148,8 @@ class Settings:
     redis_waitaof: bool = False
     # Open SSE streams allowed per worker process, in all and per client (IP, session). `serve` sets
     # granian's concurrent-request cap per worker above the first, so other requests never wait on streams.
-    max_streams_per_worker: int = 1000
+    # 10,000 is what one worker was measured to hold (bench/sse.py, bench/RESULTS.md).
+    max_streams_per_worker: int = 10_000
     max_streams_per_client: int = 32
     extra: Mapping[str, str] = field(default_factory=dict)
 
@@ -221,7 +222,7 @@ class Settings:
             ),
             redis_waitaof=_flag(get("REDIS_WAITAOF"), False),
             max_streams_per_worker=_whole(
-                "MAX_STREAMS_PER_WORKER", get("MAX_STREAMS_PER_WORKER"), 1000, 1, MAX_STREAMS
+                "MAX_STREAMS_PER_WORKER", get("MAX_STREAMS_PER_WORKER"), 10_000, 1, MAX_STREAMS
             ),
             max_streams_per_client=_whole(
                 "MAX_STREAMS_PER_CLIENT", get("MAX_STREAMS_PER_CLIENT"), 32, 1, MAX_STREAMS

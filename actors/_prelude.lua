@@ -77,7 +77,7 @@ local function slot_key(suffix)
 end
 
 -- Keep this actor's entry in its parent's fleet index current, in the same atomic script: the
--- summary table (a counter reports {count = n}), or nil when the actor is deleted. Only a tenant's
+-- summary table (e.g. {count = n}), or nil when the actor is deleted. Only a tenant's
 -- actor has a parent (no-op otherwise); the parent's keys share its tenant's hash tag. Bumps the
 -- parent's version and publishes {kind = "fleet", id = PARENT, state = {kind, name, summary}}.
 local function report(summary)

@@ -1,8 +1,8 @@
 """FleetActor: a tenant's own actor, `org:{<tenant>}`, listing the tenant's actors of every fleet kind.
 
-The fleet pattern: a parent that tracks its children. A kind declared `fleet = True` (the counter)
-keeps its tenant actors' entries in the parent's index from inside each of its own scripts
-(`report()` in the prelude), so creating, changing or deleting a child and updating the index are
+The fleet pattern: a parent that tracks its children. A kind declared `fleet = True` keeps its
+tenant actors' entries in the parent's index from inside each of its own scripts (`report()` in the
+prelude), so creating, changing or deleting a child and updating the index are
 one atomic script. Parent and children share the tenant's hash tag: one cluster slot.
 """
 

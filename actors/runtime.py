@@ -63,7 +63,7 @@ _sequence = itertools.count()
 
 
 def _new_process_tag() -> None:
-    # Forked workers (granian, `serve --workers N`) inherit the parent's tag and counter: without a
+    # Forked workers (granian, `serve --workers N`) inherit the parent's tag and sequence: without a
     # fresh tag two workers would mint the same request ids, and the second's writes would be taken
     # for repeats of the first's and return its stored result instead of applying.
     global _process_tag, _sequence
@@ -75,7 +75,7 @@ os.register_at_fork(after_in_child=_new_process_tag)
 
 
 def new_request_id() -> str:
-    """A process-unique request id: random per process, then a counter (cheaper than uuid4)."""
+    """A process-unique request id: random per process, then a sequence number (cheaper than uuid4)."""
     return f"a{_process_tag}-{next(_sequence)}"
 
 
@@ -97,7 +97,7 @@ class Operation:
     mutating: bool = True
     keys: tuple[str, ...] = ()
     script: Script | None = field(default=None, compare=False)
-    # Set when the owning Actor class is created: `counter_increment.lua` on kind `counter` -> `increment`.
+    # Set when the owning Actor class is created: `post_likes_toggle.lua` on kind `post_likes` -> `toggle`.
     name: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
@@ -286,7 +286,7 @@ class Actor:
 
 
 class ActorSet:
-    """One instance of each actor kind on one Redis client, made on first use: `actors.get(CounterActor)`."""
+    """Each actor kind's one instance on a Redis client, made on first use: `actors.get(PreferencesActor)`."""
 
     def __init__(self, redis: RedisClient, *, runner: ScriptRunner | None = None) -> None:
         self.redis = redis

@@ -1,7 +1,8 @@
 """The tenant hook: which tenant (organization) a caller acts in, for per-tenant limits, usage and actors.
 
-`Services.tenant_of` holds one; remote functions ask it through `await ctx.tenant()`. The organizations
-feature supplies the real one (the session's active organization); until then no caller has a tenant.
+`Services.tenant_of` holds one; remote functions ask it through `await ctx.tenant()`. The app sets it
+to `domain.orgs.members.active_tenant` (the slug of the session's active organization); apps built
+without it (tests of other parts) keep `no_tenant`.
 """
 
 from __future__ import annotations

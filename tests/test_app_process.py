@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 import redis
 
-from tests.support.demo import needs_counter_demo
 from tests.support.server import ROOT, redis_pids_for, running_app, start_app, stop_app, wait_until
 
 
@@ -145,22 +144,22 @@ def test_migrate_twice_is_a_no_op(tmp_path: Path) -> None:
     assert "database is up to date" in second.stdout
 
 
-@needs_counter_demo
 def test_routes_lists_remote_functions_and_the_admin_mount(tmp_path: Path) -> None:
     result = run_cli({"DATA_DIR": str(tmp_path)}, "routes")
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert any(
-        line.startswith("/counter/{counter_id:str}") and "increment_counter  [remote command]" in line
+        line.startswith("/account/sessions/{session_id:str}/revoke")
+        and "revoke_session  [remote command]" in line
         for line in lines
     )
-    assert any("get_counter  [remote query]" in line for line in lines)
+    assert any("get_user_profile  [remote query]" in line for line in lines)
     assert any(line.startswith("/admin/*") and "(mounted app)" in line for line in lines)
     access = {
         line.split()[-1] if "[" not in line else line.split()[-3]: line.split()[2] for line in lines[1:]
     }
-    assert access["get_counter"] == "public"
-    assert access["increment_counter"] == "signed-in"
+    assert access["sign_in"] == "public"
+    assert access["revoke_session"] == "signed-in"
     assert access["update_user_profile"] == "signed-in"
     assert not any(" OPTIONS " in line for line in lines)
 

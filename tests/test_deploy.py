@@ -152,7 +152,7 @@ def test_dockerignore_keeps_secrets_and_tooling_out_and_the_app_in() -> None:
     assert not any(f.startswith((".venv/", "node_modules/")) or "__pycache__" in f for f in files)
     top_level_modules = {p.name for p in ROOT.glob("*.py")}
     assert top_level_modules <= files
-    for needed in ("pyproject.toml", "README.md", "web/templates/base.html", "actors/counter_increment.lua"):
+    for needed in ("pyproject.toml", "README.md", "web/templates/base.html", "actors/_prelude.lua"):
         assert needed in files
     assert any(f.startswith("web/static/vendor/htmx-") for f in files)
     assert any(f.startswith("piccolo_migrations/") for f in files)

@@ -1,12 +1,12 @@
-"""Pages and files not owned by a feature module: home, `/counter` (the default counter), the favicon."""
+"""Pages and files not owned by a feature module: home (with the sections features add to it), the favicon."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from litestar import Request, Response, get
-from litestar.exceptions import NotFoundException
+from litestar import Request, get
 from litestar.response import File, Template
 from redis.exceptions import RedisError
 
@@ -15,44 +15,52 @@ from web.errors import VARY
 from web.remote import REGISTRY, context_from
 from web.templating import HTMLTemplate
 
-DEMO_COUNTER = "default"
 FAVICON = Path(__file__).resolve().parent / "static" / "favicon.ico"
+
+
+@dataclass(frozen=True)
+class HomeSection:
+    """A feature's part of the home page: `partial` shows what the public query `query` answers."""
+
+    partial: str
+    query: str
+
+
+@dataclass(frozen=True)
+class ShownSection:
+    """A section as the home template gets it: `value` is None when the query failed (Redis down, say)."""
+
+    partial: str
+    value: object
+
+
+HOME_SECTIONS: list[HomeSection] = []
+
+
+def home_section(partial: str, *, query: str) -> HomeSection:
+    """Show `partial` on the home page with the answer of remote query `query` at its defaults, as `value`."""
+    section = HomeSection(partial=partial, query=query)
+    if section not in HOME_SECTIONS:
+        HOME_SECTIONS.append(section)
+    return section
 
 
 @get("/", tags=["pages"])
 async def home(request: Request[Any, Any, Any]) -> Template:
-    """The landing page: what the starter is, and the live counter demo (when the app has it)."""
-    counter = None
-    try:
-        get_counter = REGISTRY.get("get_counter")
-    except LookupError:  # a project generated without the counter demo
-        get_counter = None
-    if get_counter is not None:
+    """The landing page: what the starter is, and each section a feature adds (e.g. a live demo)."""
+    ctx = context_from(request)
+    sections = []
+    for section in HOME_SECTIONS:
         try:
-            counter = await get_counter(context_from(request), DEMO_COUNTER)
+            value = await REGISTRY.get(section.query)(ctx)
         except (DomainError, RedisError):
-            counter = None  # Redis unavailable: the page still renders, without the demo's value
+            value = None  # Redis unavailable: the page still renders, the section says so
+        sections.append(ShownSection(partial=section.partial, value=value))
     return HTMLTemplate(
         "pages/home.html",
-        context={"counter": counter, "has_counter_demo": get_counter is not None},
+        context={"home_sections": sections},
         headers={"Vary": VARY, "Cache-Control": "no-store"},
     )
-
-
-@get(
-    "/counter",
-    name="default_counter",
-    summary="The default counter",
-    description="`GET /counter/default`: JSON {count, id, timestamp}, or the page for browsers.",
-    tags=["remote"],
-    cache=False,
-)
-async def default_counter(request: Request[Any, Any, Any]) -> Response[Any]:
-    try:
-        get_counter = REGISTRY.get("get_counter")
-    except LookupError:  # a project generated without the counter demo
-        raise NotFoundException() from None
-    return await get_counter.handle(request)
 
 
 @get("/favicon.ico", include_in_schema=False, cache=False)

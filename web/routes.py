@@ -15,7 +15,6 @@ def route_handlers() -> list[ControllerRouterHandler]:
         health.readyz,
         health.ping,
         pages.home,
-        pages.default_counter,
         pages.favicon,
         *live.route_handlers(),
         *remote.route_handlers(),

@@ -48,7 +48,7 @@ class Services:
         return self.auth
 
     def actor(self, cls: type[A]) -> A:
-        """The process's instance of an actor class: `services.actor(CounterActor).get(id)`."""
+        """The process's instance of an actor class: `services.actor(PreferencesActor).get(id)`."""
         return self.actors.get(cls)
 
 

@@ -16,7 +16,7 @@ class FlatGlobalsEnvironment(Environment):
     """A Jinja environment whose templates see a plain dict of globals, not a ChainMap.
 
     Jinja builds a context for every render and every `{% include %}` and copies the globals' keys
-    into it; over a ChainMap that copy was about a quarter of the counter partial's render time.
+    into it; over a ChainMap that copy was about a quarter of a small partial's render time.
     A template takes a snapshot of the environment's globals when it is first loaded, so every
     global is registered at start-up (TemplateConfig's engine_callback), before anything renders.
     """

@@ -8,7 +8,7 @@ lost connection until it is back, every lookup goes to Redis as before, and a re
 it (messages sent meanwhile are gone). Entries also expire after `LOCAL_TTL_S` whatever happens.
 
 A lookup that started before an invalidation arrived must not store what it read: the
-`generation` counter, bumped by every invalidation, tells `put` that its value may be stale.
+`generation` number, bumped by every invalidation, tells `put` that its value may be stale.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 The relying party is BASE_URL: its host is the RP id and its scheme://host[:port] the only origin
 accepted. Each ceremony's challenge lives in Redis for five minutes, bound to the browser that
-started it and used up by the first answer (domain/auth/challenges.py). A signature counter that
+started it and used up by the first answer (domain/auth/challenges.py). A signature count (signCount) that
 does not move forward is refused (a cloned authenticator), unless it stays 0 as synced passkeys do.
 """
 
@@ -262,7 +262,7 @@ async def finish_authentication(
         auth_event("passkey.sign_in_failure", level=logging.WARNING, user_id=row["user"], ip=ip, reason=exc)
         raise ValidationFailed(NOT_ACCEPTED) from None
     new_count = verified.new_sign_count
-    # The counter moves in the same statement that checks it, so two uses of one count cannot both pass.
+    # The count moves in the same statement that checks it, so two uses of one count cannot both pass.
     moved = Passkey.sign_count == 0 if new_count == 0 else Passkey.sign_count < new_count
     used = await (
         Passkey.update({Passkey.sign_count: new_count, Passkey.last_used_at: auth.clock()})
@@ -270,7 +270,7 @@ async def finish_authentication(
         .returning(Passkey.id)
     )
     if not used:
-        auth_event("passkey.sign_in_failure", level=logging.WARNING, user_id=row["user"], reason="counter")
+        auth_event("passkey.sign_in_failure", level=logging.WARNING, user_id=row["user"], reason="sign_count")
         raise ValidationFailed(NOT_ACCEPTED)
     auth_event("passkey.used", user_id=row["user"], passkey_id=row["id"])
     return await start_session(auth, row["user"], ip=ip, user_agent=user_agent, method="passkey")

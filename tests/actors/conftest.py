@@ -165,7 +165,7 @@ async def delete_test_keys(client: RedisClient, uid: str) -> None:
     batch: list[bytes] = []
     async for key in client.scan_iter(match=f"actor:*{{{uid}*", count=1000):
         batch.append(key)
-    # One pipelined round trip per 1,000 keys (a counter test leaves ~10,000 request records).
+    # One pipelined round trip per 1,000 keys (a tally test leaves ~10,000 request records).
     for start in range(0, len(batch), 1000):
         pipe = client.pipeline(transaction=False)
         for key in batch[start : start + 1000]:

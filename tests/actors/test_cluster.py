@@ -10,12 +10,12 @@ import pytest
 from redis.asyncio.cluster import RedisCluster
 
 from actors.connection import RedisClient, create_redis
-from actors.counter import CounterActor
 from actors.durability import check_durability
 from actors.events import ActorEvent, parse_event
 from actors.keys import actor_channel, actor_key, hashed_id
 from actors.listen import EventHub
 from actors.ratelimit import RateLimitActor
+from tests.support.tally import TallyActor
 
 from .conftest import cluster_ports, cluster_url
 
@@ -44,16 +44,16 @@ def ids_on_every_node(client: RedisCluster, kind: str, make_id: object = str) ->
     return [i for ids in by_node.values() for i in ids[:2]]
 
 
-async def test_cluster_counter_increments_exact_across_nodes(cluster: RedisCluster) -> None:
-    counter = CounterActor(cluster)
-    ids = ids_on_every_node(cluster, "counter")
+async def test_cluster_tally_increments_exact_across_nodes(cluster: RedisCluster) -> None:
+    tally = TallyActor(cluster)
+    ids = ids_on_every_node(cluster, "tally")
 
     async def worker(offset: int) -> None:
         for step in range(60):
-            await counter.increment(ids[(offset + step) % len(ids)])
+            await tally.increment(ids[(offset + step) % len(ids)])
 
     await asyncio.gather(*(worker(o) for o in range(len(ids) * 5)))
-    states = await asyncio.gather(*(counter.get(i) for i in ids))
+    states = await asyncio.gather(*(tally.get(i) for i in ids))
     assert [s.count for s in states] == [300] * len(ids)
 
 
@@ -68,13 +68,13 @@ async def test_cluster_ratelimit_bursts_exact_on_every_node(cluster: RedisCluste
 
 
 async def test_cluster_scripts_reload_after_script_flush_on_all_nodes(cluster: RedisCluster) -> None:
-    counter = CounterActor(cluster)
-    ids = ids_on_every_node(cluster, "counter")
-    before = await asyncio.gather(*(counter.get(i) for i in ids))
+    tally = TallyActor(cluster)
+    ids = ids_on_every_node(cluster, "tally")
+    before = await asyncio.gather(*(tally.get(i) for i in ids))
     await cluster.script_flush()  # redis-py sends SCRIPT FLUSH to every node
-    assert CounterActor._increment.script is not None
-    assert await cluster.script_exists(CounterActor._increment.script.sha) == [False]
-    after = await asyncio.gather(*(counter.increment(i, request_id="after-flush") for i in ids))
+    assert TallyActor._increment.script is not None
+    assert await cluster.script_exists(TallyActor._increment.script.sha) == [False]
+    after = await asyncio.gather(*(tally.increment(i, request_id="after-flush") for i in ids))
     assert [a.count for a in after] == [b.count + 1 for b in before]
 
 
@@ -83,17 +83,17 @@ async def test_cluster_check_durability_reads_every_primary(cluster: RedisCluste
 
 
 async def test_cluster_events_from_every_node_reach_one_subscriber(cluster: RedisCluster) -> None:
-    counter = CounterActor(cluster)
-    ids = ids_on_every_node(cluster, "counter")
+    tally = TallyActor(cluster)
+    ids = ids_on_every_node(cluster, "tally")
     pubsub = cluster.pubsub(node=cluster.get_primaries()[0])
-    await pubsub.subscribe(*(actor_channel("counter", i) for i in ids))
+    await pubsub.subscribe(*(actor_channel("tally", i) for i in ids))
     deadline = time.monotonic() + 10
     confirmed = 0
     while confirmed < len(ids):  # PUBLISH reaches every node's subscribers once subscribed
         assert time.monotonic() < deadline, "subscriptions not confirmed"
         message = await pubsub.get_message(timeout=0.5)
         confirmed += message is not None and message["type"] == "subscribe"
-    results = [await counter.increment(counter_id) for counter_id in ids]
+    results = [await tally.increment(tally_id) for tally_id in ids]
     events: list[ActorEvent] = []
     while len(events) < len(ids):
         assert time.monotonic() < deadline, f"only {len(events)} of {len(ids)} events arrived"
@@ -106,12 +106,12 @@ async def test_cluster_events_from_every_node_reach_one_subscriber(cluster: Redi
 
 async def test_cluster_event_hub_hears_actors_on_every_node(cluster: RedisCluster) -> None:
     hub = EventHub(cluster)
-    counter = CounterActor(cluster)
-    ids = ids_on_every_node(cluster, "counter")
-    subs = [hub.subscribe("counter", i) for i in ids]
+    tally = TallyActor(cluster)
+    ids = ids_on_every_node(cluster, "tally")
+    subs = [hub.subscribe("tally", i) for i in ids]
     for sub in subs:
         await sub.__aenter__()
-    results = [await counter.increment(i) for i in ids]
+    results = [await tally.increment(i) for i in ids]
     events = [await asyncio.wait_for(sub.__anext__(), 5) for sub in subs]
     assert [(e.id, e.version) for e in events if isinstance(e, ActorEvent)] == [
         (r.id, r.version) for r in results

@@ -11,8 +11,8 @@ import pytest
 import redis as sync_redis
 
 from actors.connection import create_redis
-from actors.counter import CounterActor
 from actors.embedded import EmbeddedRedis, find_redis_server
+from tests.support.tally import TallyActor
 
 from .conftest import free_port, short_tmpdir, wait_until
 
@@ -20,9 +20,9 @@ from .conftest import free_port, short_tmpdir, wait_until
 async def increments_work(url: str) -> None:
     client = create_redis(url)
     try:
-        counter = CounterActor(client)
-        before = (await counter.get("conn")).count
-        assert (await counter.increment("conn")).count == before + 1
+        tally = TallyActor(client)
+        before = (await tally.get("conn")).count
+        assert (await tally.increment("conn")).count == before + 1
     finally:
         await client.aclose()
 

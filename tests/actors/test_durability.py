@@ -9,10 +9,10 @@ import pytest
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from actors.connection import RedisClient, create_redis
-from actors.counter import CounterActor
 from actors.durability import check_durability, probe, supports_waitaof
 from actors.embedded import EmbeddedRedis, find_redis_server
 from actors.scripts import DurabilityError, ScriptRunner, WaitAof
+from tests.support.tally import TallyActor
 
 from .conftest import short_tmpdir, version_of
 
@@ -78,7 +78,7 @@ async def test_supports_waitaof_is_false_without_the_command(client_of: RedisCli
 
 @pytest.mark.parametrize("client_of", ["server_before_7_2"], indirect=True)
 async def test_wait_aof_mode_refuses_a_server_without_waitaof(client_of: RedisClient) -> None:
-    actor = CounterActor(client_of, runner=ScriptRunner(client_of, wait_aof=WaitAof()))
+    actor = TallyActor(client_of, runner=ScriptRunner(client_of, wait_aof=WaitAof()))
     with pytest.raises(DurabilityError, match=r"needs Redis 7\.2"):
         await actor.increment("waitaof-refused")
 

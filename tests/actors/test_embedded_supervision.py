@@ -18,9 +18,9 @@ from redis.exceptions import RedisError
 from redis.retry import Retry
 
 from actors.connection import create_redis
-from actors.counter import CounterActor
 from actors.embedded import EmbeddedRedis
 from tests.support.server import redis_pids_for
+from tests.support.tally import TallyActor
 
 from .conftest import short_tmpdir, wait_until
 
@@ -60,8 +60,8 @@ async def test_supervised_server_comes_back_after_sigkill_with_every_acknowledge
 ) -> None:
     caplog.set_level(logging.WARNING, logger="actors.embedded")
     redis = create_redis(supervised.url)
-    counter = CounterActor(redis)
-    acknowledged = [(await counter.increment("survivor")).count for _ in range(N)]
+    tally = TallyActor(redis)
+    acknowledged = [(await tally.increment("survivor")).count for _ in range(N)]
     assert acknowledged == list(range(1, N + 1))
     killed = supervised.pid
     assert killed is not None
@@ -72,7 +72,7 @@ async def test_supervised_server_comes_back_after_sigkill_with_every_acknowledge
     while count is None:
         assert time.monotonic() < deadline, "the supervised server did not answer again within 10 s"
         try:
-            count = (await counter.get("survivor")).count
+            count = (await tally.get("survivor")).count
         except RedisError:
             await asyncio.sleep(0.02)
     await redis.aclose()

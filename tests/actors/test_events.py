@@ -6,10 +6,10 @@ import asyncio
 import time
 
 from actors.connection import RedisClient
-from actors.counter import CounterActor
 from actors.events import ActorEvent, parse_event
 from actors.keys import actor_channel
 from actors.preferences import PreferencesActor
+from tests.support.tally import TallyActor
 
 
 async def collect(redis: RedisClient, channel: str, n: int, started: asyncio.Event) -> list[ActorEvent]:
@@ -29,31 +29,31 @@ async def collect(redis: RedisClient, channel: str, n: int, started: asyncio.Eve
 
 
 async def test_events_arrive_in_order_with_increasing_versions(redis: RedisClient, uid: str) -> None:
-    counter = CounterActor(redis)
+    tally = TallyActor(redis)
     started = asyncio.Event()
-    listener = asyncio.create_task(collect(redis, actor_channel("counter", uid), 400, started))
+    listener = asyncio.create_task(collect(redis, actor_channel("tally", uid), 400, started))
     await started.wait()
 
     async def worker() -> None:
         for _ in range(50):
-            await counter.increment(uid)
+            await tally.increment(uid)
 
     await asyncio.gather(*(worker() for _ in range(8)))
     events = await listener
     assert [e.version for e in events] == list(range(1, 401))
     assert [e.state["count"] for e in events] == list(range(1, 401))
-    assert {(e.kind, e.id) for e in events} == {("counter", uid)}
-    assert CounterActor.state_from_event(events[-1]).count == 400
+    assert {(e.kind, e.id) for e in events} == {("tally", uid)}
+    assert TallyActor.state_from_event(events[-1]).count == 400
 
 
 async def test_events_are_not_republished_on_a_repeated_request(redis: RedisClient, uid: str) -> None:
-    counter = CounterActor(redis)
+    tally = TallyActor(redis)
     started = asyncio.Event()
-    listener = asyncio.create_task(collect(redis, actor_channel("counter", uid), 2, started))
+    listener = asyncio.create_task(collect(redis, actor_channel("tally", uid), 2, started))
     await started.wait()
-    await counter.increment(uid, request_id="once")
-    await counter.increment(uid, request_id="once")
-    await counter.increment(uid, request_id="twice")
+    await tally.increment(uid, request_id="once")
+    await tally.increment(uid, request_id="once")
+    await tally.increment(uid, request_id="twice")
     events = await listener
     assert [e.version for e in events] == [1, 2]
 
@@ -69,5 +69,5 @@ async def test_events_carry_the_whole_preferences_state(redis: RedisClient, uid:
 
 
 def test_parse_event_accepts_str_and_bytes() -> None:
-    raw = '{"kind": "counter", "id": "a", "state": {"count": 1}, "version": 1}'
-    assert parse_event(raw) == parse_event(raw.encode()) == ActorEvent("counter", "a", {"count": 1}, 1)
+    raw = '{"kind": "tally", "id": "a", "state": {"count": 1}, "version": 1}'
+    assert parse_event(raw) == parse_event(raw.encode()) == ActorEvent("tally", "a", {"count": 1}, 1)

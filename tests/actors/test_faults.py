@@ -10,8 +10,8 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from actors.connection import create_redis
-from actors.counter import CounterActor
 from actors.embedded import EmbeddedRedis
+from tests.support.tally import TallyActor
 
 from .faults import DroppingProxy
 
@@ -26,11 +26,11 @@ async def poll(condition: Callable[[], bool], timeout: float, message: str) -> N
 
 
 class Load:
-    """Workers incrementing one counter, each call under its own request id; a call that fails
+    """Workers incrementing one tally, each call under its own request id; a call that fails
     is retried with the same id until acknowledged, as a careful client would."""
 
-    def __init__(self, counter: CounterActor, counter_id: str, workers: int = 20) -> None:
-        self.counter, self.counter_id, self.workers = counter, counter_id, workers
+    def __init__(self, tally: TallyActor, tally_id: str, workers: int = 20) -> None:
+        self.tally, self.tally_id, self.workers = tally, tally_id, workers
         self.acked: dict[str, int] = {}
         self.failures: list[float] = []  # monotonic start time of each failed attempt
         self.stop = asyncio.Event()
@@ -50,7 +50,7 @@ class Load:
             while True:
                 started = time.monotonic()
                 try:
-                    state = await self.counter.increment(self.counter_id, request_id=request_id)
+                    state = await self.tally.increment(self.tally_id, request_id=request_id)
                     break
                 except TRANSIENT:
                     self.failures.append(started)
@@ -67,8 +67,8 @@ async def run_with_fault(
     started: Callable[[Load], None] = lambda load: None,
 ) -> Load:
     client = create_redis(server.url)
-    counter = CounterActor(client)
-    load = Load(counter, "faulty")
+    tally = TallyActor(client)
+    load = Load(tally, "faulty")
     load.start()
     started(load)
     await load.until_acked(300)
@@ -76,7 +76,7 @@ async def run_with_fault(
     acked_at_recovery = len(load.acked)
     await load.until_acked(acked_at_recovery + 300)
     await load.finish()
-    final = await counter.get("faulty")
+    final = await tally.get("faulty")
     # No increment lost, none applied twice: each applied one was acknowledged exactly once.
     assert final.count == len(load.acked)
     assert sorted(load.acked.values()) == list(range(1, final.count + 1))
@@ -139,13 +139,13 @@ async def test_faults_lost_replies_apply_each_request_once(fresh_server: Embedde
     proxy = DroppingProxy(fresh_server.port, drop_every=7)
     port = await proxy.start()
     client = create_redis(f"redis://127.0.0.1:{port}")
-    counter = CounterActor(client)
-    load = Load(counter, "lossy")
+    tally = TallyActor(client)
+    load = Load(tally, "lossy")
     load.start()
     await load.until_acked(1500, timeout=40)
     await load.finish()
     direct = create_redis(fresh_server.url)
-    final = await CounterActor(direct).get("lossy")
+    final = await TallyActor(direct).get("lossy")
     assert proxy.drops >= 20
     assert final.count == len(load.acked)
     assert sorted(load.acked.values()) == list(range(1, final.count + 1))

@@ -35,12 +35,12 @@ def test_invalid_actor_id_is_a_value_error() -> None:
 
 
 def test_actor_key_keeps_one_hash_tag_for_all_suffixes() -> None:
-    assert actor_key("counter", "abc") == "actor:counter:{abc}"
-    assert actor_key("counter", "abc", "rq", "increment", "r1") == "actor:counter:{abc}:rq:increment:r1"
+    assert actor_key("tally", "abc") == "actor:tally:{abc}"
+    assert actor_key("tally", "abc", "rq", "increment", "r1") == "actor:tally:{abc}:rq:increment:r1"
 
 
 def test_actor_channel_names_the_actor() -> None:
-    assert actor_channel("counter", "abc") == "actor:counter:{abc}:events"
+    assert actor_channel("tally", "abc") == "actor:tally:{abc}:events"
 
 
 def test_hashed_id_is_a_valid_id_for_any_string() -> None:
@@ -52,15 +52,15 @@ def test_hashed_id_is_a_valid_id_for_any_string() -> None:
 def test_scoped_ids_put_every_key_of_a_tenant_under_its_hash_tag() -> None:
     assert scoped("acme") == "org:{acme}"
     assert scoped("acme", "visits") == "org:{acme}/visits"
-    assert actor_key("counter", scoped("acme", "visits")) == "actor:counter:org:{acme}/visits"
+    assert actor_key("tally", scoped("acme", "visits")) == "actor:tally:org:{acme}/visits"
     assert (
-        actor_key("counter", scoped("acme", "v"), "rq", "increment", "r1")
-        == "actor:counter:org:{acme}/v:rq:increment:r1"
+        actor_key("tally", scoped("acme", "v"), "rq", "increment", "r1")
+        == "actor:tally:org:{acme}/v:rq:increment:r1"
     )
-    assert actor_channel("counter", scoped("acme", "v")) == "actor:counter:org:{acme}/v:events"
-    assert fleet_keys(scoped("acme"), "counter") == (
+    assert actor_channel("tally", scoped("acme", "v")) == "actor:tally:org:{acme}/v:events"
+    assert fleet_keys(scoped("acme"), "tally") == (
         "actor:fleet:org:{acme}",
-        "actor:fleet:org:{acme}:counter",
+        "actor:fleet:org:{acme}:tally",
     )
     assert (
         tenant_of(scoped("acme", "v")),
@@ -91,7 +91,7 @@ def test_only_well_formed_scoped_ids_are_actor_ids(bad: str) -> None:
     with pytest.raises(InvalidActorId):
         validate_actor_id(bad)
     with pytest.raises(InvalidActorId):
-        actor_key("counter", bad)
+        actor_key("tally", bad)
 
 
 def test_plain_id_rule_refuses_scoped_ids_so_urls_cannot_name_a_tenant_actor() -> None:

@@ -10,13 +10,13 @@ from collections.abc import Callable
 import anyio
 
 from actors.connection import RedisClient, create_redis
-from actors.counter import CounterActor
 from actors.embedded import EmbeddedRedis
 from actors.events import ActorEvent
 from actors.keys import actor_channel
 from actors.listen import EventHub, Gap, cancel_and_wait
 from domain.auth.local_cache import CachedSession, LocalEntry, LocalSessionCache
 from domain.auth.types import AuthUser
+from tests.support.tally import TallyActor
 
 
 async def poll(condition: Callable[[], bool], timeout: float, message: str) -> None:
@@ -35,16 +35,16 @@ async def test_event_hub_delivers_every_event_to_every_listener_in_order(
     redis: RedisClient, uid: str
 ) -> None:
     hub = EventHub(redis)
-    counter = CounterActor(redis)
+    tally = TallyActor(redis)
     ids = {f"{uid}-a": 300, f"{uid}-b": 100}
     ready: list[int] = []
 
-    async def listener(counter_id: str) -> list[int]:
+    async def listener(tally_id: str) -> list[int]:
         versions: list[int] = []
-        async with hub.subscribe("counter", counter_id) as events:
+        async with hub.subscribe("tally", tally_id) as events:
             ready.append(1)
             async for event in events:
-                assert isinstance(event, ActorEvent) and event.id == counter_id
+                assert isinstance(event, ActorEvent) and event.id == tally_id
                 versions.append(event.version)
                 if len(versions) == 50:
                     return versions
@@ -52,11 +52,11 @@ async def test_event_hub_delivers_every_event_to_every_listener_in_order(
 
     tasks = [asyncio.create_task(listener(i)) for i, n in ids.items() for _ in range(n)]
     await poll(lambda: len(ready) == len(tasks), 10, "all listeners subscribed")
-    assert [await numsub(redis, actor_channel("counter", i)) for i in ids] == [1, 1]  # one connection
+    assert [await numsub(redis, actor_channel("tally", i)) for i in ids] == [1, 1]  # one connection
 
-    async def writer(counter_id: str) -> None:
+    async def writer(tally_id: str) -> None:
         for _ in range(50):
-            await counter.increment(counter_id)
+            await tally.increment(tally_id)
 
     await asyncio.gather(*(writer(i) for i in ids))
     for versions in await asyncio.gather(*tasks):
@@ -67,8 +67,8 @@ async def test_event_hub_delivers_every_event_to_every_listener_in_order(
 
 async def test_event_hub_unsubscribes_after_the_last_listener(redis: RedisClient, uid: str) -> None:
     hub = EventHub(redis)
-    channel = actor_channel("counter", uid)
-    async with hub.subscribe("counter", uid), hub.subscribe("counter", uid):
+    channel = actor_channel("tally", uid)
+    async with hub.subscribe("tally", uid), hub.subscribe("tally", uid):
         assert await numsub(redis, channel) == 1
     deadline = time.monotonic() + 5
     while await numsub(redis, channel) != 0:
@@ -84,21 +84,21 @@ async def test_event_hub_forgets_listeners_whose_exit_is_cancelled(redis: RedisC
     ids = [f"{uid}-{n}" for n in range(8)]
     entered: list[str] = []
 
-    async def listener(counter_id: str) -> None:
-        async with hub.subscribe("counter", counter_id) as events:
-            entered.append(counter_id)
+    async def listener(tally_id: str) -> None:
+        async with hub.subscribe("tally", tally_id) as events:
+            entered.append(tally_id)
             async for _ in events:
                 pass
 
     try:
         async with anyio.create_task_group() as group:
-            for counter_id in ids:
-                group.start_soon(listener, counter_id)
+            for tally_id in ids:
+                group.start_soon(listener, tally_id)
             await poll(lambda: len(entered) == len(ids), 5, "every listener subscribed")
             group.cancel_scope.cancel()
         assert hub.listener_count == 0
-        for counter_id in ids:  # and Redis follows: no channel stays subscribed for nobody
-            channel = actor_channel("counter", counter_id)
+        for tally_id in ids:  # and Redis follows: no channel stays subscribed for nobody
+            channel = actor_channel("tally", tally_id)
             deadline = time.monotonic() + 5
             while await numsub(redis, channel) != 0:
                 assert time.monotonic() < deadline, f"{channel} still subscribed"
@@ -112,12 +112,12 @@ async def test_event_hub_forgets_listeners_cancelled_while_subscribing(redis: Re
     ids = [f"{uid}-{n}" for n in range(8)]
     try:
         async with anyio.create_task_group() as group:
-            for counter_id in ids:
-                group.start_soon(lambda i: hub.subscribe("counter", i).__aenter__(), counter_id)
+            for tally_id in ids:
+                group.start_soon(lambda i: hub.subscribe("tally", i).__aenter__(), tally_id)
             group.cancel_scope.cancel()  # lands while the SUBSCRIBEs are on their way
         assert hub.listener_count == 0
-        async with hub.subscribe("counter", ids[0]) as events:  # and the channel still works afterwards
-            await CounterActor(redis).increment(ids[0])
+        async with hub.subscribe("tally", ids[0]) as events:  # and the channel still works afterwards
+            await TallyActor(redis).increment(ids[0])
             event = await asyncio.wait_for(events.__anext__(), 5)
             assert isinstance(event, ActorEvent) and event.version == 1
         assert hub.listener_count == 0
@@ -127,10 +127,10 @@ async def test_event_hub_forgets_listeners_cancelled_while_subscribing(redis: Re
 
 async def test_event_hub_slow_listener_gets_a_gap_not_a_backlog(redis: RedisClient, uid: str) -> None:
     hub = EventHub(redis, queue_size=4)
-    counter = CounterActor(redis)
-    async with hub.subscribe("counter", uid) as slow, hub.subscribe("counter", uid) as fast:
+    tally = TallyActor(redis)
+    async with hub.subscribe("tally", uid) as slow, hub.subscribe("tally", uid) as fast:
         for _ in range(20):
-            await counter.increment(uid)
+            await tally.increment(uid)
             assert isinstance(await asyncio.wait_for(fast.__anext__(), 5), ActorEvent)  # fast keeps up
         items = [slow.queue.get_nowait() for _ in range(slow.queue.qsize())]
     assert 1 <= len(items) <= 4
@@ -142,14 +142,14 @@ async def test_event_hub_slow_listener_gets_a_gap_not_a_backlog(redis: RedisClie
 async def test_event_hub_sends_a_gap_after_redis_restarts(fresh_server: EmbeddedRedis) -> None:
     client = create_redis(fresh_server.url)
     hub = EventHub(client)
-    counter = CounterActor(client)
-    await counter.increment("live")
-    async with hub.subscribe("counter", "live") as events:
+    tally = TallyActor(client)
+    await tally.increment("live")
+    async with hub.subscribe("tally", "live") as events:
         fresh_server.kill()
         fresh_server.start()  # same data dir: count 1 survives in the AOF
         first = await asyncio.wait_for(events.__anext__(), 15)
-        assert first == Gap("counter", "live")
-        await counter.increment("live")
+        assert first == Gap("tally", "live")
+        await tally.increment("live")
         second = await asyncio.wait_for(events.__anext__(), 5)
         assert isinstance(second, ActorEvent) and second.version == 2
     await hub.aclose()

@@ -10,11 +10,12 @@ from prometheus_client import REGISTRY
 from redis.crc import key_slot
 
 from actors.connection import RedisClient
-from actors.counter import CounterActor
 from actors.durability import probe
 from actors.keys import actor_key
+from actors.preferences import PreferencesActor
 from actors.runtime import Actor, ActorSet, Operation, discover, registered
 from actors.scripts import runner_for
+from tests.support.tally import TallyActor
 from web.metrics import instrument_actor_calls, instruments
 
 
@@ -38,8 +39,8 @@ def test_registry_knows_a_kind_as_soon_as_its_class_is_declared() -> None:
 
 def test_registry_discovers_every_actor_module_of_the_package() -> None:
     kinds = discover()
-    assert {"counter", "preferences", "ratelimit"} <= set(kinds)
-    assert kinds["counter"] is CounterActor
+    assert {"outbox", "preferences", "ratelimit"} <= set(kinds)
+    assert kinds["preferences"] is PreferencesActor
 
 
 def test_registry_refuses_a_second_class_for_one_kind() -> None:
@@ -74,7 +75,7 @@ async def test_operation_extra_keys_live_in_the_actors_slot(redis: RedisClient, 
 
 async def test_actor_set_gives_one_instance_per_kind(redis: RedisClient) -> None:
     actors = ActorSet(redis)
-    assert actors.get(CounterActor) is actors.get(CounterActor)
+    assert actors.get(TallyActor) is actors.get(TallyActor)
     assert actors.of_kind("post_likes") is actors.get(PostLikesActor)
     with pytest.raises(KeyError, match="no actor kind 'nope'"):
         actors.of_kind("nope")

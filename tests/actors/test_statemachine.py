@@ -1,4 +1,4 @@
-"""A stateful property test: concurrent CounterActor callers against a sequential model."""
+"""A stateful property test: concurrent TallyActor callers against a sequential model."""
 
 from __future__ import annotations
 
@@ -10,15 +10,15 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
 from actors.connection import create_redis
-from actors.counter import CounterActor, CounterState
 from actors.embedded import EmbeddedRedis
+from tests.support.tally import TallyActor, TallyState
 
 IDS = st.sampled_from(["a", "b", "c"])
 REQUEST_IDS = st.one_of(st.none(), st.sampled_from([f"r{n}" for n in range(8)]))
 CALL = st.tuples(IDS, st.integers(min_value=1, max_value=5), REQUEST_IDS)
 
 
-class CounterMachine(RuleBasedStateMachine):
+class TallyMachine(RuleBasedStateMachine):
     """Each step runs a batch of increments concurrently; the model applies them one by one.
 
     Concurrent calls may run in any order, so per id the model checks what every order agrees
@@ -32,25 +32,25 @@ class CounterMachine(RuleBasedStateMachine):
         super().__init__()
         self.loop = asyncio.new_event_loop()
         self.client = create_redis(self.url)
-        self.counter = CounterActor(self.client)
+        self.tally = TallyActor(self.client)
         self.prefix = uuid.uuid4().hex[:10]
         self.counts = {"a": 0, "b": 0, "c": 0}
         self.versions = {"a": 0, "b": 0, "c": 0}
-        self.results: dict[tuple[str, str], CounterState] = {}
+        self.results: dict[tuple[str, str], TallyState] = {}
 
     def key(self, actor_id: str) -> str:
         return f"{self.prefix}-{actor_id}"
 
     @rule(calls=st.lists(CALL, min_size=1, max_size=12))
     def increment_concurrently(self, calls: list[tuple[str, int, str | None]]) -> None:
-        async def batch() -> list[CounterState]:
+        async def batch() -> list[TallyState]:
             return await asyncio.gather(
-                *(self.counter.increment(self.key(i), by=by, request_id=r) for i, by, r in calls)
+                *(self.tally.increment(self.key(i), by=by, request_id=r) for i, by, r in calls)
             )
 
         results = self.loop.run_until_complete(batch())
-        fresh: dict[str, list[CounterState]] = {"a": [], "b": [], "c": []}
-        first_of: dict[tuple[str, str], CounterState] = {}
+        fresh: dict[str, list[TallyState]] = {"a": [], "b": [], "c": []}
+        first_of: dict[tuple[str, str], TallyState] = {}
         for (actor_id, by, request_id), result in zip(calls, results, strict=True):
             if request_id is not None and (actor_id, request_id) in self.results:
                 assert result == self.results[(actor_id, request_id)]
@@ -73,7 +73,7 @@ class CounterMachine(RuleBasedStateMachine):
     @invariant()
     def matches_model(self) -> None:
         for actor_id, count in self.counts.items():
-            state = self.loop.run_until_complete(self.counter.get(self.key(actor_id)))
+            state = self.loop.run_until_complete(self.tally.get(self.key(actor_id)))
             assert (state.count, state.version) == (count, self.versions[actor_id])
 
     def teardown(self) -> None:
@@ -81,8 +81,8 @@ class CounterMachine(RuleBasedStateMachine):
         self.loop.close()
 
 
-def test_counter_state_machine_matches_sequential_model(actor_server: EmbeddedRedis) -> None:
-    CounterMachine.url = actor_server.url
+def test_tally_state_machine_matches_sequential_model(actor_server: EmbeddedRedis) -> None:
+    TallyMachine.url = actor_server.url
     run_state_machine_as_test(
-        CounterMachine, settings=settings(max_examples=40, stateful_step_count=15, deadline=None)
+        TallyMachine, settings=settings(max_examples=40, stateful_step_count=15, deadline=None)
     )

@@ -21,13 +21,13 @@ async def test_usage_counts_exact_after_1000_concurrent_records(redis: RedisClie
     tenant, alice, bob = tenant_subject(uid), user_subject(f"{uid}-alice"), user_subject(f"{uid}-bob")
 
     async def call(n: int) -> None:
-        event = "counter.increment" if n % 4 else "counter.reset"
+        event = "tally.increment" if n % 4 else "tally.reset"
         user = alice if n % 3 else bob
         await asyncio.gather(usage.record(tenant, event), usage.record(user, event))
 
     await asyncio.gather(*(call(n) for n in range(1000)))
     today = (await usage.days(tenant, 1))[-1]
-    assert today.counts == {"counter.increment": 750, "counter.reset": 250}
+    assert today.counts == {"tally.increment": 750, "tally.reset": 250}
     assert (await usage.hours(tenant, 1))[-1].counts == today.counts
     alice_today, bob_today = (await usage.days(alice, 1))[-1], (await usage.days(bob, 1))[-1]
     assert sum(alice_today.counts.values()) == sum(1 for n in range(1000) if n % 3)

@@ -11,7 +11,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from actors.connection import RedisClient, create_redis
-from actors.counter import CounterActor
 from actors.embedded import EmbeddedRedis
 from actors.fleet import FleetActor
 from actors.keys import actor_channel, actor_key
@@ -20,6 +19,7 @@ from actors.ratelimit import RateLimitActor
 from actors.runtime import Actor, Operation
 from actors.scripts import InvalidActorArgument
 from actors.usage import UsageActor
+from tests.support.tally import TallyActor
 
 
 @pytest.fixture
@@ -35,12 +35,12 @@ async def snapshot(redis: RedisClient) -> dict[bytes, object]:
 
 
 BAD_CALLS: list[tuple[type[Actor], str, tuple[str | int | float, ...]]] = [
-    (CounterActor, "_increment", (0,)),
-    (CounterActor, "_increment", (-3,)),
-    (CounterActor, "_increment", (1.5,)),
-    (CounterActor, "_increment", ("ten",)),
-    (CounterActor, "_increment", (10**10,)),
-    (CounterActor, "_increment", ()),
+    (TallyActor, "_increment", (0,)),
+    (TallyActor, "_increment", (-3,)),
+    (TallyActor, "_increment", (1.5,)),
+    (TallyActor, "_increment", ("ten",)),
+    (TallyActor, "_increment", (10**10,)),
+    (TallyActor, "_increment", ()),
     (RateLimitActor, "_hit", (0, 1000, 1)),
     (RateLimitActor, "_hit", (5, 0, 1)),
     (RateLimitActor, "_hit", (5, 1000, 6)),
@@ -59,7 +59,7 @@ BAD_CALLS: list[tuple[type[Actor], str, tuple[str | int | float, ...]]] = [
     (UsageActor, "_read", ("w", 1)),
     (UsageActor, "_read", ("d", 0)),
     (UsageActor, "_read", ("d", 401)),
-    (FleetActor, "_get", ("seed", "Counter")),
+    (FleetActor, "_get", ("seed", "Likes")),
 ]
 
 
@@ -67,7 +67,7 @@ BAD_CALLS: list[tuple[type[Actor], str, tuple[str | int | float, ...]]] = [
 async def test_scripts_bad_arguments_leave_keyspace_unchanged(
     own_redis: RedisClient, actor_class: type[Actor], op: str, args: tuple[str | int | float, ...]
 ) -> None:
-    await CounterActor(own_redis).increment("seed")
+    await TallyActor(own_redis).increment("seed")
     await PreferencesActor(own_redis).update("seed", theme="dark")
     await RateLimitActor(own_redis).hit("seed", limit=5, window_seconds=60)
     await UsageActor(own_redis).record("seed", "seed")
@@ -83,14 +83,14 @@ async def test_scripts_bad_arguments_leave_keyspace_unchanged(
 async def test_scripts_bad_request_ttl_leaves_keyspace_unchanged(
     own_redis: RedisClient, ttl: str | int
 ) -> None:
-    await CounterActor(own_redis).increment("seed")
+    await TallyActor(own_redis).increment("seed")
     before = await snapshot(own_redis)
-    script = CounterActor._increment.script
+    script = TallyActor._increment.script
     assert script is not None
-    key = actor_key("counter", "seed")
-    argv: list[str | int | float] = ["counter", "seed", actor_channel("counter", "seed"), ttl, 1]
+    key = actor_key("tally", "seed")
+    argv: list[str | int | float] = ["tally", "seed", actor_channel("tally", "seed"), ttl, 1]
     with pytest.raises(InvalidActorArgument, match="request ttl"):
-        await CounterActor(own_redis).runner.run(script, [key, f"{key}:rq:increment:r"], argv)
+        await TallyActor(own_redis).runner.run(script, [key, f"{key}:rq:increment:r"], argv)
     assert await snapshot(own_redis) == before
 
 

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 from actors.connection import RedisClient, create_redis
-from actors.counter import CounterActor
 from actors.durability import supports_waitaof
 from actors.embedded import find_redis_server
 from actors.scripts import DurabilityError, ScriptRunner, WaitAof
+from tests.support.tally import TallyActor
 
 from .conftest import short_tmpdir, version_of, wait_until
 
@@ -74,22 +74,22 @@ async def test_waitaof_is_detected_on_redis_7_2(client: RedisClient) -> None:
 
 
 async def test_waitaof_answers_after_fsync_with_everysec(client: RedisClient) -> None:
-    counter = CounterActor(client, runner=ScriptRunner(client, wait_aof=WaitAof(1, 0, 5000)))
-    results = await asyncio.gather(*(counter.increment("durable") for _ in range(100)))
+    tally = TallyActor(client, runner=ScriptRunner(client, wait_aof=WaitAof(1, 0, 5000)))
+    results = await asyncio.gather(*(tally.increment("durable") for _ in range(100)))
     assert sorted(r.count for r in results) == list(range(1, 101))
 
 
 async def test_waitaof_shortfall_raises_and_retry_applies_once(client: RedisClient) -> None:
     # No replica exists, so asking for one can never be confirmed.
-    strict = CounterActor(client, runner=ScriptRunner(client, wait_aof=WaitAof(1, 1, 50)))
+    strict = TallyActor(client, runner=ScriptRunner(client, wait_aof=WaitAof(1, 1, 50)))
     with pytest.raises(DurabilityError, match="retry with the same request_id"):
         await strict.increment("short", request_id="r1")
-    plain = CounterActor(client, runner=ScriptRunner(client))
+    plain = TallyActor(client, runner=ScriptRunner(client))
     assert (await plain.increment("short", request_id="r1")).count == 1
     assert (await plain.get("short")).count == 1
 
 
 async def test_waitaof_without_aof_fails_the_confirmation(client_without_aof: RedisClient) -> None:
-    counter = CounterActor(client_without_aof, runner=ScriptRunner(client_without_aof, wait_aof=WaitAof()))
+    tally = TallyActor(client_without_aof, runner=ScriptRunner(client_without_aof, wait_aof=WaitAof()))
     with pytest.raises(DurabilityError, match="WAITAOF failed"):
-        await counter.increment("no-aof")
+        await tally.increment("no-aof")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import re
 import shutil
 from collections.abc import Iterator
@@ -15,6 +16,7 @@ import pytest
 from tests.support.server import ROOT, RunningApp, free_port, running_app
 from tests.support.signin import PASSWORD
 from tests.support.signin import verification_link as verification_path
+from web.remote import REGISTRY
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Locator, Page
@@ -85,3 +87,14 @@ def open_user_menu(page: Page) -> Locator:
     if menu.get_attribute("open") is None:
         menu.locator("summary").click()
     return menu
+
+
+def feature_pages() -> list[tuple[str, str]]:
+    """(name, URL) of each page a public remote query serves at its default arguments: the features' own."""
+    importlib.import_module("web.functions")  # declares them
+    pages = [
+        (fn.name, fn.url(**{f.name: f.default for f in fn.path_fields}))
+        for fn in REGISTRY
+        if fn.kind == "query" and fn.public and fn.page and not any(f.required for f in fn.path_fields)
+    ]
+    return sorted(pages)

@@ -8,7 +8,6 @@ from typing import Literal
 
 import pytest
 
-from tests.support.demo import COUNTER_DEMO
 from tests.support.server import RunningApp
 
 pytest.importorskip("playwright")
@@ -23,7 +22,7 @@ from tests.browser.layout import (
     links_mailed,
     new_link_mailed,
 )
-from tests.browser.support import PASSWORD, open_user_menu, verification_link
+from tests.browser.support import PASSWORD, feature_pages, open_user_menu, verification_link
 
 pytestmark = pytest.mark.browser
 Scheme = Literal["light", "dark"]
@@ -55,7 +54,8 @@ def every_page(
         ("resend", "/auth/resend-verification"),
         ("reset-invalid", "/auth/reset-password?token=nope"),
         ("error-404", "/no-such-page"),
-    ] + ([("counter", "/counter/axe")] if COUNTER_DEMO else []):
+        *feature_pages(),
+    ]:
         page.goto(app.base_url + path)
         yield name, page
     # A sign-up: its "check your email" answer, then its link opened in another browser, which asks
@@ -117,7 +117,7 @@ def every_page(
 
     administrator = context_with(browser, admin, color_scheme=scheme, viewport=DESKTOP)
     page = administrator.new_page()
-    page.goto(f"{app.base_url}/admin-tools/actors?kind=counter&id=axe")
+    page.goto(f"{app.base_url}/admin-tools/actors?kind=preferences&id=axe")
     yield "admin-actors", page
     administrator.close()
 

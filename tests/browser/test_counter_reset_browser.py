@@ -6,16 +6,15 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.support.demo import needs_counter_demo
 from tests.support.server import RunningApp
 
 pytest.importorskip("playwright")
 from playwright.sync_api import Browser, expect
 
 from tests.browser.support import chromium, served_app
-from tests.browser.test_live_browser import new_context, sign_up_verify_and_sign_in, wait_for_stream
+from tests.browser.test_counter_live_browser import new_context, sign_up_verify_and_sign_in, wait_for_stream
 
-pytestmark = [pytest.mark.browser, needs_counter_demo]
+pytestmark = [pytest.mark.browser]
 
 
 @pytest.fixture(scope="module")

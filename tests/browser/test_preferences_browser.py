@@ -6,7 +6,6 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.support.demo import needs_counter_demo
 from tests.support.server import ROOT, RunningApp
 from tests.support.signin import signed_in
 
@@ -104,29 +103,3 @@ def test_theme_change_in_one_tab_shows_in_another_without_reload(
     expect(other_tab.locator("html")).not_to_have_attribute("data-theme", "dark")
     assert other_tab.evaluate("() => getComputedStyle(document.body).backgroundColor") == light_background
     context.close()
-
-
-RECORD = (
-    "() => { window.__sse = []; document.addEventListener('htmx:sseBeforeMessage', (e) =>"
-    " window.__sse.push({id: e.detail.lastEventId, skipped: e.defaultPrevented})); }"
-)
-
-
-@needs_counter_demo
-def test_the_clicking_tab_skips_its_own_sse_echo(server: RunningApp, browser: Browser) -> None:
-    clicker = signed_in_context(browser, server, "echo@example.com", "Echo")
-    watcher = browser.new_context()
-    pages = [clicker.new_page(), watcher.new_page()]
-    for page in pages:
-        page.goto(f"{server.base_url}/counter/echo")
-        wait_for_stream(page, "#counter_live")
-        page.evaluate(RECORD)
-    pages[0].locator("#counter").get_by_role("button", name="Increment").click()
-    for page in pages:
-        expect(page.locator("#counter [data-count]")).to_have_text("1")
-        page.wait_for_function("() => window.__sse.some((m) => m.id === '1')", timeout=10_000)
-    # The tab whose command answered with version 1 already shows it; the other one applies it.
-    assert pages[0].evaluate("() => window.__sse.find((m) => m.id === '1').skipped") is True
-    assert pages[1].evaluate("() => window.__sse.find((m) => m.id === '1').skipped") is False
-    clicker.close()
-    watcher.close()

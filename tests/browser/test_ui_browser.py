@@ -7,7 +7,6 @@ from typing import Literal
 
 import pytest
 
-from tests.support.demo import COUNTER_DEMO
 from tests.support.server import RunningApp
 
 pytest.importorskip("playwright")
@@ -21,7 +20,7 @@ from tests.browser.layout import (
     screenshot,
     session_cookies,
 )
-from tests.browser.support import PASSWORD, open_user_menu, verification_link
+from tests.browser.support import PASSWORD, feature_pages, open_user_menu, verification_link
 
 pytestmark = pytest.mark.browser
 Scheme = Literal["light", "dark"]
@@ -168,7 +167,7 @@ def test_screenshots_and_no_sideways_scrolling(
     """Every page fits the width (no horizontal scroll), admin panel included; screenshots for a look."""
     context = context_with(layout_browser, member, viewport=viewport)
     page = context.new_page()
-    paths = ["/", "/account", "/auth/sign-in", "/dev/mail"] + (["/counter/shots"] if COUNTER_DEMO else [])
+    paths = ["/", "/account", "/auth/sign-in", "/dev/mail"] + [url for _, url in feature_pages()]
     for path in paths:
         page.goto(layout_server.base_url + path)
         assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"], path
@@ -197,7 +196,7 @@ def test_screenshots_and_no_sideways_scrolling(
     expect(users).to_be_visible(timeout=20_000)
     assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
     screenshot(page, f"{size}-admin")
-    page.goto(f"{layout_server.base_url}/admin-tools/actors?kind=counter&id=shots")
+    page.goto(f"{layout_server.base_url}/admin-tools/actors?kind=preferences&id=shots")
     assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
     screenshot(page, f"{size}-admin-actors")
     administrator.close()

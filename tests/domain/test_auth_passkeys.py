@@ -1,4 +1,4 @@
-"""Passkeys with a software authenticator holding a real P-256 key: ceremonies, counters, RP and binding."""
+"""Passkeys with a software authenticator holding a real P-256 key: ceremonies, sign count, RP, binding."""
 
 from __future__ import annotations
 
@@ -82,7 +82,9 @@ async def test_passkey_challenge_is_single_use_bound_to_the_browser_and_short_li
         )
 
 
-async def test_passkey_counter_that_does_not_move_forward_is_refused_unless_both_are_zero(env: Env) -> None:
+async def test_passkey_sign_count_that_does_not_move_forward_is_refused_unless_both_are_zero(
+    env: Env,
+) -> None:
     user = await env.user("ada@example.com")
     credential = await registered(env, user)
     assert await sign_in(env, credential, step=3) == user.id

@@ -61,9 +61,9 @@ async def _seed(redis: RedisClient) -> dict[str, int]:
     )
     await _session(ids["verified"], "s-expired", now - timedelta(seconds=1))
     await _session(ids["verified"], "s-live", now + DAY)
-    await redis.set("actor:counter:{c1}:rq:increment:leaked", "{}")
-    await redis.set("actor:counter:{c1}:rq:increment:fresh", "{}", px=60_000)
-    await redis.set("actor:counter:{c1}", "not a request key")
+    await redis.set("actor:tally:{c1}:rq:increment:leaked", "{}")
+    await redis.set("actor:tally:{c1}:rq:increment:fresh", "{}", px=60_000)
+    await redis.set("actor:tally:{c1}", "not a request key")
     return ids
 
 
@@ -71,7 +71,7 @@ async def _remaining(redis: RedisClient) -> tuple[set[str], set[str], set[str], 
     users = {r["email"] for r in await User.select(User.email)}
     sessions = {r["token_hash"] for r in await Session.select(Session.token_hash)}
     links = {r["token_hash"] for r in await Verification.select(Verification.token_hash)}
-    keys = {k.decode() async for k in redis.scan_iter(match="actor:counter:*")}
+    keys = {k.decode() async for k in redis.scan_iter(match="actor:tally:*")}
     return users, sessions, links, keys
 
 
@@ -79,7 +79,7 @@ EXPECTED = (
     {"fresh@example.com", "live@example.com", "oauth@example.com", "ok@example.com"},
     {"s-live"},
     {"t-live"},
-    {"actor:counter:{c1}:rq:increment:fresh", "actor:counter:{c1}"},
+    {"actor:tally:{c1}:rq:increment:fresh", "actor:tally:{c1}"},
 )
 
 

@@ -10,7 +10,6 @@ from litestar.routes import HTTPRoute
 
 from actors.keys import InvalidActorId, validate_id
 from tests.conftest import TEST_BASE_URL
-from tests.support.demo import COUNTER_DEMO, needs_counter_demo
 from tests.web.admin_support import signed_in_member
 from tests.web.auth_support import Client, csrf_token, fast_hashing, signed_in_user
 
@@ -36,7 +35,7 @@ PUBLIC_UNSAFE = {
 }
 SIGNED_IN_READS = {"/account", "/_remote/get_user_profile", "/admin-tools/actors", "/admin/"}
 ADMIN_ONLY = {("GET", "/admin-tools/actors"), ("POST", "/admin-tools/actors/reset"), ("GET", "/admin/")}
-PATH_VALUES = {"provider": "github", "session_id": "1", "passkey_id": "1", "counter_id": "default"}
+PATH_VALUES = {"provider": "github", "session_id": "1", "passkey_id": "1"}
 PARAM = re.compile(r"{(\w+)(?::\w+)?}")
 SAME_ORIGIN = {"origin": TEST_BASE_URL, "sec-fetch-site": "same-origin"}
 
@@ -60,7 +59,6 @@ def asks_for_sign_in(status: int, headers: dict[str, str]) -> bool:
 def test_every_unsafe_route_checks_sign_in_itself_for_htmx_and_json_callers(client: Client) -> None:
     routes = unsafe_routes(client)
     assert ("POST", "/account/profile") in routes
-    assert ("POST", "/counter/default") in routes or not COUNTER_DEMO
     token = csrf_token(client)
     for method, path in routes:
         if path in PUBLIC_UNSAFE:
@@ -93,12 +91,13 @@ def test_answers_that_differ_for_htmx_say_vary_hx_request(client: Client) -> Non
     signed_in_user(client, "vary@example.com")
     paths = [
         "/",
-        "/counter/default",
-        "/counter/bad%20id",
         "/account",
         "/_remote/get_user_profile",
         "/auth/forgot-password",
         "/auth/resend-verification",
+        "/auth/sign-in",
+        "/auth/two-factor",
+        "/admin-tools/alarms",
         "/no/such/page",
     ]
     checked = 0
@@ -122,23 +121,6 @@ def test_htmx_is_configured_self_requests_only_without_eval_or_history_cache(cli
     assert config["allowEval"] is False
     assert config["historyCacheSize"] == 0
     assert config.get("allowScriptTags") is False
-
-
-@needs_counter_demo
-@needs_counter_demo
-def test_double_submitted_increment_button_applies_once(client: Client) -> None:
-    """The key the rendered button carries makes a double click (or an htmx retry) one increment."""
-    fast_hashing(client)
-    signed_in_user(client, "double@example.com")
-    page = client.get("/counter/double", headers={"accept": "text/html"}).text
-    key = re.search(r'name="_idempotency_key" value="([^"]+)"', page)
-    assert key, "the increment button carries no idempotency key"
-    token = csrf_token(client)
-    form = {"_csrf_token": token, "_idempotency_key": key.group(1)}
-    headers = {**SAME_ORIGIN, "hx-request": "true", "x-csrftoken": token}
-    answers = [client.post("/counter/double", data=form, headers=headers) for _ in range(3)]
-    assert all(a.status_code == 200 for a in answers)
-    assert client.get("/counter/double", headers={"accept": "application/json"}).json()["count"] == 1
 
 
 # One of each class of input that made a 500 somewhere, sent to every route (hypothesis in

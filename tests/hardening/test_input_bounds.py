@@ -10,7 +10,6 @@ from litestar.testing import TestClient
 from domain.auth.tables import Session
 from settings import Settings
 from tests.conftest import TEST_BASE_URL
-from tests.support.demo import needs_counter_demo
 from tests.web.auth_support import Client, csrf_token, fast_hashing, run, signed_in_user
 from web.remote import REGISTRY
 
@@ -46,7 +45,6 @@ def test_revoke_session_id_past_the_id_column_is_422(db_client: Client, session_
     assert db_client.get("/account", follow_redirects=False).status_code == 200
 
 
-@needs_counter_demo
 @pytest.mark.parametrize(
     ("query", "headers"),
     [
@@ -58,7 +56,8 @@ def test_revoke_session_id_past_the_id_column_is_422(db_client: Client, session_
 def test_sse_version_past_a_version_number_is_422(
     client: Client, query: str, headers: dict[str, str]
 ) -> None:
-    answer = client.get(f"/counter/default/events{query}", headers={**JSON, **headers})
+    signed_in_user(client, "ada@example.com")
+    answer = client.get(f"/account/preferences/events{query}", headers={**JSON, **headers})
     assert answer.status_code == 422, answer.text
     assert answer.json()["errors"], answer.text
     assert client.get("/dev/live").json()["stream_slots"] == 0  # a refused stream holds no slot

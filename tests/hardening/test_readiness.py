@@ -14,7 +14,7 @@ from actors.embedded import EmbeddedRedis
 from app import create_app
 from settings import Settings
 from tests.conftest import TEST_BASE_URL
-from tests.support.demo import COUNTER_DEMO
+from tests.web.auth_support import signed_in_user
 
 
 def acl(client: redis_sync.Redis, *rules: str) -> None:
@@ -55,8 +55,8 @@ def test_readyz_after_script_flush_reloads_and_is_ready(
     assert client.get("/readyz").status_code == 200
     admin_redis.script_flush()
     assert client.get("/readyz").status_code == 200
-    if COUNTER_DEMO:  # a script-backed route after the flush, where the project has one
-        assert client.get("/counter/after-flush", headers={"accept": "application/json"}).status_code == 200
+    signed_in_user(client, "ada@example.com")  # a signed-in page reads the preferences actor: a script
+    assert client.get("/", headers={"accept": "text/html"}).status_code == 200
 
 
 def start_and_stop(settings: Settings, capfd: pytest.CaptureFixture[str]) -> str:

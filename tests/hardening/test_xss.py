@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 import httpx
 import pytest
@@ -15,7 +15,6 @@ from markupsafe import escape
 from domain.auth.core import AuthLimits, Limit
 from tests.conftest import TEST_BASE_URL
 from tests.hardening.xss import PAYLOADS, payloads, problems_in
-from tests.support.demo import COUNTER_DEMO, needs_counter_demo
 from tests.web.auth_support import PASSWORD, auth_of, csrf_token, fast_hashing, last_link
 
 Client = TestClient[Litestar]
@@ -33,9 +32,7 @@ CALLERS = {
     "htmx": {"hx-request": "true", "accept": "text/html"},
 }
 # Pages and partials that show what a signed-in user stored (name, avatar, email).
-SIGNED_IN_VIEWS = ("/", "/account", "/_remote/get_user_profile", "/dev/mail") + (
-    ("/counter/default",) if COUNTER_DEMO else ()
-)
+SIGNED_IN_VIEWS = ("/", "/account", "/_remote/get_user_profile", "/dev/mail")
 RFC5322_SPECIALS = set('<>()[],;:"\\@ ')
 _serial = itertools.count()
 
@@ -130,18 +127,6 @@ def test_xss_profile_name_and_avatar_everywhere(fuzz_client: Client, name: str, 
         views(fuzz_client, SIGNED_IN_VIEWS, sent)
 
 
-@needs_counter_demo
-@FUZZ
-@given(counter_id=payloads(max_size=64))
-def test_xss_counter_id_in_path_pages_partials_and_errors(fuzz_client: Client, counter_id: str) -> None:
-    for path in (f"/counter/{quote(counter_id, safe='')}", f"/counter/{quote(counter_id, safe='/')}"):
-        views(fuzz_client, (path,), counter_id)
-        for caller in CALLERS:
-            assert_inert(post(fuzz_client, path, {}, caller), counter_id)
-    # Unknown pages: the error page must not reflect the path as markup.
-    views(fuzz_client, (f"/{quote(counter_id, safe='/')}",), counter_id)
-
-
 @settings(FUZZ, max_examples=10)
 @given(local=payloads(max_size=60, spaces=False))
 def test_xss_email_in_auth_pages_and_account(fuzz_client: Client, local: str) -> None:
@@ -182,7 +167,7 @@ def test_email_with_rfc5322_specials_is_refused_at_sign_up(fuzz_client: Client) 
 
 @pytest.mark.parametrize("payload", PAYLOADS)
 def test_xss_checker_flags_each_payload_raw_and_passes_it_escaped(payload: str) -> None:
-    for place in ("<p>{}</p>", '<input value="{}">', "<input value='{}'>", '<div hx-get="/counter/{}">'):
+    for place in ("<p>{}</p>", '<input value="{}">', "<input value='{}'>", '<div hx-get="/things/{}">'):
         assert not problems_in(place.format(escape(payload)), payload), place
         if "{{" in payload:
             assert problems_in(place.format(payload.replace("{{7*7}}", "49")), payload), place

@@ -16,7 +16,7 @@ UP, UV, AT = 0x01, 0x04, 0x40
 
 @dataclass
 class Credential:
-    """One resident credential: its id, private key, RP id, user handle and signature counter."""
+    """One resident credential: its id, private key, RP id, user handle and signature count."""
 
     rp_id: str
     user_handle: bytes
@@ -39,7 +39,7 @@ def _client_data(kind: str, challenge: str, origin: str) -> bytes:
 
 
 def create(
-    options_json: str, origin: str, *, rp_id: str | None = None, counter: int = 0
+    options_json: str, origin: str, *, rp_id: str | None = None, sign_count: int = 0
 ) -> tuple[Credential, str]:
     """Answer `navigator.credentials.create()` options: a new credential and the browser's JSON response.
 
@@ -49,12 +49,12 @@ def create(
     credential = Credential(
         rp_id=rp_id or options["rp"]["id"],
         user_handle=base64url_to_bytes(options["user"]["id"]),
-        sign_count=counter,
+        sign_count=sign_count,
     )
     auth_data = (
         hashlib.sha256(credential.rp_id.encode()).digest()
         + bytes([UP | UV | AT])
-        + counter.to_bytes(4, "big")
+        + sign_count.to_bytes(4, "big")
         + bytes(16)  # AAGUID: none given
         + len(credential.credential_id).to_bytes(2, "big")
         + credential.credential_id
@@ -79,7 +79,7 @@ def create(
 
 
 def get(options_json: str, origin: str, credential: Credential, *, step: int = 1) -> str:
-    """Answer `navigator.credentials.get()` options with `credential`, its counter moved by `step`."""
+    """Answer `navigator.credentials.get()` options with `credential`, its sign count moved by `step`."""
     options = json.loads(options_json)
     credential.sign_count += step
     auth_data = (

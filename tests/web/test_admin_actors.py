@@ -2,31 +2,31 @@
 
 from __future__ import annotations
 
-from actors.counter import CounterActor
 from actors.keys import hashed_id
 from actors.ratelimit import RateLimitActor
+from tests.support.tally import TallyActor
 from tests.web.admin_support import demote, signed_in_admin, signed_in_member
 from tests.web.auth_support import Client, post_form, run
 
 PATH = "/admin-tools/actors"
 
 
-def counter(client: Client) -> CounterActor:
-    actor = client.app.state.services.actor(CounterActor)
-    assert isinstance(actor, CounterActor)
+def tally(client: Client) -> TallyActor:
+    actor = client.app.state.services.actor(TallyActor)
+    assert isinstance(actor, TallyActor)
     return actor
 
 
-def bump(client: Client, counter_id: str, by: int) -> None:
+def bump(client: Client, tally_id: str, by: int) -> None:
     async def go() -> None:
-        await counter(client).increment(counter_id, by=by)
+        await tally(client).increment(tally_id, by=by)
 
     run(client, go)
 
 
-def count_of(client: Client, counter_id: str) -> int:
+def count_of(client: Client, tally_id: str) -> int:
     async def go() -> int:
-        return (await counter(client).get(counter_id)).count
+        return (await tally(client).get(tally_id)).count
 
     return run(client, go)
 
@@ -41,7 +41,7 @@ def test_actor_inspector_non_admin_gets_403(client: Client) -> None:
     signed_in_member(client)
     bump(client, "abc", 2)
     assert client.get(PATH, follow_redirects=False).status_code == 403
-    response = post_form(client, f"{PATH}/reset", {"kind": "counter", "id": "abc"}, follow_redirects=False)
+    response = post_form(client, f"{PATH}/reset", {"kind": "tally", "id": "abc"}, follow_redirects=False)
     assert response.status_code == 403
     assert count_of(client, "abc") == 2
 
@@ -50,9 +50,9 @@ def test_actor_inspector_shows_state(client: Client) -> None:
     signed_in_admin(client)
     bump(client, "abc", 41)
     bump(client, "abc", 1)
-    page = client.get(PATH, params={"kind": "counter", "id": "abc"})
+    page = client.get(PATH, params={"kind": "tally", "id": "abc"})
     assert page.status_code == 200
-    assert "actor:counter:{abc}" in page.text
+    assert "actor:tally:{abc}" in page.text
     assert '<code>count</code></td><td class="py-1"><code>42</code>' in page.text
     assert "Reset this actor" in page.text
 
@@ -60,13 +60,13 @@ def test_actor_inspector_shows_state(client: Client) -> None:
 def test_actor_inspector_lists_every_kind(client: Client) -> None:
     signed_in_admin(client)
     page = client.get(PATH).text
-    for kind in ("counter", "preferences", "ratelimit"):
+    for kind in ("tally", "preferences", "ratelimit"):
         assert f'<option value="{kind}"' in page
 
 
 def test_actor_inspector_unknown_actor_has_no_state(client: Client) -> None:
     signed_in_admin(client)
-    page = client.get(PATH, params={"kind": "counter", "id": "never-used"})
+    page = client.get(PATH, params={"kind": "tally", "id": "never-used"})
     assert page.status_code == 200
     assert "No state" in page.text
     assert "Reset this actor" not in page.text
@@ -97,9 +97,9 @@ def test_actor_inspector_resets_an_actor(client: Client) -> None:
     signed_in_admin(client)
     bump(client, "abc", 5)
     bump(client, "other", 7)
-    response = post_form(client, f"{PATH}/reset", {"kind": "counter", "id": "abc"}, follow_redirects=False)
+    response = post_form(client, f"{PATH}/reset", {"kind": "tally", "id": "abc"}, follow_redirects=False)
     assert response.status_code == 303
-    assert response.headers["location"] == f"{PATH}?kind=counter&id=abc"
+    assert response.headers["location"] == f"{PATH}?kind=tally&id=abc"
     assert "No state" in client.get(response.headers["location"]).text
     assert count_of(client, "abc") == 0
     assert count_of(client, "other") == 7
@@ -110,7 +110,7 @@ def test_actor_inspector_resets_an_actor(client: Client) -> None:
 def test_actor_inspector_reset_needs_csrf_token(client: Client) -> None:
     signed_in_admin(client)
     bump(client, "abc", 3)
-    response = client.post(f"{PATH}/reset", data={"kind": "counter", "id": "abc"}, follow_redirects=False)
+    response = client.post(f"{PATH}/reset", data={"kind": "tally", "id": "abc"}, follow_redirects=False)
     assert response.status_code == 403
     assert count_of(client, "abc") == 3
 
@@ -152,14 +152,14 @@ def test_actor_inspector_shows_a_tenants_usage_buckets_and_chart(client: Client)
 
     async def record() -> int:
         for _ in range(3):
-            await usage.record(tenant_subject("acme"), "counter.increment")
+            await usage.record(tenant_subject("acme"), "tally.increment")
         return int((await usage.days(tenant_subject("acme"), 1))[-1].start.timestamp()) // 86400
 
     day = run(client, record)
     page = client.get(PATH, params={"kind": "usage", "id": scoped("acme", "usage")})
     assert page.status_code == 200
     assert f"actor:usage:org:{{acme}}/usage:d:{day}</code> (hash, expires" in page.text
-    assert '<code>counter.increment</code></td><td class="py-1"><code>3</code>' in page.text
+    assert '<code>tally.increment</code></td><td class="py-1"><code>3</code>' in page.text
     assert page.text.count(" data-day=") == 30 and 'data-value="3"' in page.text  # today's bar
     assert "Remembered requests" not in page.text  # no state hash of its own, only buckets
     response = post_form(
@@ -176,5 +176,5 @@ def test_actor_inspector_shows_a_tenants_fleet_index(client: Client) -> None:
     bump(client, scoped("acme", "visits"), 4)
     page = client.get(PATH, params={"kind": "fleet", "id": scoped("acme")})
     assert page.status_code == 200
-    assert "actor:fleet:org:{acme}:counter</code>" in page.text
+    assert "actor:fleet:org:{acme}:tally</code>" in page.text
     assert '<code>visits</code></td><td class="py-1"><code>{&#34;count&#34;:4}</code>' in page.text

@@ -7,7 +7,6 @@ import time
 import msgspec
 from litestar.testing import TestClient
 
-from actors.counter import CounterActor
 from actors.outbox import PENDING_TTL_MS, OutboxActor
 from domain.admin.users import create_admin
 from domain.auth.passwords import OWASP_MINIMUM, PasswordHasher
@@ -15,6 +14,7 @@ from domain.mail import Mail
 from settings import Settings
 from tests.support.server import wait_until
 from tests.support.smtp_sink import SmtpSink
+from tests.support.tally import TallyActor
 from tests.web.admin_support import signed_in_admin, signed_in_member
 from tests.web.auth_support import HTMX, PASSWORD, Client, auth_of, csrf_token, fast_hashing, run, sign_in
 
@@ -77,20 +77,20 @@ def test_dead_mail_is_listed_with_its_error_and_retry_delivers_it(settings: Sett
 
 def test_discard_removes_an_alarm(client: Client) -> None:
     signed_in_admin(client)
-    counter = client.app.state.services.actor(CounterActor)
-    run(client, lambda: counter.set_alarm("later", at=time.time() + 3600))
+    tally = client.app.state.services.actor(TallyActor)
+    run(client, lambda: tally.set_alarm("later", at=time.time() + 3600))
     rows = _board(client)["alarms"]
     assert isinstance(rows, list)
-    assert {"member": "counter/later", "state": "scheduled"}.items() <= next(
-        r for r in rows if r["member"] == "counter/later"
+    assert {"member": "tally/later", "state": "scheduled"}.items() <= next(
+        r for r in rows if r["member"] == "tally/later"
     ).items()
     response = client.post(
         "/admin-tools/alarms/discard",
-        data={"member": "counter/later", "_csrf_token": csrf_token(client)},
+        data={"member": "tally/later", "_csrf_token": csrf_token(client)},
         headers=JSON,
     )
-    assert response.status_code == 200 and response.json()["notice"] == "counter/later: discarded."
-    assert run(client, counter.get_alarm, "later") is None
+    assert response.status_code == 200 and response.json()["notice"] == "tally/later: discarded."
+    assert run(client, tally.get_alarm, "later") is None
     bad = client.post(
         "/admin-tools/alarms/discard",
         data={"member": "no-slash", "_csrf_token": csrf_token(client)},
@@ -120,15 +120,15 @@ def test_discarding_an_outbox_alarm_marks_its_mail_discarded(client: Client) -> 
 def test_alarm_page_and_actions_are_for_admins_only(client: Client) -> None:
     assert client.get("/admin-tools/alarms", headers=JSON).status_code == 401
     signed_in_member(client)
-    counter = client.app.state.services.actor(CounterActor)
-    run(client, lambda: counter.set_alarm("kept", at=time.time() + 3600))
+    tally = client.app.state.services.actor(TallyActor)
+    run(client, lambda: tally.set_alarm("kept", at=time.time() + 3600))
     assert client.get("/admin-tools/alarms", headers=JSON).status_code == 403
     assert client.get("/admin-tools/alarms", headers={"Accept": "text/html"}).status_code == 403
     for action in ("retry", "discard"):
         response = client.post(
             f"/admin-tools/alarms/{action}",
-            data={"member": "counter/kept", "_csrf_token": csrf_token(client)},
+            data={"member": "tally/kept", "_csrf_token": csrf_token(client)},
             headers=JSON,
         )
         assert response.status_code == 403
-    assert run(client, counter.get_alarm, "kept") is not None
+    assert run(client, tally.get_alarm, "kept") is not None

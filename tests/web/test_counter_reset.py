@@ -5,11 +5,9 @@ from __future__ import annotations
 import time
 
 from actors.counter import CounterActor
-from tests.support.demo import needs_counter_demo
 from tests.support.server import wait_until
 from tests.web.auth_support import HTMX, Client, csrf_token, fast_hashing, run, signed_in_user
 
-pytestmark = needs_counter_demo
 JSON = {"Accept": "application/json"}
 
 

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 import pytest
 
 from actors.connection import create_redis
-from actors.counter import CounterActor, CounterState
 from actors.listen import EventHub
+from tests.support.tally import TallyActor, TallyState
 from web import live as live_module
 from web.live import LiveStreams, open_streams
 from web.live_views import LiveView
@@ -47,26 +47,26 @@ def parse(raw: bytes) -> Message:
     return message
 
 
-VIEW = LiveView(kind="counter", partial="partials/counter_value.html", context_name="counter", path="/c/{id}")
+VIEW = LiveView(kind="tally", partial="partials/tally_value.html", context_name="tally", path="/c/{id}")
 
 
-class CounterLive(LiveStreams):
-    """The streams of one counter view, as the app builds them for `live("counter", ...)`."""
+class TallyLive(LiveStreams):
+    """The streams of one tally view, as the app builds them for `live("tally", ...)`."""
 
-    counter: CounterActor
+    tally: TallyActor
 
 
 def render_count(view: LiveView, state: object) -> str:
-    assert isinstance(state, CounterState)
+    assert isinstance(state, TallyState)
     return f"<b>{state.count}</b>"
 
 
 @pytest.fixture
-async def live(redis_url: str) -> AsyncIterator[CounterLive]:
+async def live(redis_url: str) -> AsyncIterator[TallyLive]:
     redis = create_redis(redis_url)
-    counter = CounterActor(redis)
-    streams = CounterLive(hub=EventHub(redis), readers={"counter": counter}, render=render_count)
-    streams.counter = counter
+    tally = TallyActor(redis)
+    streams = TallyLive(hub=EventHub(redis), readers={"tally": tally}, render=render_count)
+    streams.tally = tally
     yield streams
     streams.close_all()
     await streams.hub.aclose()
@@ -78,54 +78,54 @@ async def next_message(stream: Stream, timeout: float = 5.0) -> Message:
 
 
 async def open_stream(
-    live: CounterLive, counter_id: str, after: int = -1, slot: StreamSlot | None = None
+    live: TallyLive, tally_id: str, after: int = -1, slot: StreamSlot | None = None
 ) -> Stream:
     """A stream past its retry hint, subscribed; the caller reads the state it sends (if any)."""
-    stream = live.stream(VIEW, counter_id, after, slot)
+    stream = live.stream(VIEW, tally_id, after, slot)
     hint = await next_message(stream)
     assert hint.retry == live_module.RETRY_MS and hint.data is None
     return stream
 
 
-async def test_stream_sends_current_state_first_then_each_change_in_order(live: CounterLive) -> None:
-    await live.counter.increment("c1")
+async def test_stream_sends_current_state_first_then_each_change_in_order(live: TallyLive) -> None:
+    await live.tally.increment("c1")
     stream = await open_stream(live, "c1")
     first = await next_message(stream)
-    assert (first.event, first.id, first.data) == ("counter", 1, "<b>1</b>")
+    assert (first.event, first.id, first.data) == ("tally", 1, "<b>1</b>")
     for _ in range(3):
-        await live.counter.increment("c1")
+        await live.tally.increment("c1")
     received = [(await next_message(stream)).id for _ in range(3)]
     assert received == [2, 3, 4]
     await stream.aclose()  # type: ignore[attr-defined]
 
 
-async def test_stream_after_a_known_version_sends_only_newer_states(live: CounterLive) -> None:
+async def test_stream_after_a_known_version_sends_only_newer_states(live: TallyLive) -> None:
     for _ in range(2):
-        await live.counter.increment("c2")
+        await live.tally.increment("c2")
     stream = await open_stream(live, "c2", after=2)  # as with Last-Event-ID: 2
     pending = asyncio.ensure_future(next_message(stream))
     await asyncio.sleep(0.05)
     assert not pending.done()  # nothing new yet: no initial message
-    await live.counter.increment("c2")
+    await live.tally.increment("c2")
     assert (await pending).id == 3
     await stream.aclose()  # type: ignore[attr-defined]
 
 
-async def test_stream_behind_the_latest_version_gets_the_current_state_at_once(live: CounterLive) -> None:
+async def test_stream_behind_the_latest_version_gets_the_current_state_at_once(live: TallyLive) -> None:
     for _ in range(5):
-        await live.counter.increment("c3")
+        await live.tally.increment("c3")
     stream = await open_stream(live, "c3", after=2)  # a reconnect that missed versions 3..5
     message = await next_message(stream, timeout=1)
     assert (message.id, message.data) == (5, "<b>5</b>")
     await stream.aclose()  # type: ignore[attr-defined]
 
 
-async def test_slow_reader_skips_to_the_latest_state(live: CounterLive) -> None:
+async def test_slow_reader_skips_to_the_latest_state(live: TallyLive) -> None:
     live.hub.queue_size = 2
     stream = await open_stream(live, "c4")
     assert (await next_message(stream)).id == 0
     for _ in range(6):  # overflows the 2-slot queue: its backlog becomes one Gap
-        await live.counter.increment("c4")
+        await live.tally.increment("c4")
     await asyncio.sleep(0.1)
     ids = [int((await next_message(stream)).id or 0)]
     while ids[-1] != 6:
@@ -134,16 +134,14 @@ async def test_slow_reader_skips_to_the_latest_state(live: CounterLive) -> None:
     await stream.aclose()  # type: ignore[attr-defined]
 
 
-async def test_idle_stream_sends_heartbeat_comments(
-    live: CounterLive, monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def test_idle_stream_sends_heartbeat_comments(live: TallyLive, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(live_module, "HEARTBEAT_S", 0.05)
     beating = asyncio.ensure_future(live.heartbeats())
     stream = await open_stream(live, "c5")
     await next_message(stream)  # the current state
     beat = await next_message(stream, timeout=1)
     assert beat.comment == "heartbeat" and beat.data is None and beat.id is None
-    await live.counter.increment("c5")  # and events still flow between beats
+    await live.tally.increment("c5")  # and events still flow between beats
     while (message := await next_message(stream, timeout=1)).id is None:
         assert message.comment == "heartbeat"
     assert message.id == 1
@@ -152,7 +150,7 @@ async def test_idle_stream_sends_heartbeat_comments(
     await asyncio.wait_for(beating, 1)
 
 
-async def test_close_all_ends_streams_with_a_retry_hint(live: CounterLive) -> None:
+async def test_close_all_ends_streams_with_a_retry_hint(live: TallyLive) -> None:
     before = open_streams()
     streams = [await open_stream(live, f"c6-{i}") for i in range(3)]
     for stream in streams:
@@ -168,7 +166,7 @@ async def test_close_all_ends_streams_with_a_retry_hint(live: CounterLive) -> No
     assert live.drained.is_set()
 
 
-async def test_closed_stream_unsubscribes(live: CounterLive) -> None:
+async def test_closed_stream_unsubscribes(live: TallyLive) -> None:
     stream = await open_stream(live, "c7")
     await next_message(stream)
     assert live.hub.listener_count == 1
@@ -176,7 +174,7 @@ async def test_closed_stream_unsubscribes(live: CounterLive) -> None:
     assert live.open == 0 and live.hub.listener_count == 0
 
 
-async def test_no_new_streams_after_close(live: CounterLive) -> None:
+async def test_no_new_streams_after_close(live: TallyLive) -> None:
     live.close_all()
     stream = live.stream(VIEW, "c8", -1)
     assert (await next_message(stream)).retry == live_module.RETRY_MS
@@ -189,15 +187,15 @@ def test_message_is_rendered_and_encoded_once_per_version() -> None:
     rendered: list[int] = []
 
     def render(view: LiveView, state: object) -> str:
-        assert isinstance(state, CounterState)
+        assert isinstance(state, TallyState)
         rendered.append(state.version)
         return str(state.count)
 
     streams = LiveStreams(hub=None, readers={}, render=render)  # type: ignore[arg-type]
-    state = CounterState(count=3, id="x", timestamp="t", version=3)
+    state = TallyState(count=3, id="x", timestamp="t", version=3)
     encoded = [streams.message(VIEW, "x", state) for _ in range(100)]
     assert all(e is encoded[0] for e in encoded)
-    assert encoded[0] == b"id: 3\r\nevent: counter\r\ndata: 3\r\n\r\n"
+    assert encoded[0] == b"id: 3\r\nevent: tally\r\ndata: 3\r\n\r\n"
     assert rendered == [3]
 
 
@@ -219,7 +217,7 @@ def test_stream_slots_cap_the_worker_and_each_client() -> None:
     assert slots.taken == 2
 
 
-async def test_stream_gives_its_slot_back_when_closed_or_dropped_unstarted(live: CounterLive) -> None:
+async def test_stream_gives_its_slot_back_when_closed_or_dropped_unstarted(live: TallyLive) -> None:
     live.slots = StreamSlots(per_worker=2, per_client=2)
     slot = live.slots.take(("ip:a",))
     stream = await open_stream(live, "c9", slot=slot)

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+from pathlib import Path
 from typing import Annotated, Literal
 
 import msgspec
 import pytest
+from litestar.testing import TestClient
 
+from tests.web.remote_support import make_app
 from web.remote import Context, InvalidInput, Registry, command, form, query
 from web.remote.params import (
     INT_MAX,
@@ -359,3 +362,20 @@ async def test_a_query_is_signed_in_only_unless_it_says_public() -> None:
     assert await anyones(Context()) == 2
     assert mine.route_handler().opt["public"] is False
     assert anyones.route_handler().opt["public"] is True
+
+
+def test_an_alias_may_leave_out_path_parameters_that_have_defaults(tmp_path: Path) -> None:
+    registry = Registry()
+
+    @query(path="/things/{thing_id}", public=True, aliases=("/things",), registry=registry)
+    async def get_thing(ctx: Context, thing_id: str = "first") -> dict[str, str]:
+        return {"id": thing_id}
+
+    with TestClient(app=make_app(registry, tmp_path)) as client:
+        assert client.get("/things", headers={"accept": "application/json"}).json() == {"id": "first"}
+        assert client.get("/things/other", headers={"accept": "application/json"}).json() == {"id": "other"}
+    with pytest.raises(TypeError, match=r"alias '/others' must have the path parameters \['thing_id'\]"):
+
+        @query(path="/others/{thing_id}", public=True, aliases=("/others",), registry=registry)
+        async def get_other(ctx: Context, thing_id: str) -> dict[str, str]:
+            return {"id": thing_id}

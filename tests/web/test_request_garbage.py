@@ -31,12 +31,12 @@ def scope_of(method: str, path: str, headers: list[tuple[bytes, bytes]]) -> Scop
     return cast(Scope, http_scope(method, path, headers, host=HOST))
 
 
-async def serve(app: Litestar, scope: Scope) -> int:
+async def serve(app: Litestar, scope: Scope, body: bytes = b"") -> int:
     """One request straight through the ASGI app, the way a server calls it; returns the status."""
     statuses: list[int] = []
 
     async def receive() -> HTTPRequestEvent:
-        return {"type": "http.request", "body": b"", "more_body": False}
+        return {"type": "http.request", "body": body, "more_body": False}
 
     async def send(message: Message) -> None:
         if message["type"] == "http.response.start":
@@ -61,15 +61,21 @@ def test_hot_routes_leave_no_cyclic_garbage(client: Client, no_automatic_gc: Non
         (b"content-type", b"application/x-www-form-urlencoded"),
     ]
     requests = {
-        "GET /ping": scope_of("GET", "/ping", []),
-        "GET / (signed out)": scope_of("GET", "/", []),
-        "GET / (signed in)": scope_of("GET", "/", signed_in),
-        "POST /counter/gc (htmx)": scope_of("POST", "/counter/gc", htmx_post),
+        "GET /ping": (scope_of("GET", "/ping", []), b""),
+        "GET / (signed out)": (scope_of("GET", "/", []), b""),
+        "GET / (signed in)": (scope_of("GET", "/", signed_in), b""),
+        # A signed-in command that calls an actor, as a page's form sends it.
+        "POST /_remote/update_preferences (htmx)": (
+            scope_of("POST", "/_remote/update_preferences", htmx_post),
+            b"theme=dark&language=en&timezone=UTC",
+        ),
     }
     app = client.app
-    for name, scope in requests.items():
-        assert run(client, serve, app, dict(scope)) == 200, name  # warm: caches filled, templates compiled
+    for name, (scope, body) in requests.items():
+        assert run(client, serve, app, dict(scope), body) == 200, (
+            name
+        )  # warm: caches filled, templates compiled
         gc.collect()
         for _ in range(5):
-            assert run(client, serve, app, dict(scope)) == 200, name
+            assert run(client, serve, app, dict(scope), body) == 200, name
         assert gc.collect() == 0, f"{name} left reference cycles behind"

@@ -7,7 +7,6 @@ import logging
 import pytest
 
 from tests.conftest import TEST_BASE_URL
-from tests.support.demo import needs_counter_demo
 from tests.web.auth_support import (
     PASSWORD,
     Client,
@@ -17,8 +16,6 @@ from tests.web.auth_support import (
     signed_in_user,
     verified_user,
 )
-
-pytestmark = needs_counter_demo
 
 JSON = {"Accept": "application/json"}
 SITES = {
@@ -33,9 +30,13 @@ def _fast(client: Client) -> None:
     fast_hashing(client)
 
 
-def _count(client: Client) -> int:
-    count: int = client.get("/counter/matrix", headers=JSON).json()["count"]
-    return count
+# A signed-in command with a visible effect: the profile's name.
+PROFILE = "/_remote/update_user_profile"
+
+
+def _name(client: Client) -> str:
+    name: str = client.get("/_remote/get_user_profile", headers=JSON).json()["name"]
+    return name
 
 
 @pytest.mark.parametrize(
@@ -52,20 +53,22 @@ def _count(client: Client) -> int:
 def test_csrf_matrix_for_a_command(
     client: Client, caplog: pytest.LogCaptureFixture, site: str, cookie: bool, expected: int
 ) -> None:
-    """A signed-in browser's increment; "without cookie" is the same request from a cookie-less client."""
+    """A signed-in browser's command; "without cookie" is the same request from a cookie-less client."""
     signed_in_user(client, "ada@example.com")
     token = csrf_token(client)
-    before = _count(client)
+    before = _name(client)
     if not cookie:
         client.cookies.clear()
     with caplog.at_level(logging.WARNING, logger="remote_stack.security"):
-        response = client.post("/counter/matrix", headers={**JSON, **SITES[site], "x-csrftoken": token})
+        response = client.post(
+            PROFILE, json={"name": "Matrix"}, headers={**JSON, **SITES[site], "x-csrftoken": token}
+        )
     assert response.status_code == expected, response.text
     # Refused by the origin check itself (not only by the missing token) exactly when cross-site.
     assert ("csrf.origin_refused" in caplog.text) == (site == "cross-site")
     if cookie:
         client.get("/", headers={"Sec-Fetch-Site": "none"})
-        assert _count(client) == before + (1 if expected == 200 else 0)
+        assert _name(client) == ("Matrix" if expected == 200 else before)
 
 
 @pytest.mark.parametrize(
@@ -103,15 +106,15 @@ def test_cross_site_sign_up_without_any_cookie_is_refused_by_origin(
 def test_referer_from_another_site_is_refused_when_origin_is_missing(client: Client) -> None:
     signed_in_user(client, "ada@example.com")
     headers = {**JSON, "x-csrftoken": csrf_token(client), "Referer": "https://evil.example/page"}
-    assert client.post("/counter/matrix", headers=headers).status_code == 403
-    same = {**headers, "Referer": f"{TEST_BASE_URL}/counter/matrix"}
-    assert client.post("/counter/matrix", headers=same).status_code == 200
+    assert client.post(PROFILE, json={"name": "Eve"}, headers=headers).status_code == 403
+    same = {**headers, "Referer": f"{TEST_BASE_URL}/account"}
+    assert client.post(PROFILE, json={"name": "Ada"}, headers=same).status_code == 200
 
 
 def test_refusal_answers_htmx_with_a_partial(client: Client) -> None:
     signed_in_user(client, "ada@example.com")
     headers = {"HX-Request": "true", "x-csrftoken": csrf_token(client), **SITES["cross-site"]}
-    response = client.post("/counter/matrix", headers=headers)
+    response = client.post(PROFILE, data={"name": "Eve"}, headers=headers)
     assert response.status_code == 403
     assert response.headers["hx-retarget"] == "#flashes"
     assert "<html" not in response.text
@@ -140,7 +143,7 @@ def test_csrf_token_with_a_non_ascii_character_is_refused_not_a_500(
         client.cookies.clear()
         pairs = [f"{name}={value}".encode() for name, value in jar.items()]
         headers[b"cookie"] = b"; ".join([*pairs, b"csrftoken=" + odd.encode()])
-    for path in ("/auth/sign-in", "/counter/matrix"):
+    for path in ("/auth/sign-in", PROFILE):
         response = client.post(path, data=data, headers=headers)
         assert response.status_code == 403, (path, response.text)
         assert "came from another site" in response.json()["error"]

@@ -37,9 +37,9 @@ def bars(svg: str) -> list[tuple[str, int, float, float]]:
 
 def test_one_bar_per_day_scaled_to_the_busiest_day(tmp_path: Path) -> None:
     counts: list[dict[str, int]] = [{} for _ in range(30)]
-    counts[0] = {"counter.increment": 10}
-    counts[14] = {"counter.increment": 30, "counter.reset": 10}  # 40 in all: the peak
-    counts[29] = {"counter.increment": 20}
+    counts[0] = {"tally.increment": 10}
+    counts[14] = {"tally.increment": 30, "tally.reset": 10}  # 40 in all: the peak
+    counts[29] = {"tally.increment": 20}
     svg = render(tmp_path, month(counts))
     drawn = bars(svg)
     assert [day for day, *_ in drawn] == [(FIRST + timedelta(days=n)).strftime("%Y-%m-%d") for n in range(30)]

@@ -88,7 +88,7 @@ def _target(member: str) -> tuple[str, str]:
 
 @query(path="/admin-tools/alarms", public=False, partial=PARTIAL, page=PAGE, result_as="board")
 async def alarm_board(ctx: Context) -> AlarmBoard:
-    """Admins: alarm counts and the alarms (outbox mail, sweeps, counter resets...) with their last error."""
+    """Admins: alarm counts and the alarms (outbox mail, sweeps, resets...) with their last error."""
     await _require_admin(ctx, "GET")
     return await _board(ctx)
 

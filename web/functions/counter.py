@@ -11,10 +11,13 @@ from actors.counter import CounterActor, CounterState
 from actors.keys import InvalidActorId
 from domain.errors import ValidationFailed
 from web.live_views import live
+from web.pages import home_section
 from web.remote import Context, command, query
 
 # Every open counter page follows its counter: each change re-renders the value, out-of-band.
 live("counter", partial="partials/counter_value.html", context_name="counter", path="/counter/{id}/events")
+# The home page shows the default counter, live.
+home_section("partials/counter_home.html", query="get_counter")
 
 # The actor id rule, checked at the edge so a bad id is a 422 naming `counter_id`.
 CounterId = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_.:-]{1,64}$", max_length=64)]
@@ -27,6 +30,7 @@ ResetDelay = Annotated[int, msgspec.Meta(ge=1, le=86_400)]
     partial="partials/counter.html",
     page="pages/counter.html",
     result_as="counter",
+    aliases=("/counter",),
 )
 async def get_counter(ctx: Context, counter_id: CounterId = "default") -> CounterState:
     """The counter's current value: {count, id, timestamp}."""

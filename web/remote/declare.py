@@ -102,11 +102,13 @@ def query(
     rate_limit: RateLimit | None = None,
     track: str | None = None,
     registry: Registry | None = None,
+    aliases: tuple[str, ...] = (),
 ) -> Callable[[Callable[P, Awaitable[R]]], RemoteFunction[P, R]]:
     """A read (GET): arguments from the path and query string; `page` answers plain browser visits.
 
     Signed-in users only unless `public=True`; `signed_in="..."` words the sign-in prompt.
     `track="event"` counts each successful call in the caller's tenant's and user's usage.
+    `aliases` are further paths answered the same way.
     """
     return _declare(
         "query",
@@ -119,6 +121,7 @@ def query(
         rate_limit=rate_limit,
         track=track,
         registry=registry,
+        aliases=aliases,
     )
 
 

@@ -143,11 +143,17 @@ class RemoteFunction(Generic[P, R]):
             self.record_type = self.input_fields[0].annotation
             self.input_fields = params.record_fields(self.input_fields[0].annotation)
         self.litestar_path = litestar_path(self.path_template)
-        # Further URLs answered by the same function (kept for links and callers that use them).
+        # Further URLs answered by the same function (kept for links and callers that use them). An
+        # alias may leave out a path parameter that has a default: `/things` for `/things/{id}`.
         self.aliases = aliases
+        defaulted = {f.name for f in self.path_fields if not f.required}
         for alias in aliases:
-            if sorted(m.group(1) for m in PATH_PARAM.finditer(alias)) != sorted(path_names):
-                raise TypeError(f"{self.name}: alias {alias!r} must have the path parameters {path_names}")
+            names = [m.group(1) for m in PATH_PARAM.finditer(alias)]
+            if not set(names) <= set(path_names) or not set(path_names) - set(names) <= defaulted:
+                raise TypeError(
+                    f"{self.name}: alias {alias!r} must have the path parameters {path_names} "
+                    "(those with a default may be left out)"
+                )
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> Coroutine[Any, Any, R]:
         return self._call(*args, **kwargs)

@@ -26,7 +26,7 @@ BUTTON_CLASS = (
 
 def _attrs(pairs: Mapping[str, object]) -> Markup:
     # f-strings over escape() rather than Markup.format: same escaping, a fraction of the cost on
-    # the hot path (every counter partial renders one of these forms). Names come from our code.
+    # the hot path (a partial with a button renders one of these per response). Names come from our code.
     return Markup(" ".join(f'{name}="{escape(value)}"' for name, value in pairs.items() if value is not None))  # noqa: S704 (escaped)
 
 
@@ -141,7 +141,7 @@ class RemoteHelpers:
         rf = self._get(name)
         path_args = {f.name: args.pop(f.name) for f in rf.path_fields if f.name in args}
         url = escape(rf.url(**path_args))
-        # The counter partial renders one of these per response: the static markup is built once.
+        # A partial with a button renders one of these per response: the static markup is built once.
         head, middle, tail, button = self._button_frame(rf, label, target, swap, button_class, form_class)
         parts = [head, url, middle, url, tail]
         if rf.method == "POST":

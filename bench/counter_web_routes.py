@@ -169,6 +169,13 @@ def _sign_in_loop(base_url: str, email: str, rate: float, duration_s: float) -> 
             sent += 1
 
 
+SECTION = (2, "http")  # a section of `make bench` (bench/run.py)
+
+
+def rows() -> list[Row]:
+    return run()
+
+
 def run(duration_s: int = 5, rounds: int = 3, round_s: int = 3) -> list[Row]:
     """The HTTP rows. /ping, the counter POST and GET / take turns for `rounds` short runs each:
     on a noisy machine a route and its baseline are then measured minutes apart at most seconds
@@ -177,7 +184,7 @@ def run(duration_s: int = 5, rounds: int = 3, round_s: int = 3) -> list[Row]:
     progress("starting app and the plain Litestar app (granian, 1 worker each) for HTTP benchmarks")
     with (
         app_server(workers=1, env={"AUTH_ATTEMPTS_PER_MINUTE": "1000000"}) as server,
-        plain_server() as plain_app,
+        plain_server("bench.counter_plain_app:app") as plain_app,
     ):
         user = sign_up_and_in(server)
         with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
@@ -218,7 +225,7 @@ def run(duration_s: int = 5, rounds: int = 3, round_s: int = 3) -> list[Row]:
         rows.append(_ratio_row("GET / page render", home, ping, 0.6))
         rows.append(
             _ratio_row(
-                "plain Litestar POST, same script (redis-py, f-string; bench/plain_app.py)",
+                "plain Litestar POST, same script (redis-py, f-string; bench/counter_plain_app.py)",
                 plain,
                 ping,
                 None,

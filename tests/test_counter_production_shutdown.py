@@ -14,12 +14,11 @@ import pytest
 from actors.connection import create_redis
 from actors.counter import CounterActor
 from actors.embedded import EmbeddedRedis
-from tests.support.demo import needs_counter_demo
 from tests.support.server import free_port, redis_pids_for, start_app, stop_app, wait_until
 from tests.support.signin import PASSWORD, browser, csrf_of, signed_in
 from tests.web.test_metrics import sample
 
-pytestmark = [pytest.mark.slow, needs_counter_demo]
+pytestmark = [pytest.mark.slow]
 
 JSON = {"Accept": "application/json"}
 IN_FLIGHT = 6

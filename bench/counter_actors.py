@@ -1,6 +1,6 @@
 """Actor increments/s and latency from one process (50 callers) next to redis-benchmark on the same script.
 
-Run: `python bench/actors.py` (about 30-40 s). `run()` returns the rows for bench/run.py's table.
+Run: `python bench/counter_actors.py` (about 30-40 s). `run()` returns the rows for bench/run.py's table.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from actors.embedded import EmbeddedRedis  # noqa: E402
 from actors.keys import actor_channel, actor_key  # noqa: E402
 from actors.runtime import AUTO_REQUEST_TTL_MS  # noqa: E402
 from actors.scripts import ScriptRunner  # noqa: E402
+from bench import common  # noqa: E402
 from bench.common import run_on_app_loop  # noqa: E402
 
 Row = dict[str, Any]
@@ -90,6 +91,9 @@ def _redis_benchmark(socket_path: Path, counter_id: str, sha: str, callers: int,
     }
 
 
+SECTION = (1, "actors")  # a section of `make bench` (bench/run.py)
+
+
 def run(duration: float = 1.5, callers: int = 50, repeats: int = 5) -> list[Row]:
     """Measure both sides in one run per fsync mode, interleaved; each figure is the median of `repeats`.
 
@@ -144,6 +148,26 @@ def run(duration: float = 1.5, callers: int = 50, repeats: int = 5) -> list[Row]
 
 def _median(results: list[Row]) -> Row:
     return sorted(results, key=lambda r: float(r["ops_per_s"]))[len(results) // 2]
+
+
+def rows() -> list[common.Row]:
+    """bench/counter_actors.py figures as table rows: actor calls ÷ redis-benchmark, same script and fsync."""
+    table: list[common.Row] = []
+    for raw in run():
+        target = str(raw.get("target") or "")
+        ratio = float(raw["ratio"])
+        baseline_name = "redis-benchmark" in str(raw["row"])
+        table.append(
+            common.Row(
+                name=f"actor increments: {raw['row']}",
+                measured=f"{raw['ops_per_s']:,} ops/s p50 {raw['p50_ms']} ms p99 {raw['p99_ms']} ms",
+                baseline="(this is the baseline)" if baseline_name else "redis-benchmark -c 50, same script",
+                ratio=ratio,
+                target=target or "-",
+                ok=(ratio >= 1.0) if target else None,
+            )
+        )
+    return table
 
 
 def main() -> None:

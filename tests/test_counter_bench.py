@@ -1,7 +1,7 @@
 """The benchmark helpers stay runnable: `make bench` is not part of the suite, so these guard its parts.
 
-`bench.inprocess` drives the real app (sign-up, mailed link, sign-in, then every measured route,
-each checked for a 200); `bench.plain_app` is the plain alternative `make bench` compares against.
+`bench.counter_inprocess` drives the real app (sign-up, mailed link, sign-in, then every measured route,
+each checked for a 200); `bench.counter_plain_app` is the plain alternative `make bench` compares against.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from bench.common import run_on_app_loop
 
 
 def test_inprocess_benchmark_measures_every_route_for_a_signed_in_user() -> None:
-    from bench.inprocess import _measure
+    from bench.counter_inprocess import _measure
 
     figures = run_on_app_loop(_measure(requests=100, rounds=1, profile=None))
     assert set(figures) == {"ping", "post", "home"}
@@ -29,10 +29,10 @@ def test_inprocess_benchmark_measures_every_route_for_a_signed_in_user() -> None
 @pytest.fixture
 def plain_app(redis_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[ModuleType]:
     monkeypatch.setenv("PLAIN_REDIS_URL", redis_url)
-    sys.modules.pop("bench.plain_app", None)
-    module = importlib.import_module("bench.plain_app")
+    sys.modules.pop("bench.counter_plain_app", None)
+    module = importlib.import_module("bench.counter_plain_app")
     yield module
-    sys.modules.pop("bench.plain_app", None)
+    sys.modules.pop("bench.counter_plain_app", None)
 
 
 def test_plain_app_increments_the_counter_actors_state(plain_app: ModuleType, redis_url: str) -> None:

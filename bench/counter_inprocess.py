@@ -1,4 +1,4 @@
-"""Microseconds of app work per request, without a server or network: `python -m bench.inprocess`.
+"""Microseconds of app work per request, without a server or network: `python -m bench.counter_inprocess`.
 
 The app runs in this process on the loop `serve` uses, with its embedded stack; requests are
 plain ASGI calls (50 callers at a time, like the wrk runs), so the figures are the app's own

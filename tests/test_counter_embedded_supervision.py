@@ -12,12 +12,9 @@ from litestar.testing import TestClient
 
 from settings import Settings
 from tests.conftest import TEST_BASE_URL
-from tests.support.demo import needs_counter_demo
 from tests.support.server import free_port, redis_pids_for, start_app, stop_app, wait_until
 from tests.support.signin import csrf_of, signed_in
 from tests.web.auth_support import csrf_token, fast_hashing, signed_in_user
-
-pytestmark = needs_counter_demo
 
 JSON = {"Accept": "application/json"}
 N = 20

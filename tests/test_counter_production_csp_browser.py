@@ -12,16 +12,15 @@ import pytest
 
 from actors.connection import create_redis
 from actors.counter import CounterActor
-from tests.support.demo import needs_counter_demo
 from tests.support.server import RunningApp, free_port, running_app
 
 pytest.importorskip("playwright")
 from playwright.sync_api import Browser, ConsoleMessage, Page, expect
 
 from tests.browser.support import APP_NAME, chromium
-from tests.browser.test_live_browser import sign_up_verify_and_sign_in, wait_for_stream
+from tests.browser.test_counter_live_browser import sign_up_verify_and_sign_in, wait_for_stream
 
-pytestmark = [pytest.mark.browser, needs_counter_demo]
+pytestmark = [pytest.mark.browser]
 
 SECRET = "3k0WNkY7y7ivRzRbfSm6xpqCHZ4eCXzOaV37TMjmYZ0"
 

@@ -19,12 +19,11 @@ from actors.counter import CounterActor
 from actors.events import ActorEvent
 from actors.listen import EventHub
 from tests.actors.test_cluster import cluster_ports
-from tests.support.demo import needs_counter_demo
 from tests.support.server import RunningApp, free_port, running_app, wait_until
 from tests.support.signin import csrf_of, signed_in
 from tests.web.test_metrics import sample
 
-pytestmark = [pytest.mark.slow, needs_counter_demo]
+pytestmark = [pytest.mark.slow]
 
 __all__ = ["cluster_ports"]  # the actors tests' 3-node cluster fixture, reused here
 

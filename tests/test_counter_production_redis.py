@@ -13,10 +13,7 @@ from litestar.testing import TestClient
 from actors.embedded import EmbeddedRedis
 from settings import Settings
 from tests.conftest import TEST_BASE_URL
-from tests.support.demo import needs_counter_demo
 from tests.support.server import free_port, wait_until
-
-pytestmark = needs_counter_demo
 
 JSON = {"Accept": "application/json"}
 HTMX = {"HX-Request": "true"}

@@ -5,7 +5,8 @@ own increment script to Redis with redis-py (EVALSHA, no coalescing) and returns
 fragment. No session, no CSRF, no template, no middleware. `make bench` serves it next to the real
 app and measures both, so the table shows what Remote Stack's request path costs against this.
 
-Serve: `PLAIN_REDIS_URL=unix:///path/redis.sock python -m granian --interface asgi bench.plain_app:app`.
+Serve: `PLAIN_REDIS_URL=unix:///path/redis.sock python -m granian --interface asgi \
+  bench.counter_plain_app:app`.
 """
 
 from __future__ import annotations

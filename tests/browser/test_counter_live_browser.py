@@ -7,7 +7,6 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.support.demo import needs_counter_demo
 from tests.support.server import ROOT, RunningApp
 
 pytest.importorskip("playwright")
@@ -15,7 +14,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from tests.browser.support import APP_NAME, PASSWORD, chromium, open_user_menu, served_app, verification_link
 
-pytestmark = [pytest.mark.browser, needs_counter_demo]
+pytestmark = [pytest.mark.browser]
 
 ARTIFACTS = ROOT / "test-artifacts"
 PHONE = {"width": 390, "height": 844}
@@ -166,7 +165,7 @@ def test_error_pages_use_the_layout(server: RunningApp, browser: Browser) -> Non
 
 def test_live_updates_keep_arriving_after_htmx_increments(server: RunningApp, browser: Browser) -> None:
     """Increments swap the whole #counter section; the SSE listener must survive those swaps."""
-    from tests.test_production_csp_browser import increment_outside
+    from tests.test_counter_production_csp_browser import increment_outside
 
     context = new_context(browser)
     page = context.new_page()

@@ -1,4 +1,4 @@
-"""Soak run (`python -m bench.soak`): minutes of POSTs, page loads and SSE churn; worker RSS and leftovers."""
+"""Soak run (`python -m bench.counter_soak`): minutes of POSTs, page loads and SSE churn; RSS, leftovers."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import httpx
 
 from bench.common import Server, app_server, progress, run_on_app_loop
-from bench.web_routes import SignedIn, sign_up_and_in
+from bench.counter_web_routes import SignedIn, sign_up_and_in
 
 REPORT_EVERY_S = 10.0
 COUNTERS = 8  # streams and POSTs spread over a few counters, so events reach open streams
@@ -160,7 +160,7 @@ async def soak(server: Server, user: SignedIn, seconds: float, streams: int, rat
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench.soak", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m bench.counter_soak", description=__doc__)
     parser.add_argument("--seconds", type=float, default=120, help="how long the load runs (default 120)")
     parser.add_argument("--streams", type=int, default=50, help="streams churned at once (default 50)")
     parser.add_argument("--rate", type=float, default=40, help="POSTs per second; page loads half that")
