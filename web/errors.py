@@ -23,6 +23,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from domain.errors import DomainError, RateLimited, Unavailable
+from web import flash
 from web.request_id import request_id_of
 from web.security import scope_security_headers
 from web.templating import HTMLTemplate
@@ -123,7 +124,10 @@ def error_response(
         all_headers.setdefault("HX-Retarget", HTMX_ERROR_TARGET)
         all_headers.setdefault("HX-Reswap", "innerHTML")
         return HTMLTemplate(ERROR_PARTIAL, context=context, status_code=status, headers=all_headers)
-    return HTMLTemplate(ERROR_PAGE, context=context, status_code=status, headers=all_headers)
+    # The page's layout shows waiting flash messages; an error answered outside web/edge.py's send
+    # wrapper would otherwise leave their cookie to show them again.
+    shown = [flash.expired_cookie()] if request.cookies.get(flash.COOKIE) else []
+    return HTMLTemplate(ERROR_PAGE, context=context, status_code=status, headers=all_headers, cookies=shown)
 
 
 def retry_after_header(seconds: float) -> dict[str, str]:

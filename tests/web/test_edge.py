@@ -144,3 +144,10 @@ def test_answers_made_outside_the_route_carry_the_edge_headers(client: TestClien
         assert response.headers["x-frame-options"] == "DENY"
         assert "content-security-policy-report-only" in response.headers
         assert response.headers["x-request-id"]
+
+
+def test_an_error_page_outside_the_route_ends_the_flash_it_shows(client: TestClient[Litestar]) -> None:
+    client.cookies.set("flash", "anything")
+    page = client.get("/nowhere")
+    assert page.status_code == 404 and page.headers["content-type"].startswith("text/html")
+    assert any(v.startswith("flash=") and "Max-Age=0" in v for v in page.headers.get_list("set-cookie"))
