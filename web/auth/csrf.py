@@ -82,15 +82,7 @@ def install_for_safe_request(scope: Scope, config: CSRFConfig, expected: str) ->
     pieces.append(name + b"=" + quote(expected).encode())
     headers.append((b"cookie", b"; ".join(pieces)))
     raw["headers"] = headers
-    return Cookie(
-        key=config.cookie_name,
-        value=expected,
-        path=config.cookie_path,
-        secure=config.cookie_secure,
-        httponly=config.cookie_httponly,
-        samesite=config.cookie_samesite,
-        domain=config.cookie_domain,
-    )
+    return csrf_cookie(config, expected)
 
 
 def tokens_match(submitted: str, cookie: str, secret: str) -> bool:
