@@ -31,11 +31,12 @@ from domain.migrations import migrate
 from domain.orgs.members import active_tenant
 from domain.sweeper import arm_sweeper
 from settings import Settings
-from web import api_docs, edge, live, live_views, metrics, org_menu, preferences, security
+from web import api_docs, edge, live, metrics, org_menu, preferences, security
 from web.admin import admin_routes
 from web.auth import handle_not_signed_in
 from web.auth.oauth import register_oauth_helpers
 from web.errors import exception_handlers
+from web.layout import register_layout_helpers
 from web.remote import register_template_helpers
 from web.routes import route_handlers
 from web.services import Services
@@ -131,9 +132,7 @@ async def load_page_state(request: Request[Any, Any, Any]) -> None:
 def template_helpers(engine: JinjaTemplateEngine) -> None:
     register_template_helpers(engine)
     register_oauth_helpers(engine)
-    live_views.register_template_helpers(engine.engine)
-    preferences.register_template_helpers(engine.engine)
-    org_menu.register_template_helpers(engine.engine)
+    register_layout_helpers(engine.engine)
 
 
 def create_app(settings: Settings) -> Litestar:
