@@ -36,6 +36,7 @@ from web.errors import (
 )
 from web.remote.context import DEFAULT_SIGN_IN_MESSAGE, Context, context_from, same_origin_next
 from web.remote.openapi import (
+    ANSWER,
     ErrorBody,
     FieldErrorsBody,
     OptionalBodyOperation,
@@ -360,8 +361,8 @@ class RemoteFunction(Generic[P, R]):
     def route_handler(self) -> HTTPRouteHandler:
         """A fresh Litestar route handler for this function (one per app)."""
 
-        async def endpoint(request: Request) -> Response:  # type: ignore[type-arg]
-            return await self.handle(request)
+        async def endpoint() -> object:
+            return ANSWER  # the handler's `respond` answers: no parameters for Litestar to resolve
 
         endpoint.__name__ = endpoint.__qualname__ = self.name
         endpoint.__module__ = self.fn.__module__
@@ -373,6 +374,7 @@ class RemoteFunction(Generic[P, R]):
             error_specs[401] = ResponseSpec(ErrorBody, description="Not signed in")
         handler = RemoteRouteHandler(
             doc_signature=doc_signature(self),
+            respond=self.handle,
             path=[
                 self.litestar_path,
                 *(litestar_path(a) for a in self.aliases),
