@@ -14,7 +14,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from litestar import HttpMethod, Litestar, MediaType, Request, Response
 from litestar.handlers import HTTPRouteHandler
 from litestar.response import Redirect, Template
@@ -24,8 +27,9 @@ from tests.web.auth_support import csrf_token as session_csrf_token
 from tests.web.auth_support import fast_hashing, signed_in_user
 from tests.web.remote_support import BASE_URL, USER_HEADER, Calls, build_registry, make_app
 from web.private_apis import KwargsModel, SignatureModel
-from web.remote import Registry, RemoteFunction
+from web.remote import Registry, RemoteFunction, params
 from web.remote.answer import Answer
+from web.remote.params import INT_MAX
 
 Client = TestClient[Litestar]
 HTMX = {"HX-Request": "true"}
@@ -225,3 +229,62 @@ def test_the_real_apps_counter_post_builds_no_signature_model(app: Litestar) -> 
     assert home.status_code == 200
     # The home page's handler takes the request: its one parse shows the counter is live.
     assert (counts.to_kwargs, counts.parse_values) == (1, 1)
+
+
+JSON_NAMES = ["title", "count", "mood", "urgent", "tags", "nope"]
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.integers(min_value=INT_MAX + 1)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.sampled_from(["", "hi", "happy", "sad", "x" * 21])
+    | st.text(max_size=8),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.sampled_from(JSON_NAMES), children),
+    max_leaves=8,
+)
+
+# Mostly well-typed fields (so many bodies fit), else anything at all.
+typed_objects = st.fixed_dictionaries(
+    {},
+    optional={
+        "title": st.text(max_size=22),
+        "count": st.integers(-5, 2000) | st.integers(min_value=INT_MAX - 1),
+        "mood": st.sampled_from(["happy", "sad", "meh"]),
+        "urgent": st.booleans(),
+        "tags": st.lists(st.text(max_size=4), max_size=3),
+    },
+)
+json_objects = st.one_of(
+    typed_objects, typed_objects, st.dictionaries(st.sampled_from(JSON_NAMES), json_values, max_size=5)
+)
+
+
+def _per_field(rf: RemoteFunction[..., Any], body: bytes) -> dict[str, object] | None:
+    try:
+        return params.parse_json(rf.input_fields, params.decode_json(body))
+    except params.InvalidInput:
+        return None
+
+
+def test_a_functions_json_decoder_takes_what_the_per_field_path_takes() -> None:
+    """Decoded in one pass, a body gives the per-field path's arguments; what it refuses, that path refuses."""
+    functions = list(build_registry(Calls()))
+    by_name = {rf.name: rf for rf in functions}
+    valid = {
+        "get_note": b'{"title": "hi", "count": 2, "mood": "sad"}',
+        "add_note": b'{"count": 2, "tags": ["a"]}',
+        "note_form": b'{"title": "t", "urgent": true}',
+    }
+    for name, body in valid.items():
+        fast = by_name[name].json_inputs.decode(body)
+        assert fast is not None and fast == _per_field(by_name[name], body), name
+
+    @given(json_objects)
+    @settings(max_examples=300, deadline=None)
+    def check(body_object: dict[str, object]) -> None:
+        body = msgspec.json.encode(body_object)
+        for rf in functions:
+            assert rf.json_inputs.decode(body) == _per_field(rf, body), (rf.name, body)
+
+    check()

@@ -65,6 +65,8 @@ class RawInput:
 
     values: dict[str, list[str]] | None = None
     json: object = None
+    # A JSON body its function's decoder took in one pass: already the typed inputs.
+    inputs: dict[str, object] | None = None
     error: str | None = None
     echo: dict[str, str] = field(default_factory=dict)
     next: str | None = None
@@ -139,6 +141,7 @@ class RemoteFunction(Generic[P, R]):
             self.record_param = self.input_fields[0].name
             self.record_type = self.input_fields[0].annotation
             self.input_fields = params.record_fields(self.input_fields[0].annotation)
+        self.json_inputs = params.JsonInputs(self.name, self.input_fields)
         self.litestar_path = litestar_path(self.path_template)
         # Further URLs answered by the same function (kept for links and callers that use them).
         self.aliases = aliases
@@ -228,6 +231,8 @@ class RemoteFunction(Generic[P, R]):
             body = await request.body()
             if not body.strip():
                 return RawInput(json={})
+            if (inputs := self.json_inputs.decode(body)) is not None:
+                return RawInput(inputs=inputs)
             try:
                 return RawInput(json=params.decode_json(body))
             except InvalidInput as exc:
@@ -256,7 +261,9 @@ class RemoteFunction(Generic[P, R]):
         try:
             if raw.error is not None:
                 raise InvalidInput({params.BODY_KEY: raw.error})
-            if raw.values is not None:
+            if raw.inputs is not None:
+                inputs = raw.inputs
+            elif raw.values is not None:
                 values = {k: v for k, v in raw.values.items() if k not in params.RESERVED_FORM_FIELDS}
                 inputs = params.parse_lax(self.input_fields, values)
             else:
