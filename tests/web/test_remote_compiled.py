@@ -268,7 +268,7 @@ def _per_field(rf: RemoteFunction[..., Any], body: bytes) -> dict[str, object] |
 
 
 def test_a_functions_json_decoder_takes_what_the_per_field_path_takes() -> None:
-    """Decoded in one pass, a body gives the per-field path's arguments; what it refuses, that path refuses."""
+    """One-pass decoding gives the per-field path's arguments; what it refuses, so does that path."""
     functions = list(build_registry(Calls()))
     by_name = {rf.name: rf for rf in functions}
     valid = {
