@@ -1,9 +1,9 @@
-"""A remote function's common answers, rendered up front and sent with headers encoded once.
+"""A remote function's common answers, sent with headers encoded once and templates looked up once.
 
-Litestar's Response renders its content and builds an ASGIResponse for every answer: it looks up
-the template, builds its context, re-encodes every header. A remote function's answers have a
-handful of fixed header sets, so `Answer` carries an already rendered body and takes its encoded
-headers from a cache; the bytes on the wire are the ones Litestar's Response would have sent
+Litestar's Template and Response build an ASGIResponse for every answer: they look up the template,
+work out the media type and encode every header again. A remote function's answers have a handful
+of fixed header sets, so an `Answer` takes its encoded headers from a cache and its templates from a
+per-app cache; the bytes on the wire are the ones Litestar's Response would have sent
 (tests/web/test_remote_compiled.py holds them to that).
 """
 
@@ -176,7 +176,8 @@ def template_context(request: AnyRequest, context: Mapping[str, object]) -> dict
     }
 
 
-# Loaded templates by Jinja environment (one per app), then by name: no loader lookup per answer.
+# Loaded templates by Jinja environment (one per app), then by name: no loader lookup per answer
+# (the app's environment never reloads a template; see web/templating.py).
 _loaded: weakref.WeakKeyDictionary[Environment, dict[str, Template]] = weakref.WeakKeyDictionary()
 
 
@@ -185,6 +186,8 @@ def template(request: AnyRequest, name: str) -> Template:
     if engine is None:
         raise RuntimeError("remote functions that render templates need the app's template engine")
     environment: Environment = engine.engine  # type: ignore[attr-defined]
+    if environment.auto_reload:  # it checks the file on each load: keep that
+        return environment.get_template(name)
     templates = _loaded.get(environment)
     if templates is None:
         templates = _loaded[environment] = {}
