@@ -9,8 +9,9 @@ import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
-from litestar import Litestar
+from litestar import Litestar, Request
 from litestar.config.csrf import CSRFConfig
 from litestar.logging.config import LoggingConfig
 from litestar.middleware import DefineMiddleware
@@ -29,9 +30,10 @@ from domain import db
 from domain.auth.setup import close_auth, create_auth
 from domain.errors import NotSignedIn
 from domain.migrations import migrate
+from domain.orgs.members import active_tenant
 from domain.sweeper import arm_sweeper
 from settings import Settings
-from web import api_docs, flash, live, live_views, metrics, preferences, request_id, security
+from web import api_docs, flash, live, live_views, metrics, org_menu, preferences, request_id, security
 from web import logging as request_log
 from web.admin import admin_routes
 from web.auth import handle_not_signed_in, session_middleware
@@ -97,12 +99,15 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
             redis=redis,
             engine=engine,
             auth=create_auth(settings, redis),
+            # Per-org rate limits, usage and tenant actors follow the session's active organization.
+            tenant_of=active_tenant,
         )
         # Every app process runs its share of due actor alarms (claims are atomic across processes).
         policy = AlarmPolicy(
             max_tries=settings.alarm_max_tries,
             backoff_base=settings.alarm_backoff_seconds,
             lease=settings.alarm_lease_seconds,
+            repair_interval=settings.alarm_repair_seconds,
         )
         alarms = AlarmScheduler(app.state.services.actors, policy)
         if settings.metrics_enabled:
@@ -133,11 +138,18 @@ async def before_send(message: Message, scope: Scope) -> None:
         flash.expire_shown(message, scope)
 
 
+async def load_page_state(request: Request[Any, Any, Any]) -> None:
+    """What every page's layout reads for a signed-in user: preferences and the organization menu."""
+    await preferences.load_preferences(request)
+    await org_menu.load_org_menu(request)
+
+
 def template_helpers(engine: JinjaTemplateEngine) -> None:
     register_template_helpers(engine)
     register_oauth_helpers(engine)
     live_views.register_template_helpers(engine.engine)
     preferences.register_template_helpers(engine.engine)
+    org_menu.register_template_helpers(engine.engine)
 
 
 def create_app(settings: Settings) -> Litestar:
@@ -184,7 +196,7 @@ def create_app(settings: Settings) -> Litestar:
         ],
         before_send=[before_send],
         # The signed-in user's theme, language and timezone, for whatever HTML the request renders.
-        before_request=preferences.load_preferences,
+        before_request=load_page_state,
         allowed_hosts=security.allowed_hosts(settings),
         openapi_config=api_docs.openapi_config(),
         debug=False,

@@ -261,6 +261,29 @@ def worker_backpressure(settings: Settings) -> int:
     return settings.max_streams_per_worker + FREE_REQUESTS_PER_WORKER
 
 
+# Descriptors a worker needs besides its connections: logs, the database, Redis, pub/sub, imports.
+SPARE_FILES = 256
+
+
+def raise_open_files(workers: int, settings: Settings) -> int:
+    """Raise the soft open-file limit (workers inherit it) so every request slot can hold a socket.
+
+    Each worker may hold `worker_backpressure` connections at once; a soft limit of 1,024 (common)
+    would refuse connections long before MAX_STREAMS_PER_WORKER. Capped by the hard limit, which
+    only the administrator can raise; the limit now is returned and shown at start.
+    """
+    import resource
+
+    wanted = workers * (worker_backpressure(settings) + SPARE_FILES)
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY:
+        wanted = min(wanted, hard)
+    if wanted > soft:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+        return wanted
+    return soft
+
+
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     from granian import Granian
     from granian.constants import Interfaces, Loops
@@ -270,8 +293,12 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     prepare_metrics_dir(settings)
     check_port_free(args.host, args.port)
     settings = follow_port(settings, args.host, args.port)
+    open_files = raise_open_files(workers, settings)
     with embedded_redis_for(settings, meanwhile=run_migrations):
-        step(f"serving on {local_url(args.host, args.port)} with {workers} worker(s) (granian, {loop})")
+        step(
+            f"serving on {local_url(args.host, args.port)} with {workers} worker(s) (granian, {loop}),"
+            f" open-file limit {open_files}"
+        )
         announce(settings, args.host, args.port)
         Granian(
             "app:asgi",

@@ -16,6 +16,7 @@ from redis.exceptions import RedisError
 from actors import alarm_store
 from actors.connection import RedisClient, create_redis
 from actors.embedded import EmbeddedRedis
+from actors.runtime import ActorSet, discover
 from actors.scripts import runner_for
 from cli_support import CommandError, open_database, step
 from domain.admin.users import (
@@ -278,7 +279,8 @@ def cmd_alarms(settings: Settings, args: argparse.Namespace) -> int:
             runner = runner_for(redis, coalesce=False)
             if action == "retry":
                 return [], await alarm_store.retry_alarm(runner, *target)
-            return [], await alarm_store.cancel_alarm(runner, *target)
+            discover()  # so a kind that acts on a discard (the outbox marks its mail) does
+            return [], await ActorSet(redis, runner=runner).cancel_alarm(*target)
 
     try:
         alarms, changed = asyncio.run(run())

@@ -136,17 +136,20 @@ class Settings:
     # entry from the right (0: use TRUSTED_PROXIES alone).
     trusted_proxy_hops: int = 0
     metrics_enabled: bool = False
-    # Actor alarms: tries before the dead letters, first retry delay (doubling), claim lease.
+    # Actor alarms: tries before the dead letters, first retry delay (doubling), claim lease, and
+    # how often one process re-indexes alarms whose writer died between record and index.
     alarm_max_tries: int = 6
     alarm_backoff_seconds: int = 1
     alarm_lease_seconds: int = 30
+    alarm_repair_seconds: int = 60
     # How often the sweeper's alarm deletes expired sessions, links and unconfirmed sign-ups.
     sweep_interval_seconds: int = 300
     # Redis durability: wait for AOF fsync on an external server that supports WAITAOF (7.2+).
     redis_waitaof: bool = False
     # Open SSE streams allowed per worker process, in all and per client (IP, session). `serve` sets
     # granian's concurrent-request cap per worker above the first, so other requests never wait on streams.
-    max_streams_per_worker: int = 1000
+    # 10,000 is what one worker was measured to hold (bench/sse.py, bench/RESULTS.md).
+    max_streams_per_worker: int = 10_000
     max_streams_per_client: int = 32
     extra: Mapping[str, str] = field(default_factory=dict)
 
@@ -213,12 +216,13 @@ class Settings:
             alarm_max_tries=_whole("ALARM_MAX_TRIES", get("ALARM_MAX_TRIES"), 6, 1, 100),
             alarm_backoff_seconds=_whole("ALARM_BACKOFF_SECONDS", get("ALARM_BACKOFF_SECONDS"), 1, 0, 3600),
             alarm_lease_seconds=_whole("ALARM_LEASE_SECONDS", get("ALARM_LEASE_SECONDS"), 30, 1, 86400),
+            alarm_repair_seconds=_whole("ALARM_REPAIR_SECONDS", get("ALARM_REPAIR_SECONDS"), 60, 1, 86400),
             sweep_interval_seconds=_whole(
                 "SWEEP_INTERVAL_SECONDS", get("SWEEP_INTERVAL_SECONDS"), 300, 1, 86400
             ),
             redis_waitaof=_flag(get("REDIS_WAITAOF"), False),
             max_streams_per_worker=_whole(
-                "MAX_STREAMS_PER_WORKER", get("MAX_STREAMS_PER_WORKER"), 1000, 1, MAX_STREAMS
+                "MAX_STREAMS_PER_WORKER", get("MAX_STREAMS_PER_WORKER"), 10_000, 1, MAX_STREAMS
             ),
             max_streams_per_client=_whole(
                 "MAX_STREAMS_PER_CLIENT", get("MAX_STREAMS_PER_CLIENT"), 32, 1, MAX_STREAMS

@@ -1,11 +1,14 @@
 -- Shared by every actor script: the runtime puts this text in front of each <actor>_<op>.lua.
--- It is the scripts' API: KIND, ID, CHANNEL, REQUEST_TTL_MS, reject(), now_ms(), iso8601(),
--- replayed(), finish(), announce() and is_int(), documented where each is defined below.
--- KEYS[1] - the actor's state key, actor:<kind>:{<id>}
+-- It is the scripts' API: KIND, ID, CHANNEL, REQUEST_TTL_MS, PARENT, reject(), now_ms(), iso8601(),
+-- replayed(), finish(), announce(), is_int(), slot_key() and report(), documented where each is
+-- defined below.
+-- KEYS[1] - the actor's state key, actor:<kind>:{<id>} (a tenant's actor: actor:<kind>:org:{<tenant>}/<name>)
 -- KEYS[2] - the request-result key, actor:<kind>:{<id>}:rq:<op>:<request id> (read-only ops get a
 --           fixed name that is never written: they must not call finish())
 -- KEYS[3...] - the operation's extra keys, actor:<kind>:{<id>}:<name>, in the order the Operation
 --              declares them (Operation("x.lua", keys=("members",)) -> KEYS[3] is ...:members)
+-- KEYS[n-1], KEYS[n] - for a fleet kind's mutating call on a tenant's actor: its parent's state and
+--              index keys, actor:fleet:org:{<tenant>} and actor:fleet:org:{<tenant>}:<kind> (see report())
 -- ARGV[1] - actor kind
 -- ARGV[2] - actor id
 -- ARGV[3] - the actor's event channel
@@ -14,6 +17,8 @@
 -- returns whatever the operation returns: a JSON string
 local KIND, ID, CHANNEL = ARGV[1], ARGV[2], ARGV[3]
 local REQUEST_TTL_MS = tonumber(ARGV[4])
+-- A tenant's actor org:{<tenant>}/<name> has a parent, org:{<tenant>}: PARENT and CHILD, else nil.
+local PARENT, CHILD = string.match(ID, '^(org:{[%w_.-]+})/(.+)$')
 
 -- Refuse the call before writing anything: the caller gets InvalidActorArgument(message).
 local function reject(message)
@@ -63,6 +68,34 @@ end
 -- Publish a change on the actor's channel: live views and subscribers get {kind, id, state, version}.
 local function announce(state, version)
   redis.call('PUBLISH', CHANNEL, cjson.encode({kind = KIND, id = ID, state = state, version = version}))
+end
+
+-- Another key of this actor whose name the script makes (a time bucket): KEYS[1]:<suffix>.
+-- It shares KEYS[1]'s hash tag, so it lives in the same cluster slot and works on Redis Cluster.
+local function slot_key(suffix)
+  return KEYS[1] .. ':' .. suffix
+end
+
+-- Keep this actor's entry in its parent's fleet index current, in the same atomic script: the
+-- summary table (a counter reports {count = n}), or nil when the actor is deleted. Only a tenant's
+-- actor has a parent (no-op otherwise); the parent's keys share its tenant's hash tag. Bumps the
+-- parent's version and publishes {kind = "fleet", id = PARENT, state = {kind, name, summary}}.
+local function report(summary)
+  if not PARENT then
+    return
+  end
+  local parent = 'actor:fleet:' .. PARENT
+  local index = parent .. ':' .. KIND
+  if summary == nil then
+    redis.call('HDEL', index, CHILD)
+  else
+    redis.call('HSET', index, CHILD, cjson.encode(summary))
+  end
+  local version = redis.call('HINCRBY', parent, 'version', 1)
+  redis.call('PUBLISH', parent .. ':events', cjson.encode({
+    kind = 'fleet', id = PARENT, version = version,
+    state = {kind = KIND, name = CHILD, summary = summary == nil and cjson.null or summary},
+  }))
 end
 
 -- True when n is an integer from low to high (use on tonumber(ARGV[i]) before trusting it).

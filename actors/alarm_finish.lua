@@ -4,6 +4,7 @@
 -- ARGV[3] - outcome: ok or fail
 -- ARGV[4] - the error text (fail)
 -- ARGV[5] - max tries, ARGV[6] - first retry delay in ms, ARGV[7] - backoff factor
+-- ARGV[8] - how long a spent record (only `gen` left) is kept, in ms (docs/alarms.md says why)
 -- returns {"stale"} (another firing owns it now: leave the index alone) | {"done"} (finished or cancelled) |
 --         {"requeue", next ms} (set again meanwhile) | {"retry", next ms} | {"dead", now ms}
 local r = redis.call('HMGET', KEYS[1], 'owner', 'gen', 'attempt', 'next', 'at')
@@ -19,6 +20,7 @@ if r[2] ~= ARGV[2] then
 end
 if ARGV[3] == 'ok' then
   redis.call('HDEL', KEYS[1], 'at', 'next', 'payload', 'attempt', 'error', 'dead', 'died')
+  redis.call('PEXPIRE', KEYS[1], ARGV[8])
   return {'done'}
 end
 local t = redis.call('TIME')
@@ -26,6 +28,7 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local attempt = tonumber(r[3])
 if attempt >= tonumber(ARGV[5]) then
   redis.call('HSET', KEYS[1], 'dead', '1', 'died', string.format('%d', now), 'error', ARGV[4])
+  redis.call('PERSIST', KEYS[1])  -- an operator retries or discards it: it waits for them
   return {'dead', now}
 end
 local retry_at = now + math.floor(tonumber(ARGV[6]) * tonumber(ARGV[7]) ^ (attempt - 1))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextvars
 import json
+import re
 import time
 import weakref
 import zlib
@@ -13,13 +14,25 @@ from datetime import UTC, datetime
 from typing import Literal
 
 from actors.connection import RedisClient
-from actors.keys import actor_key, hashed_id, validate_id, validate_kind
+from actors.keys import (
+    PLAIN_ID_PATTERN,
+    SCOPED_ID_PATTERN,
+    actor_key,
+    hashed_id,
+    validate_actor_id,
+    validate_kind,
+)
 from actors.scripts import InvalidActorArgument, Script, ScriptRunner
 
 # A fixed number of index shards, each its own hash tag `{n}`: Redis Cluster spreads them over its
 # nodes, and every claim touches one shard's keys only. Changing it orphans indexed alarms.
 SHARDS = 16
 MAX_PAYLOAD_BYTES = 16_384
+# A spent record (its alarm ran, was cancelled or discarded; only `gen` left) expires after this.
+# It must outlive every request-result key its firings wrote (REQUEST_TTL_MS, a day, from a call
+# made within a lease of at most a day) and any pending outbox mail it vouches for (PENDING_TTL_MS,
+# 7 days from the put); tests/actors/test_alarms.py checks both bounds. See docs/alarms.md.
+SPENT_RECORD_TTL_MS = 8 * 86_400_000
 
 Payload = dict[str, object] | str
 AlarmState = Literal["pending", "running", "retrying", "dead"]
@@ -30,13 +43,14 @@ SET = Script.from_package(_PACKAGE, "alarm_set.lua", prelude=False)
 BEGIN = Script.from_package(_PACKAGE, "alarm_begin.lua", prelude=False)
 FINISH = Script.from_package(_PACKAGE, "alarm_finish.lua", prelude=False)
 REVIVE = Script.from_package(_PACKAGE, "alarm_revive.lua", prelude=False)
+CANCEL = Script.from_package(_PACKAGE, "alarm_cancel.lua", prelude=False)
 CLAIM = Script.from_package(_PACKAGE, "alarms_claim.lua", prelude=False)
 INDEX = Script.from_package(_PACKAGE, "alarms_index.lua", prelude=False)
 
 
 def member_of(kind: str, actor_id: str) -> str:
-    """The due index's name for one actor's alarm: `<kind>/<id>` (neither may contain '/')."""
-    return f"{validate_kind(kind)}/{validate_id(actor_id)}"
+    """The due index's name for one actor's alarm: `<kind>/<id>` (the kind has no '/')."""
+    return f"{validate_kind(kind)}/{validate_actor_id(actor_id)}"
 
 
 def parse_member(member: str) -> tuple[str, str]:
@@ -44,12 +58,26 @@ def parse_member(member: str) -> tuple[str, str]:
     kind, slash, actor_id = member.partition("/")
     if not slash:
         raise ValueError(f"{member!r} is not <kind>/<id>")
-    return validate_kind(kind), validate_id(actor_id)
+    return validate_kind(kind), validate_actor_id(actor_id)
 
 
 def alarm_key(kind: str, actor_id: str) -> str:
     """`actor:<kind>:{<id>}:alarm`: beside the actor's state, in its cluster slot."""
     return actor_key(kind, actor_id, "alarm")
+
+
+# `actor:<kind>:{<id>}:alarm` or `actor:<kind>:org:{<tenant>}[/<name>]:alarm` read back (plain ids
+# never hold braces, scoped ids never a ':'; see actors/keys.py).
+_ALARM_KEY = re.compile(
+    rf"actor:([a-z][a-z0-9_]{{0,31}}):(?:\{{({PLAIN_ID_PATTERN})\}}|({SCOPED_ID_PATTERN})):alarm"
+)
+ALARM_KEY_PATTERN = "actor:*:alarm"
+
+
+def member_of_key(key: bytes | str) -> str | None:
+    """The index member (`<kind>/<id>`) of an alarm record's key, or None for any other key."""
+    match = _ALARM_KEY.fullmatch(_text(key))
+    return f"{match[1]}/{match[2] or match[3]}" if match else None
 
 
 def shard_of(member: str) -> int:
@@ -65,7 +93,8 @@ def shard_keys(shard: int) -> list[str]:
 def request_id_for(actor_id: str, generation: int) -> str:
     """The request id of every try of one firing: `alarm:<id>:<generation>` (hashed id when too long)."""
     request_id = f"alarm:{actor_id}:{generation}"
-    return request_id if len(request_id) <= 64 else f"alarm:{hashed_id(actor_id)}:{generation}"
+    plain = len(request_id) <= 64 and "{" not in actor_id  # a scoped id's braces are no request id
+    return request_id if plain else f"alarm:{hashed_id(actor_id)}:{generation}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,7 +237,8 @@ async def set_alarm(
     """Set (or replace) the actor's one alarm; returns its new generation.
 
     The record goes first and the index second: a claim between the two finds no index entry yet,
-    never an entry without its record. A process dying between them leaves the alarm unindexed.
+    never an entry without its record. A process dying between them leaves the alarm unindexed
+    until the schedulers' next `repair_index` pass.
     """
     member = member_of(kind, actor_id)
     at_ms = _at_ms(at)
@@ -225,23 +255,24 @@ async def get_alarm(redis: RedisClient, kind: str, actor_id: str) -> AlarmInfo |
     return info_from(kind, actor_id, raw)
 
 
-# Everything of a record but its generation, which must outlive a cancel so request ids never repeat.
-_RECORD_FIELDS = ("at", "next", "payload", "attempt", "error", "dead", "died")
-
-
 async def cancel_alarm(runner: ScriptRunner, kind: str, actor_id: str) -> bool:
     """Remove the actor's alarm (pending, retrying or dead); True if there was one.
 
     A firing already running finishes; its result is then dropped and its handler is not retried.
+    The record keeps its generation, with an expiry (SPENT_RECORD_TTL_MS).
     """
     member = member_of(kind, actor_id)
-    removed = int(await runner.redis.hdel(alarm_key(kind, actor_id), *_RECORD_FIELDS))  # type: ignore[misc]
+    removed = int(await runner.run(CANCEL, [alarm_key(kind, actor_id)], (SPENT_RECORD_TTL_MS,)))
     await index(runner, "cancel", member)
     return removed > 0
 
 
 async def retry_alarm(runner: ScriptRunner, kind: str, actor_id: str) -> bool:
-    """Make the actor's alarm (dead-lettered or waiting) due now with a fresh count of tries."""
+    """Make the actor's alarm (dead-lettered or waiting) due now with a fresh count of tries.
+
+    Two writes like `set_alarm`: a process dying between them leaves the revived record in the dead
+    set until `repair_index` schedules it.
+    """
     member = member_of(kind, actor_id)
     due = int(await runner.run(REVIVE, [alarm_key(kind, actor_id)], ()))
     if due == 0:
@@ -298,3 +329,59 @@ async def list_alarms(redis: RedisClient, *, limit: int = 100) -> list[AlarmInfo
     records: list[dict[bytes | str, bytes | str]] = await pipe.execute() if parsed else []
     infos = [info_from(kind, actor_id, raw) for (kind, actor_id), raw in zip(parsed, records, strict=True)]
     return [info for info in infos if info is not None]
+
+
+REPAIR_BATCH = 500  # records read (and index sets checked) per pipelined round trip
+
+
+async def repair_index(runner: ScriptRunner, *, match: str = ALARM_KEY_PATTERN) -> int:
+    """Index every alarm record no index set names; returns how many it indexed.
+
+    Only a writer that died between a record and its index leaves one (`set_alarm`, `retry_alarm`;
+    every other window is closed by the lease). One SCAN over every node (`match` narrows it), then
+    per batch one pipelined read of the records and their index sets; the shard script re-checks.
+    """
+    repaired = 0
+    batch: list[bytes | str] = []
+    async for key in runner.redis.scan_iter(match=match, count=1000, _type="hash"):
+        batch.append(key)
+        if len(batch) >= REPAIR_BATCH:
+            repaired += await _repair_batch(runner, batch)
+            batch = []
+    if batch:
+        repaired += await _repair_batch(runner, batch)
+    return repaired
+
+
+async def _repair_batch(runner: ScriptRunner, keys: list[bytes | str]) -> int:
+    pipe = runner.redis.pipeline(transaction=False)
+    for key in keys:
+        pipe.hmget(key, "next", "dead", "died")
+    records: list[list[bytes | None]] = await pipe.execute()
+    # (member, live or dead, score) of every record that holds an alarm
+    alarms: list[tuple[str, str, int]] = []
+    for key, (next_ms, dead, died) in zip(keys, records, strict=True):
+        member = member_of_key(key)
+        if member is None or next_ms is None:
+            continue  # not an alarm record, or a spent one (only `gen` left, expiring)
+        if dead == b"1":
+            alarms.append((member, "dead", int(died or next_ms)))
+        else:
+            alarms.append((member, "live", int(next_ms)))
+    if not alarms:
+        return 0
+    pipe = runner.redis.pipeline(transaction=False)
+    for member, _, _ in alarms:
+        due, running, _, dead_set = shard_keys(shard_of(member))
+        pipe.zscore(due, member)
+        pipe.zscore(running, member)
+        pipe.zscore(dead_set, member)
+    scores: list[float | None] = await pipe.execute()
+    repaired = 0
+    for n, (member, state, score) in enumerate(alarms):
+        in_due, in_running, in_dead = scores[3 * n : 3 * n + 3]
+        if in_due is not None or in_running is not None or (state == "dead" and in_dead is not None):
+            continue
+        reply = await runner.run(INDEX, shard_keys(shard_of(member)), ("repair", member, score, state))
+        repaired += int(reply)
+    return repaired

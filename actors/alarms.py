@@ -35,6 +35,8 @@ FireObserver = Callable[[str, float, str], None]
 CountObserver = Callable[[AlarmCounts], None]
 MAX_ERROR_CHARS = 500
 ERROR_LOG_INTERVAL = 30.0
+# Held for one repair interval by the process that runs that interval's repair pass.
+REPAIR_LOCK = "alarms:repair"
 
 
 def _items(reply: object) -> list[object]:
@@ -60,12 +62,17 @@ class AlarmPolicy:
     max_inflight: int = 64  # handlers running at once in this process
     count_interval: float = 5.0  # how often the index sizes are read for count observers
     shutdown_grace: float = 5.0  # seconds stop() lets running handlers finish
+    # Every this many seconds one process (whichever takes REPAIR_LOCK) indexes alarm records
+    # left unindexed by a writer that died between its two writes; the first pass one interval after start.
+    repair_interval: float = 60.0
 
     def __post_init__(self) -> None:
         if self.max_tries < 1 or self.backoff_base < 0 or self.backoff_factor < 1:
             raise ValueError("max_tries >= 1, backoff_base >= 0 and backoff_factor >= 1 are required")
-        if self.lease <= 0 or self.poll_interval <= 0 or self.max_inflight < 1:
-            raise ValueError("lease and poll_interval must be positive, max_inflight at least 1")
+        if self.lease <= 0 or self.poll_interval <= 0 or self.repair_interval <= 0 or self.max_inflight < 1:
+            raise ValueError(
+                "lease, poll_interval and repair_interval must be positive, max_inflight at least 1"
+            )
 
 
 @dataclass(eq=False)
@@ -74,7 +81,8 @@ class AlarmScheduler(alarm_store.WakeListener):
 
     Each poll claims due alarms from every index shard (one Lua script per shard, atomic, with a
     lease), runs each actor's `alarm()` under `current_firing()`, then finishes it on the actor's
-    record: delete on success, retry with backoff or dead-letter on an exception.
+    record: clear it on success (the spent record expires), retry with backoff or dead-letter on an
+    exception.
     """
 
     actors: ActorSet
@@ -84,6 +92,7 @@ class AlarmScheduler(alarm_store.WakeListener):
     _runner: ScriptRunner = field(init=False)
     _tasks: set[asyncio.Task[None]] = field(default_factory=set, init=False)
     _loop_task: asyncio.Task[None] | None = field(default=None, init=False)
+    _repair_task: asyncio.Task[None] | None = field(default=None, init=False)
     _wake: asyncio.Event = field(default_factory=asyncio.Event, init=False)
     _wake_at_ms: float = field(default=math.inf, init=False)
     _next_count: float = field(default=0.0, init=False)
@@ -105,6 +114,7 @@ class AlarmScheduler(alarm_store.WakeListener):
             discover(package)
         alarm_store.listen_for_alarms(self)
         self._loop_task = asyncio.create_task(self._loop(), name="alarm-scheduler")
+        self._repair_task = asyncio.create_task(self._repair_loop(), name="alarm-repair")
 
     async def stop(self) -> None:
         """Stop claiming; give running handlers `shutdown_grace` seconds, then cancel them.
@@ -112,11 +122,12 @@ class AlarmScheduler(alarm_store.WakeListener):
         A cancelled handler's alarm keeps its lease and runs again once the lease ends.
         """
         alarm_store.stop_listening(self)
-        if self._loop_task is not None:
-            self._loop_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._loop_task
-            self._loop_task = None
+        for task in (self._loop_task, self._repair_task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._loop_task = self._repair_task = None
         if self._tasks:
             _, pending = await asyncio.wait(self._tasks, timeout=self.policy.shutdown_grace)
             for task in pending:
@@ -149,6 +160,29 @@ class AlarmScheduler(alarm_store.WakeListener):
                 await asyncio.sleep(0)
                 continue
             await self._sleep()
+
+    async def _repair_loop(self) -> None:
+        # Its own task: a pass SCANs the whole keyspace, and claims must not wait for it.
+        while True:
+            await asyncio.sleep(self.policy.repair_interval)
+            try:
+                await self.repair()
+            except Exception:
+                log.exception(
+                    "alarm scheduler: index repair failed; next pass in %s s", self.policy.repair_interval
+                )
+
+    async def repair(self) -> int:
+        """This interval's index repair, unless another process has taken it; how many it indexed."""
+        lock_ms = round(self.policy.repair_interval * 1000)
+        if not await self.actors.redis.set(REPAIR_LOCK, new_request_id(), nx=True, px=lock_ms):
+            return 0
+        repaired = await alarm_store.repair_index(self._runner)
+        if repaired:
+            log.warning(
+                "alarm scheduler: indexed %d alarm(s) whose writer died before indexing them", repaired
+            )
+        return repaired
 
     async def _sleep(self) -> None:
         """Until the next poll, or until an alarm this process set is due, whichever comes first."""
@@ -237,6 +271,7 @@ class AlarmScheduler(alarm_store.WakeListener):
                     policy.max_tries,
                     round(policy.backoff_base * 1000),
                     policy.backoff_factor,
+                    alarm_store.SPENT_RECORD_TTL_MS,
                 ),
             )
         )

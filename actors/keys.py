@@ -5,10 +5,17 @@ from __future__ import annotations
 import hashlib
 import re
 
-_ID = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
-_ID_MATCH = _ID.fullmatch
+PLAIN_ID_PATTERN = r"[A-Za-z0-9_.:-]{1,64}"
+_ID_MATCH = re.compile(PLAIN_ID_PATTERN).fullmatch
+# A tenant-scoped id: `org:{<tenant>}` (the tenant's own actor, a fleet's parent) or
+# `org:{<tenant>}/<name>` (one of the tenant's actors). The braces are the cluster hash tag. Neither
+# part has a ':', so every key of the actor (`...:<suffix>`) starts after its whole id.
+SCOPED_ID_PATTERN = r"org:\{([A-Za-z0-9_.-]{1,64})\}(?:/([A-Za-z0-9_.-]{1,64}))?"
+_SCOPED_MATCH = re.compile(SCOPED_ID_PATTERN).fullmatch
+_PART_MATCH = re.compile(r"[A-Za-z0-9_.-]{1,64}").fullmatch
 _KIND = re.compile(r"[a-z][a-z0-9_]{0,31}")
 ID_RULE = "1-64 characters from A-Z a-z 0-9 _ . : -"
+SCOPED_RULE = "1-64 characters from A-Z a-z 0-9 _ . -"
 
 
 class InvalidActorId(ValueError):
@@ -16,11 +23,53 @@ class InvalidActorId(ValueError):
 
 
 def validate_id(actor_id: str, *, what: str = "actor id") -> str:
-    """Return `actor_id` unchanged if it is a valid id, else raise InvalidActorId."""
+    """Return `actor_id` unchanged if it is a valid plain id, else raise InvalidActorId.
+
+    Plain ids never name a tenant's actor: check ids from URLs and forms with this one, and build
+    tenant-scoped ids server-side with `scoped()` from the tenant the caller is in.
+    """
     if not isinstance(actor_id, str) or _ID_MATCH(actor_id) is None:
         shown = repr(actor_id) if len(repr(actor_id)) <= 80 else repr(actor_id)[:77] + "..."
         raise InvalidActorId(f"invalid {what} {shown}: use {ID_RULE}")
     return actor_id
+
+
+def validate_actor_id(actor_id: str) -> str:
+    """`actor_id` if it is a plain id or a tenant-scoped one (`scoped()`), else InvalidActorId."""
+    if isinstance(actor_id, str) and (_ID_MATCH(actor_id) is not None or _SCOPED_MATCH(actor_id) is not None):
+        return actor_id
+    return validate_id(actor_id)  # raises, naming the plain rule
+
+
+def scoped(tenant: str, name: str = "") -> str:
+    """The id of `tenant`'s actor `name` (`org:{<tenant>}/<name>`), or of the tenant's own actor.
+
+    Both are 1-64 characters from A-Z a-z 0-9 _ . - (no ':', unlike plain ids).
+
+    Every key of every actor scoped to one tenant shares the hash tag `{<tenant>}`, so one Lua
+    script may touch a tenant's actors together, on Redis Cluster too (see the fleet pattern).
+    """
+    for what, part in (("tenant", tenant), ("scoped actor name", name or "-")):
+        if not isinstance(part, str) or _PART_MATCH(part) is None:
+            raise InvalidActorId(f"invalid {what} {part!r}: use {SCOPED_RULE}")
+    return f"org:{{{tenant}}}/{name}" if name else f"org:{{{tenant}}}"
+
+
+def tenant_of(actor_id: str) -> str | None:
+    """The tenant a scoped id belongs to, None for a plain id."""
+    match = _SCOPED_MATCH(actor_id)
+    return match.group(1) if match else None
+
+
+def parent_of(actor_id: str) -> str | None:
+    """`org:{<tenant>}` for a tenant's actor `org:{<tenant>}/<name>`; None for any other id."""
+    match = _SCOPED_MATCH(actor_id)
+    return f"org:{{{match.group(1)}}}" if match and match.group(2) else None
+
+
+def child_name(actor_id: str) -> str:
+    """`<name>` of `org:{<tenant>}/<name>` (the key of its entry in its parent's index)."""
+    return actor_id.rpartition("/")[2]
 
 
 def validate_kind(kind: str) -> str:
@@ -29,9 +78,26 @@ def validate_kind(kind: str) -> str:
     return kind
 
 
+def state_key(kind: str, actor_id: str) -> str:
+    """`actor:<kind>:{<id>}`, or `actor:<kind>:org:{<tenant>}[/<name>]` for a scoped id.
+
+    The braces are the cluster hash tag: a plain id's slot is its own, a scoped id's is its tenant's.
+    `kind` must already be valid (the runtime checks it once per class).
+    """
+    if "{" in actor_id:
+        return f"actor:{kind}:{validate_actor_id(actor_id)}"
+    return f"actor:{kind}:{{{validate_id(actor_id)}}}"
+
+
+def fleet_keys(parent_id: str, child_kind: str) -> tuple[str, str]:
+    """The parent's state key and its index of `child_kind` children: `actor:fleet:org:{<t>}[:<kind>]`."""
+    parent = state_key("fleet", parent_id)
+    return parent, f"{parent}:{child_kind}"
+
+
 def actor_key(kind: str, actor_id: str, *suffix: str) -> str:
-    """`actor:<kind>:{<id>}[:suffix...]`; the braces keep one actor's keys in one cluster slot."""
-    base = f"actor:{validate_kind(kind)}:{{{validate_id(actor_id)}}}"
+    """The actor's state key (`state_key`) and suffixes after it, all in one cluster slot."""
+    base = state_key(validate_kind(kind), actor_id)
     return ":".join((base, *suffix)) if suffix else base
 
 

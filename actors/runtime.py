@@ -21,7 +21,12 @@ from actors.events import ActorEvent, parse_event
 from actors.keys import (
     InvalidActorId,
     actor_channel,
+    fleet_keys,
     hashed_id,
+    parent_of,
+    scoped,
+    state_key,
+    validate_actor_id,
     validate_id,
     validate_kind,
 )
@@ -45,6 +50,7 @@ __all__ = [
     "hashed_id",
     "parse_event",
     "registered",
+    "scoped",
 ]
 
 # Generated request ids only need to outlive redis-py's own retries of one call.
@@ -138,6 +144,7 @@ def live_reader(actor: Actor) -> LiveReader:
 
 
 _registry: dict[str, type[Actor]] = {}
+_FLEET_SUFFIXES_TAKEN = frozenset({"rq", "events", "alarm"})
 A = TypeVar("A", bound="Actor")
 
 
@@ -170,6 +177,10 @@ class Actor:
     kind: ClassVar[str]
     # State fields the admin inspector must not show (message bodies with sign-in links, secrets).
     hidden_fields: ClassVar[frozenset[str]] = frozenset()
+    # A fleet kind's tenant actors (`scoped(tenant, name)`) are listed in their tenant's FleetActor:
+    # its mutating calls on such ids also get the parent's state and index keys (last two KEYS),
+    # and its scripts keep their entry current with the prelude's `report(summary)`.
+    fleet: ClassVar[bool] = False
     _operations: ClassVar[dict[str, Operation]]
 
     def __init_subclass__(cls, **kwargs: object) -> None:
@@ -190,6 +201,9 @@ class Actor:
                 loaded = value.bound_to(cls.kind, package)
                 setattr(cls, attr, loaded)
                 cls._operations[attr] = loaded
+        if cls.fleet and cls.kind in _FLEET_SUFFIXES_TAKEN:
+            # Its index would be the fleet's `actor:fleet:org:{<t>}:<kind>`, a name the runtime uses.
+            raise TypeError(f"actor kind {cls.kind!r} cannot be a fleet kind: pick another kind name")
         if declares_kind:
             _registry[cls.kind] = cls
 
@@ -217,8 +231,8 @@ class Actor:
         """Run `operation` on one actor; returns the script's JSON reply as bytes."""
         if operation.script is None:
             raise TypeError(f"{operation.filename} is not declared on an Actor subclass")
-        # Same as actor_key(); spelled out because the kind was already checked at class creation.
-        state_key = f"actor:{self.kind}:{{{validate_id(actor_id)}}}"
+        # The kind was already checked at class creation.
+        key = state_key(self.kind, actor_id)
         ttl = REQUEST_TTL_MS
         if operation.mutating:
             if request_id is None:
@@ -227,10 +241,14 @@ class Actor:
                 validate_id(request_id, what="request id")
         else:
             request_id = _NO_REQUEST
-        keys = [state_key, f"{state_key}:rq:{operation.name}:{request_id}"]
+        keys = [key, f"{key}:rq:{operation.name}:{request_id}"]
         if operation.keys:
-            keys.extend(f"{state_key}:{name}" for name in operation.keys)
-        argv = [self.kind, actor_id, state_key + ":events", ttl, *args]
+            keys.extend(f"{key}:{name}" for name in operation.keys)
+        if self.fleet and operation.mutating and "{" in actor_id:
+            parent = parent_of(actor_id)
+            if parent is not None:
+                keys.extend(fleet_keys(parent, self.kind))
+        argv = [self.kind, actor_id, key + ":events", ttl, *args]
         return await self.runner.run(operation.script, keys, argv, mutating=operation.mutating)
 
     async def alarm(self, actor_id: str, payload: Payload) -> None:
@@ -256,10 +274,14 @@ class Actor:
 
     async def get_alarm(self, actor_id: str) -> AlarmInfo | None:
         """The actor's pending, running, retrying or dead-lettered alarm, or None."""
-        return await alarm_store.get_alarm(self.redis, self.kind, validate_id(actor_id))
+        return await alarm_store.get_alarm(self.redis, self.kind, validate_actor_id(actor_id))
 
     async def cancel_alarm(self, actor_id: str) -> bool:
-        """Remove the actor's alarm; True if it had one."""
+        """Remove the actor's alarm; True if it had one.
+
+        A kind whose state depends on its alarm overrides it (the outbox marks its mail discarded);
+        operators' discards come here too, through `ActorSet.cancel_alarm`.
+        """
         return await alarm_store.cancel_alarm(self.runner, self.kind, actor_id)
 
 
@@ -276,6 +298,13 @@ class ActorSet:
         if instance is None:
             instance = self._instances[cls] = cls(self.redis, runner=self.runner)
         return instance  # type: ignore[return-value]
+
+    async def cancel_alarm(self, kind: str, actor_id: str) -> bool:
+        """Cancel `<kind>/<id>`'s alarm through its kind's `cancel_alarm` (the store's, if undeclared)."""
+        cls = _registry.get(kind)
+        if cls is None:
+            return await alarm_store.cancel_alarm(self.runner or runner_for(self.redis), kind, actor_id)
+        return await self.get(cls).cancel_alarm(actor_id)
 
     def of_kind(self, kind: str) -> Actor:
         """The instance of a registered kind by name (the admin inspector's and live views' way in)."""

@@ -136,11 +136,14 @@ class Server:
         return total_kb / 1024
 
 
-def raise_fd_limit(wanted: int = 65536) -> None:
+def raise_fd_limit(wanted: int = 65536) -> int:
+    """Raise this process's open-file limit (servers started from it inherit it); the limit now."""
     import resource
 
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (min(wanted, hard), hard))
+    soft = min(wanted, hard) if hard != resource.RLIM_INFINITY else wanted
+    resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    return soft
 
 
 @contextmanager
@@ -174,32 +177,43 @@ def app_server(workers: int = 1, env: dict[str, str] | None = None) -> Iterator[
 def plain_server() -> Iterator[Server]:
     """bench/plain_app.py under granian (1 worker, the loop `serve` uses) on its own embedded Redis."""
     from actors.embedded import EmbeddedRedis
-    from cli import event_loop
 
     data_dir = Path(tempfile.mkdtemp(prefix="rstack-plain-", dir="/tmp"))
     redis_server = EmbeddedRedis(data_dir / "redis")
-    port = free_port()
-    process: subprocess.Popen[bytes] | None = None
     try:
         redis_url = redis_server.start()
-        started = time.monotonic()
-        process = subprocess.Popen(
-            [sys.executable, "-m", "granian", "--interface", "asgi", "--host", "127.0.0.1",
-             "--port", str(port), "--workers", "1", "--loop", event_loop(), "--backlog", "2048",
-             "--no-ws", "--log-level", "warning", "bench.plain_app:app"],
-            cwd=ROOT,
-            env={**os.environ, "PLAIN_REDIS_URL": redis_url},
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )  # fmt: skip
+        with granian_server("bench.plain_app:app", data_dir, env={"PLAIN_REDIS_URL": redis_url}) as server:
+            yield server
+    finally:
+        redis_server.stop()
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+@contextmanager
+def granian_server(
+    app: str, data_dir: Path, *, env: dict[str, str] | None = None, backpressure: int | None = None
+) -> Iterator[Server]:
+    """A bare ASGI `app` ("module:name") under granian as `serve` runs it: 1 worker, same loop and backlog."""
+    from cli import event_loop
+
+    port = free_port()
+    started = time.monotonic()
+    extra = [] if backpressure is None else ["--backpressure", str(backpressure)]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "granian", "--interface", "asgi", "--host", "127.0.0.1",
+         "--port", str(port), "--workers", "1", "--loop", event_loop(), "--backlog", "2048",
+         *extra, "--no-ws", "--log-level", "warning", app],
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )  # fmt: skip
+    try:
         base_url = f"http://127.0.0.1:{port}"
         _wait_for(base_url + "/ping", process, started + 60)
         yield Server(process, base_url, data_dir, time.monotonic() - started)
     finally:
-        if process is not None:
-            _stop(process)
-        redis_server.stop()
-        shutil.rmtree(data_dir, ignore_errors=True)
+        _stop(process)
 
 
 def _wait_for(url: str, process: subprocess.Popen[bytes], deadline: float) -> None:

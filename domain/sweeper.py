@@ -1,4 +1,5 @@
-"""The sweeper: an actor whose alarm deletes expired sessions and links, stale sign-ups and leaked keys."""
+"""The sweeper: an actor whose alarm deletes expired sessions and links, stale sign-ups and leaked keys,
+and schedules outbox mail whose alarm was never set."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from datetime import datetime
 from redis.exceptions import RedisError
 
 from actors.connection import RedisClient
+from actors.outbox import OutboxActor
 from actors.runtime import Actor, ActorSet, Payload
 from domain.auth.clock import utc_now
 from domain.auth.core import TOKEN_LIFETIME, VERIFY_EMAIL, write_transaction
@@ -25,12 +27,13 @@ UNVERIFIED_GRACE = TOKEN_LIFETIME[VERIFY_EMAIL]
 
 @dataclass(frozen=True, slots=True)
 class SweepReport:
-    """How many of each were deleted by one sweep."""
+    """How many of each were deleted by one sweep, and how many stored mails it scheduled."""
 
     sessions: int
     verifications: int
     unverified_users: int
     request_keys: int
+    unscheduled_mail: int
 
 
 async def sweep_sessions(now: datetime) -> int:
@@ -90,13 +93,16 @@ async def sweep(redis: RedisClient, now: datetime | None = None) -> SweepReport:
         verifications=await sweep_verifications(now),
         unverified_users=await sweep_unverified_users(now),
         request_keys=await sweep_request_keys(redis),
+        unscheduled_mail=await OutboxActor(redis).schedule_unsent(),
     )
     log.info(
-        "sweep: %d sessions, %d verifications, %d unverified users, %d request keys deleted",
+        "sweep: %d sessions, %d verifications, %d unverified users, %d request keys deleted; "
+        "%d stored mails without an alarm scheduled",
         report.sessions,
         report.verifications,
         report.unverified_users,
         report.request_keys,
+        report.unscheduled_mail,
     )
     return report
 

@@ -104,14 +104,20 @@ def external_redis_url() -> str:
 
 
 @pytest.fixture
-def postgres_url() -> Iterator[str]:
-    """A throwaway PostgreSQL database (rstack_test_<random>) created and dropped around a test."""
+def postgres_db_prefix() -> str:
+    """The name prefix of postgres_url's databases; a module may override it to tell its own apart."""
+    return "rstack_test"
+
+
+@pytest.fixture
+def postgres_url(postgres_db_prefix: str) -> Iterator[str]:
+    """A throwaway PostgreSQL database (<prefix>_<random>) created and dropped around a test."""
     base = os.environ.get("TEST_DATABASE_URL")
     if not base:
         pytest.skip("TEST_DATABASE_URL is not set: no PostgreSQL to test against")
     import asyncpg
 
-    name = f"rstack_test_{uuid.uuid4().hex[:12]}"
+    name = f"{postgres_db_prefix}_{uuid.uuid4().hex[:12]}"
 
     async def admin(sql: str) -> None:
         conn = await asyncpg.connect(base)

@@ -16,7 +16,6 @@ from litestar import Litestar, MediaType, Request, Response, get
 from litestar.exceptions import NotFoundException, ValidationException
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.response import Stream
 from litestar.response.sse import ServerSentEventMessage
 
 from actors.events import ActorEvent
@@ -31,6 +30,7 @@ from web.private_apis import loop_signal_handler
 from web.remote.openapi import ErrorBody
 from web.services import get_services, services_from_state
 from web.stream_slots import FULL_MESSAGE, FULL_RETRY_AFTER_S, StreamSlot, StreamSlots
+from web.stream_writer import Hangup, LiveStream
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +54,8 @@ HEARTBEAT = ServerSentEventMessage(data=None, comment="heartbeat").encode()
 GOODBYE = ServerSentEventMessage(data=None, retry=RETRY_MS, comment="server restarting").encode()
 # Put in a stream's queue to make it send HEARTBEAT; no actor's Gap has an empty kind.
 BEAT = Gap(kind="", id="heartbeat")
+# Put in a stream's queue when its client has gone, so it ends without waiting for a change.
+GONE = Gap(kind="", id="gone")
 
 
 def open_streams() -> int:
@@ -72,6 +74,8 @@ class LiveStreams:
     slots: StreamSlots = field(default_factory=lambda: StreamSlots.for_settings(Settings()))
     closing: asyncio.Event = field(default_factory=asyncio.Event)
     drained: asyncio.Event = field(default_factory=asyncio.Event)
+    # Messages rendered and encoded (each shared by every stream of its actor): one per version.
+    encoded_messages: int = 0
     _subscriptions: set[Subscription] = field(default_factory=set)
     _encoded: dict[tuple[str, str, int], bytes] = field(default_factory=dict)
 
@@ -90,6 +94,7 @@ class LiveStreams:
                 data=self.render(view, state), event=view.event, id=state.version
             )
             encoded = self._encoded[key] = message.encode()
+            self.encoded_messages += 1
         return encoded
 
     def event_message(self, view: LiveView, event: ActorEvent) -> bytes:
@@ -117,23 +122,31 @@ class LiveStreams:
             sub._deliver(Gap(sub.kind, sub.id))
 
     async def stream(
-        self, view: LiveView, actor_id: str, after: int, slot: StreamSlot | None = None
+        self,
+        view: LiveView,
+        actor_id: str,
+        after: int,
+        slot: StreamSlot | None = None,
+        hangup: Hangup | None = None,
     ) -> AsyncIterator[bytes]:
         """Changes of one actor newer than version `after`, the current state first if it is newer.
 
         `slot` is given back when the stream ends, and by a stream dropped before it started (its
-        client gone before the first byte), as the slot is collected with it.
+        client gone before the first byte), as the slot is collected with it. `hangup` tells when
+        the client has gone: the stream then ends at once, without waiting for its next message.
         """
         global _open_in_process
         try:
             yield HELLO
-            if self.closing.is_set():
+            if self.closing.is_set() or (hangup is not None and hangup.gone):
                 return
             subscription = self.hub.subscribe(view.kind, actor_id)
             # Subscribed (confirmed by Redis) before reading the state, so nothing falls in between.
             async with subscription as events:
                 self._subscriptions.add(subscription)
                 _open_in_process += 1
+                if hangup is not None:
+                    hangup.on_gone(lambda: subscription._deliver(GONE))
                 try:
                     last = after
                     state = await self.current(view, actor_id)
@@ -143,6 +156,8 @@ class LiveStreams:
                     queue = events.queue
                     while not self.closing.is_set():
                         item = await queue.get()
+                        if hangup is not None and hangup.gone:
+                            return  # nobody to say goodbye to
                         if self.closing.is_set():
                             break
                         if item is BEAT:
@@ -264,9 +279,10 @@ def _open(request: AnyRequest, view: LiveView, actor_id: str, since: str | None)
     slot = live.slots.admit(request)
     if slot is None:
         return error_response(request, 503, FULL_MESSAGE, headers=retry_after_header(FULL_RETRY_AFTER_S))
-    # A plain Stream of pre-encoded messages: ServerSentEvent would re-encode each one per stream.
-    return Stream(
-        live.stream(view, actor_id, -1 if after is None else after, slot),
+    since_version = -1 if after is None else after
+    # Pre-encoded messages written as they are: ServerSentEvent would re-encode each one per stream.
+    return LiveStream(
+        lambda hangup: live.stream(view, actor_id, since_version, slot, hangup),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )
@@ -332,6 +348,7 @@ async def live_status(request: AnyRequest) -> Response[dict[str, object]]:
         "open_streams": live.open,
         "stream_slots": live.slots.taken,
         "process_open_streams": open_streams(),
+        "encoded_messages": live.encoded_messages,
         "listeners": sum(listeners.values()),
         "listeners_by_kind": listeners,
         # Closed streams must leave no task behind (this request's own task is counted too).

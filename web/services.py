@@ -13,6 +13,7 @@ from actors.runtime import Actor, ActorSet
 from domain.auth.core import Auth
 from domain.auth.oauth_flow import OAuthClient
 from domain.errors import Unavailable
+from domain.tenancy import TenantOf, no_tenant
 from settings import Settings
 
 if TYPE_CHECKING:
@@ -32,6 +33,8 @@ class Services:
     auth: Auth | None = None
     # Built on first use from `settings` and `redis` (web/auth/oauth.py).
     oauth_client: OAuthClient | None = None
+    # The caller's tenant (domain/tenancy.py): per-org rate limits and usage tracking ask it.
+    tenant_of: TenantOf = no_tenant
     # Every declared actor kind, one instance each on `redis`, made on first use.
     actors: ActorSet = field(init=False)
 

@@ -6,11 +6,15 @@ from dataclasses import dataclass, field
 
 from actors.alarm_store import AlarmInfo, get_alarm
 from actors.connection import RedisClient
-from actors.keys import InvalidActorId, actor_key, hashed_id, validate_id
+from actors.keys import InvalidActorId, actor_key, hashed_id, validate_actor_id
 from actors.runtime import discover, registered
+from actors.usage import UsageActor, UsageBucket
 from domain.errors import ValidationFailed
 
 MAX_RELATED = 1000
+# Other keys of an actor shown in full (a usage actor's buckets, a fleet's index): the first 60 by name.
+MAX_SHOWN = 60
+USAGE_DAYS = 30
 
 
 def known_kinds() -> list[str]:
@@ -28,6 +32,16 @@ class ActorRef:
 
 
 @dataclass(frozen=True, slots=True)
+class SlotKey:
+    """Another key of the actor in its slot (a time bucket, an index), by its name after the state key."""
+
+    suffix: str
+    redis_type: str
+    fields: list[tuple[str, str]]
+    ttl_ms: int | None
+
+
+@dataclass(frozen=True, slots=True)
 class ActorSnapshot:
     """What Redis holds for one actor right now."""
 
@@ -40,6 +54,10 @@ class ActorSnapshot:
     request_keys: int = 0
     # Its pending alarm (or a dead-lettered one), kept beside its state.
     alarm: AlarmInfo | None = None
+    # Its other keys (not requests, not the alarm), shown like the state.
+    others: list[SlotKey] = field(default_factory=list)
+    # A usage actor's last 30 days, for the chart.
+    usage_days: list[UsageBucket] | None = None
 
 
 def resolve_actor(kind: str, raw_id: str, *, hash_id: bool = False) -> ActorRef:
@@ -51,7 +69,7 @@ def resolve_actor(kind: str, raw_id: str, *, hash_id: bool = False) -> ActorRef:
     raw_id = raw_id.strip()
     actor_id = hashed_id(raw_id) if hash_id and raw_id else raw_id
     try:
-        validate_id(actor_id)
+        validate_actor_id(actor_id)
     except InvalidActorId as exc:
         errors["id"] = str(exc)
     if errors:
@@ -73,29 +91,48 @@ async def _related_keys(redis: RedisClient, ref: ActorRef) -> list[bytes]:
     return keys
 
 
-async def inspect_actor(redis: RedisClient, ref: ActorRef) -> ActorSnapshot:
-    redis_type = _text(await redis.type(ref.key))
+async def _read_key(redis: RedisClient, key: str | bytes, hidden: frozenset[str]) -> SlotKey:
+    """One key's type, TTL and content (a hash's fields, a string's value; other types by type only)."""
+    redis_type = _text(await redis.type(key))
     fields: list[tuple[str, str]] = []
     if redis_type == "hash":
-        raw = await redis.hgetall(ref.key)
-        actor = registered().get(ref.kind)
-        hidden = actor.hidden_fields if actor is not None else frozenset()
+        raw = await redis.hgetall(key)  # type: ignore[misc]
         fields = sorted(
             (name, f"(hidden: {len(v)} bytes)" if name in hidden else _text(v))
             for name, v in ((_text(k), v) for k, v in raw.items())
         )
     elif redis_type == "string":
-        value = await redis.get(ref.key)
+        value = await redis.get(key)
         fields = [("value", _text(value or b""))]
-    ttl = int(await redis.pttl(ref.key))
+    ttl = int(await redis.pttl(key))
+    return SlotKey(suffix="", redis_type=redis_type, fields=fields, ttl_ms=ttl if ttl >= 0 else None)
+
+
+async def inspect_actor(redis: RedisClient, ref: ActorRef) -> ActorSnapshot:
+    actor = registered().get(ref.kind)
+    hidden = actor.hidden_fields if actor is not None else frozenset()
+    state = await _read_key(redis, ref.key, hidden)
+    related = [_text(key) for key in await _related_keys(redis, ref)]
+    requests = [key for key in related if key.startswith(f"{ref.key}:rq:")]
+    alarm = f"{ref.key}:alarm"
+    other_names = sorted(key for key in related if key not in requests and key != alarm)[:MAX_SHOWN]
+    others = [
+        SlotKey(key.removeprefix(f"{ref.key}:"), s.redis_type, s.fields, s.ttl_ms)
+        for key, s in [(key, await _read_key(redis, key, hidden)) for key in other_names]
+    ]
+    usage_days = (
+        await UsageActor(redis).days(ref.actor_id, USAGE_DAYS) if ref.kind == UsageActor.kind else None
+    )
     return ActorSnapshot(
         ref=ref,
-        exists=redis_type != "none",
-        redis_type=redis_type,
-        fields=fields,
-        ttl_ms=ttl if ttl >= 0 else None,
-        request_keys=len(await _related_keys(redis, ref)),
+        exists=state.redis_type != "none",
+        redis_type=state.redis_type,
+        fields=state.fields,
+        ttl_ms=state.ttl_ms,
+        request_keys=len(requests),
         alarm=await get_alarm(redis, ref.kind, ref.actor_id),
+        others=others,
+        usage_days=usage_days,
     )
 
 

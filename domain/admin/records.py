@@ -79,6 +79,37 @@ class TwoFactorRecord(Table, tablename="two_factor"):
     confirmed_at = Timestamptz(null=True, default=None)
 
 
+class OrganizationRecord(Table, tablename="organizations"):
+    id: Serial  # added by Piccolo; declared for type checkers
+    name = Varchar(length=100)
+    slug = Varchar(length=48, unique=True, index=True)
+    created_at = Timestamptz()
+
+    @classmethod
+    def get_readable(cls) -> Readable:
+        return Readable(template="%s", columns=[cls.slug])
+
+
+class MembershipRecord(Table, tablename="memberships"):
+    id: Serial  # added by Piccolo; declared for type checkers
+    organization = ForeignKey(references=OrganizationRecord, on_delete=OnDelete.cascade, index=True)
+    user = ForeignKey(references=UserRecord, on_delete=OnDelete.cascade, index=True)
+    role = Varchar(length=16, help_text="owner, admin or member.")
+    created_at = Timestamptz()
+
+
+class InvitationRecord(Table, tablename="invitations"):
+    """A pending invitation; deleting it revokes the mailed link."""
+
+    id: Serial  # added by Piccolo; declared for type checkers
+    organization = ForeignKey(references=OrganizationRecord, on_delete=OnDelete.cascade, index=True)
+    email = Varchar(length=320, index=True)
+    role = Varchar(length=16)
+    inviter = ForeignKey(references=UserRecord, on_delete=OnDelete.set_null, null=True, index=True)
+    expires_at = Timestamptz()
+    created_at = Timestamptz()
+
+
 # Columns of the real tables the records above leave out on purpose (tests check the list is complete).
 HIDDEN_COLUMNS = {
     "sessions": {"token_hash"},
@@ -89,4 +120,7 @@ HIDDEN_COLUMNS = {
     # Key material and what ties a credential to an authenticator or a sign-up browser.
     "passkeys": {"credential_id", "public_key", "user_handle", "binding_hash"},
     "two_factor": {"secret", "last_step"},
+    "organizations": set(),
+    "memberships": set(),
+    "invitations": {"token_hash"},
 }

@@ -13,6 +13,7 @@ from domain.auth.types import AuthUser
 from domain.auth.validation import clean_avatar, clean_email, clean_name, clean_new_password, raise_if
 from domain.errors import NotFound, ValidationFailed
 from domain.mail import Mail
+from domain.orgs.members import release_user
 
 WRONG_PASSWORD = "That is not your current password."
 
@@ -162,7 +163,11 @@ async def delete_account(auth: Auth, user: AuthUser, *, current_password: str, c
 
 
 async def erase_user(auth: Auth, user_id: int) -> None:
-    """Remove a user with their sessions (cached copies too), sign-in methods and emailed links."""
+    """Remove a user with their sessions (cached copies too), sign-in methods and emailed links.
+
+    Organizations they are alone in go too; the last owner of one with other members is refused first.
+    """
+    await release_user(user_id)
     await auth.sessions.revoke_all(user_id)
     async with write_transaction():
         await Verification.delete().where(Verification.user == user_id)

@@ -73,9 +73,22 @@ class MagicSignIn:
 
 
 async def follow_magic_link(
-    auth: Auth, token: str, *, binding: str, ip: str, user_agent: str, confirmed: bool = False
+    auth: Auth,
+    token: str,
+    *,
+    binding: str,
+    ip: str,
+    user_agent: str,
+    confirmed: bool = False,
+    hold: str | None = None,
 ) -> MagicSignIn:
-    """Use a sign-in link in a browser with binding secret `binding` (or on a device that confirmed)."""
+    """Use a sign-in link in a browser with binding secret `binding` (or on a device that confirmed).
+
+    With two-factor on, the sign-in is held under `hold` (default: `binding`): the web layer passes
+    a fresh secret, so a binding the browser already carried never names a held sign-in, and a
+    device that confirmed can owe its code too.
+    """
+    hold = binding if hold is None else hold
     row = await auth.peek_token(token, (MAGIC_LINK,))
     user = await load_user(row["user"]) if row else None
     if row is None or user is None:
@@ -83,7 +96,7 @@ async def follow_magic_link(
     bound = bool(binding) and hmac.compare_digest(row["binding_hash"], hash_token(binding))
     if not bound and not confirmed:
         return MagicSignIn(email=user.email, needs_confirmation=True)
-    if not binding and await two_factor_enabled(user.id):
+    if not hold and await two_factor_enabled(user.id):
         # The code step is held for this browser: without its binding there is nowhere to hold it.
         raise ValidationFailed(NO_BINDING)
     if await auth.consume_token(token, (MAGIC_LINK,)) is None:
@@ -93,7 +106,7 @@ async def follow_magic_link(
         # The link proves the mailbox: an unproven account is claimed as by a sign-up link.
         await claim_mailbox(auth, user.id, Proof())
     if await two_factor_enabled(user.id):
-        await hold_sign_in(auth, user.id, binding=binding, method="magic_link")
+        await hold_sign_in(auth, user.id, binding=hold, method="magic_link")
         return MagicSignIn(email=user.email, second_factor=True)
     signed = await start_session(auth, user.id, ip=ip, user_agent=user_agent, method="magic_link")
     return MagicSignIn(email=user.email, signed_in=signed)

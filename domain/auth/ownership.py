@@ -38,6 +38,7 @@ async def claim_mailbox(auth: Auth, user_id: int, proof: Proof) -> bool:
             .where((User.id == user_id) & (User.email_verified == False))  # noqa: E712
             .returning(User.email)
         )
+        dropped = 0
         if claimed:
             stale = Account.delete().where(Account.user == user_id)
             if proof.identity is not None:
@@ -50,7 +51,7 @@ async def claim_mailbox(auth: Auth, user_id: int, proof: Proof) -> bool:
             stale_passkeys = Passkey.delete().where(Passkey.user == user_id)
             if proof.passkey_binding:
                 stale_passkeys = stale_passkeys.where(Passkey.binding_hash != proof.passkey_binding)
-            await stale_passkeys
+            dropped = len(await stale_passkeys.returning(Passkey.id))
             await Passkey.update({Passkey.binding_hash: ""}).where(Passkey.user == user_id)
             await TwoFactor.delete().where(TwoFactor.user == user_id)
             await BackupCode.delete().where(BackupCode.user == user_id)
@@ -68,7 +69,8 @@ async def claim_mailbox(auth: Auth, user_id: int, proof: Proof) -> bool:
                 await Account.insert(proof.identity)
     if claimed:
         await auth.sessions.revoke_all(user_id)
-        auth_event("account.claimed", user_id=user_id)
+        # The passkeys a sign-up left that this proof did not keep are removed methods too.
+        auth_event("account.claimed", user_id=user_id, passkeys_removed=dropped)
     await auth.sessions.invalidate_user(user_id)
     return bool(claimed)
 

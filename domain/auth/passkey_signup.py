@@ -77,7 +77,9 @@ async def _register(
             )
         )
         return
-    await store_credential(
+    passkey_id = await store_credential(
         auth, reserved.user_id, pending.user_handle, credential, "Passkey", binding_hash=binding_hash
     )
+    # No mail beside the confirmation link: the passkey stays only if that link is followed here.
+    auth_event("passkey.added", user_id=reserved.user_id, passkey_id=passkey_id, method="sign_up")
     await send_verification(auth, reserved.user_id, email, name, binding_hash=binding_hash)

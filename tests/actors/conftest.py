@@ -14,9 +14,10 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
+import redis as sync_redis
 
 from actors.connection import RedisClient, create_redis
-from actors.embedded import EmbeddedRedis
+from actors.embedded import EmbeddedRedis, find_redis_server
 
 
 def short_tmpdir() -> Path:
@@ -79,10 +80,66 @@ def fresh_server() -> Iterator[EmbeddedRedis]:
     shutil.rmtree(directory, ignore_errors=True)
 
 
+def cluster_ok(ports: list[int]) -> bool:
+    for port in ports:
+        client = sync_redis.Redis(port=port, socket_timeout=1)
+        try:
+            info = client.execute_command("CLUSTER", "INFO")  # type: ignore[no-untyped-call]
+            text = info.decode() if isinstance(info, bytes) else str(info)
+            if "cluster_state:ok" not in text or "cluster_known_nodes:3" not in text:
+                return False
+        finally:
+            client.close()
+    return True
+
+
+@pytest.fixture(scope="module")
+def cluster_ports() -> Iterator[list[int]]:
+    """A 3-node Redis Cluster of this module's own (bundled server, cluster-enabled)."""
+    directory = short_tmpdir()
+    nodes = [
+        EmbeddedRedis(
+            directory / f"n{n}",
+            port=free_port(),
+            extra_args=("--cluster-enabled", "yes", "--cluster-node-timeout", "5000"),
+        )
+        for n in range(3)
+    ]
+    try:
+        for node in nodes:
+            node.start()
+        ports = [node.port for node in nodes]
+        server_bin = find_redis_server()  # valkey-server or redis-server; its cli lies beside it
+        redis_cli = server_bin.with_name(server_bin.name.replace("-server", "-cli"))
+        subprocess.run(
+            [str(redis_cli), "--cluster", "create", *(f"127.0.0.1:{p}" for p in ports), "--cluster-yes"],
+            check=True,
+            capture_output=True,
+            timeout=30,
+        )
+        wait_until(lambda: cluster_ok(ports), 20, "cluster_state:ok on all 3 nodes")
+        yield ports
+    finally:
+        for node in nodes:
+            node.stop()
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def cluster_url(ports: list[int]) -> str:
+    """The cluster's REDIS_URL, naming two of its nodes (the client finds the third)."""
+    return f"redis+cluster://127.0.0.1:{ports[0]},127.0.0.1:{ports[1]}"
+
+
+# For tests that must hold on the 3-node cluster too; the `backend_url` default is the other two.
+on_every_backend = pytest.mark.parametrize("backend_url", ["embedded", "external", "cluster"], indirect=True)
+
+
 @pytest.fixture(params=["embedded", "external"])
 def backend_url(request: pytest.FixtureRequest, actor_server: EmbeddedRedis) -> str:
     if request.param == "embedded":
         return actor_server.url
+    if request.param == "cluster":
+        return cluster_url(request.getfixturevalue("cluster_ports"))
     url = os.environ.get("TEST_REDIS_URL")
     if not url:
         pytest.skip("TEST_REDIS_URL is not set: no external Redis to run this against")
@@ -112,5 +169,5 @@ async def delete_test_keys(client: RedisClient, uid: str) -> None:
     for start in range(0, len(batch), 1000):
         pipe = client.pipeline(transaction=False)
         for key in batch[start : start + 1000]:
-            pipe.unlink(key)
+            pipe.execute_command("UNLINK", key)  # a cluster pipeline's unlink() is a coroutine
         await pipe.execute()

@@ -11,12 +11,15 @@ import pytest
 
 from actors import alarm_store
 from actors.alarms import AlarmPolicy, AlarmScheduler
-from actors.connection import RedisClient
-from actors.keys import actor_key
-from actors.runtime import ActorSet, InvalidActorArgument
+from actors.connection import RedisClient, create_redis
+from actors.embedded import EmbeddedRedis
+from actors.keys import actor_key, scoped
+from actors.outbox import PENDING_TTL_MS
+from actors.runtime import REQUEST_TTL_MS, ActorSet, InvalidActorArgument
 from actors.scripts import runner_for
 
 from .alarm_probe import AlarmProbeActor
+from .conftest import on_every_backend
 
 
 async def eventually(check: Callable[[], Awaitable[bool]], timeout: float, message: str) -> None:
@@ -113,6 +116,7 @@ async def test_alarm_cancel_removes_it(redis: RedisClient, uid: str, scheduler: 
     assert not await indexed(redis, uid)
 
 
+@on_every_backend
 async def test_alarm_failures_back_off_then_dead_letter_then_retry_runs_it(
     redis: RedisClient, uid: str, scheduler: AlarmScheduler
 ) -> None:
@@ -134,6 +138,151 @@ async def test_alarm_failures_back_off_then_dead_letter_then_retry_runs_it(
     await eventually(lambda: none_(probe.get_alarm(uid)), 5, "the retried alarm ran and finished")
     assert await field(redis, uid, "runs") == 5
     assert not await indexed(redis, uid)
+
+
+async def record_pttl(redis: RedisClient, actor_id: str) -> int:
+    """The alarm record's PTTL: -1 without an expiry, -2 when the key is gone."""
+    return int(await redis.pttl(alarm_store.alarm_key("alarmprobe", actor_id)))
+
+
+def spent_ttl(pttl: int) -> bool:
+    return 0 < pttl <= alarm_store.SPENT_RECORD_TTL_MS
+
+
+def test_a_spent_record_outlives_its_request_ids_and_the_mail_it_vouches_for() -> None:
+    # Request-result keys live REQUEST_TTL_MS from a call made at most a lease (ALARM_LEASE_SECONDS
+    # allows a day) before the record is spent; a pending mail lives PENDING_TTL_MS from its put,
+    # which comes before its alarm's record is spent.
+    longest_lease_ms = 86_400_000
+    assert REQUEST_TTL_MS + longest_lease_ms <= alarm_store.SPENT_RECORD_TTL_MS
+    assert PENDING_TTL_MS < alarm_store.SPENT_RECORD_TTL_MS
+
+
+@on_every_backend
+async def test_a_record_whose_alarm_ran_expires(
+    redis: RedisClient, uid: str, scheduler: AlarmScheduler
+) -> None:
+    probe = AlarmProbeActor(redis)
+    generation = await probe.set_alarm(uid, at=time.time(), payload={})
+    assert await record_pttl(redis, uid) == -1  # a pending alarm never expires
+    await eventually(lambda: none_(probe.get_alarm(uid)), 5, "the alarm ran and finished")
+    assert spent_ttl(await record_pttl(redis, uid))
+    key = alarm_store.alarm_key("alarmprobe", uid)
+    assert await redis.hget(key, "gen") == str(generation).encode()  # type: ignore[misc]
+
+
+@on_every_backend
+async def test_a_cancelled_record_expires_and_setting_again_clears_the_expiry(
+    redis: RedisClient, uid: str
+) -> None:
+    probe = AlarmProbeActor(redis)
+    first = await probe.set_alarm(uid, at=time.time() + 3600, payload={})
+    assert await probe.cancel_alarm(uid) is True
+    assert spent_ttl(await record_pttl(redis, uid))
+    assert await probe.set_alarm(uid, at=time.time() + 3600, payload={}) == first + 1
+    assert await record_pttl(redis, uid) == -1
+    assert await probe.cancel_alarm(uid) is True
+
+
+@on_every_backend
+async def test_a_dead_lettered_record_keeps_no_expiry_until_it_is_discarded(
+    redis: RedisClient, uid: str
+) -> None:
+    probe = AlarmProbeActor(redis)
+    async with AlarmScheduler(ActorSet(redis), AlarmPolicy(max_tries=1, poll_interval=0.02)):
+        await probe.set_alarm(uid, at=time.time(), payload={})
+        await eventually(lambda: none_(probe.get_alarm(uid)), 5, "the first alarm ran and finished")
+        assert spent_ttl(await record_pttl(redis, uid))
+        await probe.set_alarm(uid, at=time.time(), payload={"fail_until": 99})
+        await eventually(lambda: state_(probe, uid, "dead"), 5, "the second alarm reached the dead letters")
+    assert await record_pttl(redis, uid) == -1
+    assert await ActorSet(redis).cancel_alarm("alarmprobe", uid) is True  # the operators' discard
+    assert spent_ttl(await record_pttl(redis, uid))
+    assert not await indexed(redis, uid)
+
+
+async def write_record_only(redis: RedisClient, actor_id: str, at: float) -> None:
+    """set_alarm's first write alone: the state a process dying before the index write leaves."""
+    key = alarm_store.alarm_key("alarmprobe", actor_id)
+    await runner_for(redis).run(alarm_store.SET, [key], (round(at * 1000), "{}"))
+
+
+@on_every_backend
+async def test_an_alarm_stored_but_not_indexed_fires_after_the_index_repair(
+    redis: RedisClient, uid: str
+) -> None:
+    probe = AlarmProbeActor(redis)
+    await write_record_only(redis, uid, time.time())
+    info = await probe.get_alarm(uid)
+    assert info is not None and info.state == "pending"
+    assert not await indexed(redis, uid)
+    policy = AlarmPolicy(poll_interval=0.02, repair_interval=3600.0)  # no repair pass of its own
+    async with AlarmScheduler(ActorSet(redis), policy):
+        # A witness set properly after it: once it has run, a claim has passed the unindexed alarm by.
+        await probe.set_alarm(f"{uid}-w", at=time.time(), payload={})
+        await eventually(lambda: is_(field(redis, f"{uid}-w", "count"), 1), 5, "the witness alarm ran")
+        assert await field(redis, uid, "runs") is None
+        mine = f"actor:alarmprobe:{{{uid}*}}:alarm"
+        assert await alarm_store.repair_index(runner_for(redis), match=mine) == 1
+        await eventually(lambda: none_(probe.get_alarm(uid)), 5, "the repaired alarm ran and finished")
+        assert await alarm_store.repair_index(runner_for(redis), match=mine) == 0
+    assert await field(redis, uid, "count") == 1
+    assert not await indexed(redis, uid)
+
+
+@on_every_backend
+async def test_a_tenant_actors_unindexed_alarm_is_found_by_the_index_repair(
+    redis: RedisClient, uid: str
+) -> None:
+    probe = AlarmProbeActor(redis)
+    actor_id = scoped(uid, "probe")
+    await write_record_only(redis, actor_id, time.time() + 3600)
+    assert (
+        alarm_store.member_of_key(alarm_store.alarm_key("alarmprobe", actor_id)) == f"alarmprobe/{actor_id}"
+    )
+    assert not await indexed(redis, actor_id)
+    mine = f"actor:alarmprobe:org:{{{uid}}}*:alarm"
+    assert await alarm_store.repair_index(runner_for(redis), match=mine) == 1
+    assert await indexed(redis, actor_id)
+    assert await probe.cancel_alarm(actor_id) is True
+
+
+@on_every_backend
+async def test_a_retry_that_died_before_moving_the_index_runs_after_the_index_repair(
+    redis: RedisClient, uid: str
+) -> None:
+    probe = AlarmProbeActor(redis)
+    await probe.set_alarm(uid, at=time.time(), payload={"fail_until": 1})
+    async with AlarmScheduler(ActorSet(redis), AlarmPolicy(max_tries=1, poll_interval=0.02)):
+        await eventually(lambda: state_(probe, uid, "dead"), 5, "the alarm reached the dead letters")
+        # retry_alarm's first write alone: the record is revived, the index still says dead.
+        assert (
+            int(
+                await runner_for(redis).run(
+                    alarm_store.REVIVE, [alarm_store.alarm_key("alarmprobe", uid)], ()
+                )
+            )
+            > 0
+        )
+        assert await state_(probe, uid, "pending")
+        mine = f"actor:alarmprobe:{{{uid}*}}:alarm"
+        assert await alarm_store.repair_index(runner_for(redis), match=mine) == 1
+        await eventually(lambda: none_(probe.get_alarm(uid)), 5, "the revived alarm ran and finished")
+    assert await field(redis, uid, "runs") == 2
+    assert not await indexed(redis, uid)
+
+
+async def test_the_scheduler_repairs_the_index_every_repair_interval(fresh_server: EmbeddedRedis) -> None:
+    # A server of its own: no other scheduler holds this interval's repair lock.
+    redis = create_redis(fresh_server.url)
+    try:
+        probe = AlarmProbeActor(redis)
+        await write_record_only(redis, "unindexed", time.time())
+        async with AlarmScheduler(ActorSet(redis), AlarmPolicy(poll_interval=0.02, repair_interval=0.2)):
+            await eventually(lambda: none_(probe.get_alarm("unindexed")), 10, "the repair pass indexed it")
+        assert await field(redis, "unindexed", "count") == 1
+    finally:
+        await redis.aclose()
 
 
 async def test_alarm_set_refuses_bad_time_and_payload(redis: RedisClient, uid: str) -> None:

@@ -13,6 +13,7 @@ from actors.keys import actor_key
 from actors.runtime import ActorSet
 
 from .alarm_probe import AlarmProbeActor
+from .conftest import cluster_url
 from .test_alarms import eventually
 from .test_alarms_processes import Workers
 from .test_cluster import cluster, cluster_ports, ids_on_every_node  # noqa: F401  (fixtures)
@@ -26,15 +27,13 @@ async def test_cluster_alarms_fire_once_replace_and_cancel_on_every_node(cluster
     ids = [f"{tag}-{i}" for i in ids_on_every_node(cluster, "alarmprobe")]
     probe = AlarmProbeActor(cluster)
     policy = AlarmPolicy(poll_interval=0.05)
+    # Set, replaced and cancelled before any scheduler runs: the outcome cannot depend on timing.
+    await asyncio.gather(*(probe.set_alarm(i, at=time.time() + 60, payload={"fail_until": 9}) for i in ids))
+    await asyncio.gather(*(probe.set_alarm(i, at=time.time(), payload={}) for i in ids))  # replaces
+    cancelled = f"{tag}-cancelled"
+    await probe.set_alarm(cancelled, at=time.time(), payload={})
+    assert await probe.cancel_alarm(cancelled) is True
     async with AlarmScheduler(ActorSet(cluster), policy):
-        due = time.time() + 0.3
-        await asyncio.gather(
-            *(probe.set_alarm(i, at=time.time() + 60, payload={"fail_until": 9}) for i in ids)
-        )
-        await asyncio.gather(*(probe.set_alarm(i, at=due, payload={}) for i in ids))  # replaces
-        cancelled = f"{tag}-cancelled"
-        await probe.set_alarm(cancelled, at=due - 0.2, payload={})
-        assert await probe.cancel_alarm(cancelled) is True
 
         async def all_done() -> bool:
             infos = await asyncio.gather(*(probe.get_alarm(i) for i in ids))
@@ -51,7 +50,7 @@ async def test_cluster_alarms_1000_due_at_once_run_exactly_once_across_two_proce
     cluster: RedisCluster,  # noqa: F811
     cluster_ports: list[int],  # noqa: F811
 ) -> None:
-    workers = Workers(f"redis+cluster://127.0.0.1:{cluster_ports[0]},127.0.0.1:{cluster_ports[1]}")
+    workers = Workers(cluster_url(cluster_ports))
     try:
         pids = workers.start(2, lease=30.0)
         probe = AlarmProbeActor(cluster)

@@ -17,6 +17,7 @@ from actors.connection import RedisClient
 from actors.keys import actor_key
 
 from .alarm_probe import AlarmProbeActor
+from .conftest import on_every_backend
 from .test_alarms import eventually, field, is_
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -86,6 +87,7 @@ async def test_alarms_1000_due_at_once_run_exactly_once_across_two_processes(
     print(f"1,000 alarms due at once: all ran {finished - at:.2f} s after their time")
 
 
+@on_every_backend
 async def test_alarm_of_a_killed_worker_runs_again_after_the_lease_and_applies_once(
     redis: RedisClient, uid: str, workers: Workers
 ) -> None:

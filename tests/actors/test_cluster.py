@@ -3,74 +3,28 @@
 from __future__ import annotations
 
 import asyncio
-import shutil
-import subprocess
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
-import redis as sync_redis
 from redis.asyncio.cluster import RedisCluster
 
 from actors.connection import RedisClient, create_redis
 from actors.counter import CounterActor
 from actors.durability import check_durability
-from actors.embedded import EmbeddedRedis, find_redis_server
 from actors.events import ActorEvent, parse_event
 from actors.keys import actor_channel, actor_key, hashed_id
 from actors.listen import EventHub
 from actors.ratelimit import RateLimitActor
 
-from .conftest import free_port, short_tmpdir, wait_until
+from .conftest import cluster_ports, cluster_url
 
-
-def cluster_ok(ports: list[int]) -> bool:
-    for port in ports:
-        client = sync_redis.Redis(port=port, socket_timeout=1)
-        try:
-            info = client.execute_command("CLUSTER", "INFO")  # type: ignore[no-untyped-call]
-            text = info.decode() if isinstance(info, bytes) else str(info)
-            if "cluster_state:ok" not in text or "cluster_known_nodes:3" not in text:
-                return False
-        finally:
-            client.close()
-    return True
-
-
-@pytest.fixture(scope="module")
-def cluster_ports() -> Iterator[list[int]]:
-    directory = short_tmpdir()
-    nodes = [
-        EmbeddedRedis(
-            directory / f"n{n}",
-            port=free_port(),
-            extra_args=("--cluster-enabled", "yes", "--cluster-node-timeout", "5000"),
-        )
-        for n in range(3)
-    ]
-    try:
-        for node in nodes:
-            node.start()
-        ports = [node.port for node in nodes]
-        server_bin = find_redis_server()  # valkey-server or redis-server; its cli lies beside it
-        redis_cli = server_bin.with_name(server_bin.name.replace("-server", "-cli"))
-        subprocess.run(
-            [str(redis_cli), "--cluster", "create", *(f"127.0.0.1:{p}" for p in ports), "--cluster-yes"],
-            check=True,
-            capture_output=True,
-            timeout=30,
-        )
-        wait_until(lambda: cluster_ok(ports), 20, "cluster_state:ok on all 3 nodes")
-        yield ports
-    finally:
-        for node in nodes:
-            node.stop()
-        shutil.rmtree(directory, ignore_errors=True)
+__all__ = ["cluster_ports"]  # the fixture, for the modules that import it from here
 
 
 @pytest.fixture
 async def cluster(cluster_ports: list[int]) -> AsyncIterator[RedisClient]:
-    client = create_redis(f"redis+cluster://127.0.0.1:{cluster_ports[0]},127.0.0.1:{cluster_ports[1]}")
+    client = create_redis(cluster_url(cluster_ports))
     await client.initialize()  # type: ignore[union-attr]
     yield client
     await client.aclose()

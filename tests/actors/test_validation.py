@@ -13,11 +13,13 @@ from hypothesis import strategies as st
 from actors.connection import RedisClient, create_redis
 from actors.counter import CounterActor
 from actors.embedded import EmbeddedRedis
+from actors.fleet import FleetActor
 from actors.keys import actor_channel, actor_key
 from actors.preferences import PreferencesActor
 from actors.ratelimit import RateLimitActor
 from actors.runtime import Actor, Operation
 from actors.scripts import InvalidActorArgument
+from actors.usage import UsageActor
 
 
 @pytest.fixture
@@ -49,6 +51,15 @@ BAD_CALLS: list[tuple[type[Actor], str, tuple[str | int | float, ...]]] = [
     (PreferencesActor, "_update", ("", "", "a b")),
     (PreferencesActor, "_update", ("dark", "en", "x" * 65)),
     (PreferencesActor, "_update", ("", "", "")),
+    (UsageActor, "_record", ("Upper", 1, 3600, 86400)),
+    (UsageActor, "_record", ("a b", 1, 3600, 86400)),
+    (UsageActor, "_record", ("ok", 0, 3600, 86400)),
+    (UsageActor, "_record", ("ok", 1, 0, 86400)),
+    (UsageActor, "_record", ("ok", 1, 3600, 10**9)),
+    (UsageActor, "_read", ("w", 1)),
+    (UsageActor, "_read", ("d", 0)),
+    (UsageActor, "_read", ("d", 401)),
+    (FleetActor, "_get", ("seed", "Counter")),
 ]
 
 
@@ -59,6 +70,7 @@ async def test_scripts_bad_arguments_leave_keyspace_unchanged(
     await CounterActor(own_redis).increment("seed")
     await PreferencesActor(own_redis).update("seed", theme="dark")
     await RateLimitActor(own_redis).hit("seed", limit=5, window_seconds=60)
+    await UsageActor(own_redis).record("seed", "seed")
     before = await snapshot(own_redis)
     actor = actor_class(own_redis)
     operation: Operation = getattr(actor_class, op)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import shutil
 from collections.abc import Iterator
@@ -59,13 +60,18 @@ def chromium() -> Iterator[Browser]:
 
 
 @contextmanager
-def served_app(tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterator[RunningApp]:
-    """The app served on its own port with BASE_URL pointing there (mailed links work), data in `name`."""
+def served_app(
+    tmp_path_factory: pytest.TempPathFactory, name: str, host: str = "127.0.0.1"
+) -> Iterator[RunningApp]:
+    """The app served on its own port with BASE_URL pointing there (mailed links work), data in `name`.
+
+    `host="localhost"` makes BASE_URL (and the returned base_url) name localhost, the loopback
+    address's name: WebAuthn needs a domain as the relying party id, and 127.0.0.1 is none.
+    """
     port = free_port()
-    with running_app(
-        tmp_path_factory.mktemp(name), env={"BASE_URL": f"http://127.0.0.1:{port}"}, port=port
-    ) as app:
-        yield app
+    base_url = f"http://{host}:{port}"
+    with running_app(tmp_path_factory.mktemp(name), env={"BASE_URL": base_url}, port=port) as app:
+        yield dataclasses.replace(app, base_url=base_url)
 
 
 def verification_link(app: RunningApp, email: str) -> str:

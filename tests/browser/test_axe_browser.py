@@ -85,6 +85,21 @@ def every_page(
     page.goto(new_link_mailed(app, MEMBER, "/auth/reset-password", resets))
     expect(page.get_by_label("New password")).to_be_visible()
     yield "reset", page
+    # A sign-in link: asked for on the sign-in page, opened in another browser (which asks first).
+    sent = len(links_mailed(app, MEMBER, "/auth/magic-link"))
+    page.goto(f"{app.base_url}/auth/sign-in")
+    page.get_by_label("Email").fill(MEMBER)
+    page.get_by_role("button", name="Email me a sign-in link").click()
+    expect(page.locator("#auth_sign_in [role=status]")).to_be_visible()
+    yield "sign-in-link-sent", page
+    elsewhere = browser.new_context(color_scheme=scheme, viewport=DESKTOP)
+    other = elsewhere.new_page()
+    other.goto(new_link_mailed(app, MEMBER, "/auth/magic-link", sent))
+    expect(other.get_by_role("button", name="Sign in on this device")).to_be_visible()
+    yield "sign-in-link-elsewhere", other
+    elsewhere.close()
+    page.goto(f"{app.base_url}/auth/magic-link?token=nope")
+    yield "sign-in-link-invalid", page
     page.goto(f"{app.base_url}/dev/mail")
     page.locator("main ul a").first.click()
     expect(page.locator("[data-mail-html]")).to_be_visible()
@@ -119,6 +134,6 @@ def test_axe_finds_no_violations_on_any_page(
     assert {"home", "sign-in", "sign-up", "forgot", "reset", "verify-elsewhere", "verify-invalid"} <= set(
         seen
     )
-    assert {"resend", "account"} <= set(seen)
+    assert {"resend", "account", "sign-in-link-elsewhere", "sign-in-link-invalid"} <= set(seen)
     assert {"dev-mail", "error-404", "admin-actors"} <= set(seen)
     assert violations == []

@@ -9,6 +9,7 @@ from domain.auth import totp
 from domain.auth.magic_links import follow_magic_link, request_magic_link
 from domain.auth.second_factor import complete_sign_in
 from domain.auth.tables import Session, User, Verification
+from domain.auth.types import AuthUser
 from domain.errors import RateLimited, ValidationFailed
 from tests.domain.conftest import Env
 
@@ -20,6 +21,14 @@ async def requested(env: Env, email: str) -> str:
     await env.auth.drain()
     [mail] = [m for m in await env.mails_to(email) if m.subject == "Your sign-in link"][-1:]
     return mail.text.split("?token=", 1)[1].split()[0]
+
+
+async def two_factor_on(env: Env, user: AuthUser) -> pyotp.TOTP:
+    """Turn two-factor on for `user`; returns the authenticator app's codes."""
+    enrolment = await totp.start_enrolment(env.auth, user)
+    app = pyotp.TOTP(pyotp.parse_uri(enrolment.uri).secret)
+    await totp.confirm_enrolment(env.auth, user, app.at(env.clock()))
+    return app
 
 
 async def test_magic_link_signs_in_the_asking_browser_once(env: Env) -> None:
@@ -74,9 +83,7 @@ async def test_magic_link_requests_are_limited_per_address_and_per_ip(env: Env) 
 
 async def test_magic_link_leaves_the_second_factor_to_follow_when_two_factor_is_on(env: Env) -> None:
     user = await env.user("ada@example.com")
-    enrolment = await totp.start_enrolment(env.auth, user)
-    app = pyotp.TOTP(pyotp.parse_uri(enrolment.uri).secret)
-    await totp.confirm_enrolment(env.auth, user, app.at(env.clock()))
+    app = await two_factor_on(env, user)
     token = await requested(env, "ada@example.com")
     outcome = await follow_magic_link(env.auth, token, binding=BROWSER, ip="192.0.2.1", user_agent="t")
     assert outcome.signed_in is None and outcome.second_factor
@@ -84,6 +91,26 @@ async def test_magic_link_leaves_the_second_factor_to_follow_when_two_factor_is_
     env.clock.advance(30)
     signed = await complete_sign_in(
         env.auth, binding=BROWSER, code=app.at(env.clock()), ip="192.0.2.1", user_agent="t"
+    )
+    assert signed.user.id == user.id
+
+
+async def test_magic_link_confirmed_elsewhere_holds_the_second_factor_for_that_device(env: Env) -> None:
+    user = await env.user("ada@example.com")
+    app = await two_factor_on(env, user)
+    token = await requested(env, "ada@example.com")
+    device = "fresh secret of the device that confirmed"
+    outcome = await follow_magic_link(
+        env.auth, token, binding="", ip="192.0.2.2", user_agent="t", confirmed=True, hold=device
+    )
+    assert outcome.second_factor and await Session.count() == 0
+    env.clock.advance(30)
+    with pytest.raises(ValidationFailed):
+        await complete_sign_in(
+            env.auth, binding=BROWSER, code=app.at(env.clock()), ip="192.0.2.1", user_agent="t"
+        )
+    signed = await complete_sign_in(
+        env.auth, binding=device, code=app.at(env.clock()), ip="192.0.2.2", user_agent="t"
     )
     assert signed.user.id == user.id
 

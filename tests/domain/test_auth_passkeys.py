@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 
 import pytest
 
@@ -178,13 +179,21 @@ async def test_passkey_only_account_signs_up_confirms_in_the_same_browser_and_si
     assert await sign_in(env, credential) == user_id
 
 
-async def test_passkey_sign_up_link_followed_elsewhere_drops_the_passkey(env: Env) -> None:
+async def test_passkey_sign_up_link_followed_elsewhere_drops_the_passkey(
+    env: Env, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="remote_stack.auth")
     credential = await passkey_sign_up(env, "grace@example.com", binding="the intruder's browser")
     followed = await follow_link(
         env.auth, await link_token(env, "grace@example.com"), binding=BROWSER, ip="192.0.2.1", user_agent="t"
     )
     assert followed.signed_in is None and followed.reset_token
     assert await Passkey.count() == 0
+    lines = [r.getMessage() for r in caplog.records if r.name == "remote_stack.auth"]
+    assert any(line.startswith("auth.event=passkey.added ") and "method=sign_up" in line for line in lines)
+    assert any(
+        line.startswith("auth.event=account.claimed ") and "passkeys_removed=1" in line for line in lines
+    )
     with pytest.raises(ValidationFailed):
         await sign_in(env, credential)
 

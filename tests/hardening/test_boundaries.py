@@ -25,10 +25,18 @@ PUBLIC_UNSAFE = {
     "/auth/verify",
     # The second sign-in step: its caller is not signed in yet; it answers for the held sign-in only.
     "/auth/two-factor",
+    # Asking for a sign-in link, and confirming one on another device: signed-out callers by nature.
+    "/auth/magic-link/send",
+    "/auth/magic-link",
+    # Passkey sign-in and sign-up (options, then the authenticator's answer).
+    "/auth/passkey",
+    "/auth/passkey/options",
+    "/auth/sign-up/passkey",
+    "/auth/sign-up/passkey/options",
 }
 SIGNED_IN_READS = {"/account", "/_remote/get_user_profile", "/admin-tools/actors", "/admin/"}
 ADMIN_ONLY = {("GET", "/admin-tools/actors"), ("POST", "/admin-tools/actors/reset"), ("GET", "/admin/")}
-PATH_VALUES = {"provider": "github", "session_id": "1", "counter_id": "default"}
+PATH_VALUES = {"provider": "github", "session_id": "1", "passkey_id": "1", "counter_id": "default"}
 PARAM = re.compile(r"{(\w+)(?::\w+)?}")
 SAME_ORIGIN = {"origin": TEST_BASE_URL, "sec-fetch-site": "same-origin"}
 

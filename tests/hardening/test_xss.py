@@ -49,7 +49,9 @@ def fuzz_client(client: Client) -> Client:
     """The app with cheap (still argon2id) hashing and limits out of the way of many sign-ups."""
     fast_hashing(client)
     plenty = Limit(1_000_000, 60)
-    auth_of(client).limits = AuthLimits(sign_in=plenty, reset=plenty, sign_up=plenty, password_check=plenty)
+    auth_of(client).limits = AuthLimits(
+        sign_in=plenty, reset=plenty, sign_up=plenty, password_check=plenty, magic_link=plenty
+    )
     return client
 
 
@@ -150,6 +152,8 @@ def test_xss_email_in_auth_pages_and_account(fuzz_client: Client, local: str) ->
             ("/auth/sign-in", {"email": email, "password": "wrong password"}),
             ("/auth/sign-in", {"email": local, "password": ""}),
             ("/auth/forgot-password", {"email": local}),
+            ("/auth/magic-link/send", {"email": local, "next": "/" + local}),
+            ("/auth/magic-link/send", {"email": email, "next": "/" + local}),
             ("/auth/resend-verification", {"email": local}),
             ("/auth/sign-up", {"name": "Ada", "email": local, "password": PASSWORD}),
         ):

@@ -19,6 +19,7 @@ from litestar.testing import TestClient
 from actors.connection import RedisClient
 from domain.auth.core import Auth
 from domain.auth.passwords import OWASP_MINIMUM, PasswordHasher
+from domain.auth.tables import User
 from domain.mail import StoredMail, dev_mail_dir, list_stored
 
 Client = TestClient[Litestar]
@@ -133,6 +134,15 @@ def signed_in_user(client: Client, email: str, name: str = "Ada", password: str 
 
 def session_cookie(client: Client) -> str | None:
     return client.cookies.get("session")
+
+
+def user_id(client: Client, email: str) -> int:
+    async def find() -> int:
+        row = await User.select(User.id).where(User.email == email).first()
+        assert row is not None
+        return int(row["id"])
+
+    return run(client, find)
 
 
 def run(client: Client, fn: Callable[..., Awaitable[T]], *args: Any) -> T:

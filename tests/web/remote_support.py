@@ -135,13 +135,22 @@ def build_registry(calls: Calls) -> Registry:
     return registry
 
 
+def test_user(header: bytes | None) -> AuthUser | None:
+    """`1` is ALICE; another number N is user N (user100@example.com); anything else nobody."""
+    if header == b"1":
+        return ALICE
+    if header is not None and header.isdigit() and len(header) <= 9:
+        return AuthUser(id=int(header), email=f"user{int(header)}@example.com", name=f"User {int(header)}")
+    return None
+
+
 def user_middleware(app: ASGIApp) -> ASGIApp:
-    """Stands in for the auth middleware: `x-test-user: 1` signs the request in as ALICE."""
+    """Stands in for the auth middleware: `x-test-user: 1` signs the request in as ALICE (N: user N)."""
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == ScopeType.HTTP:
             headers = dict(scope["headers"])
-            cast(dict[str, Any], scope)["user"] = ALICE if headers.get(USER_HEADER.encode()) == b"1" else None
+            cast(dict[str, Any], scope)["user"] = test_user(headers.get(USER_HEADER.encode()))
         await app(scope, receive, send)
 
     return middleware

@@ -129,18 +129,20 @@ def _session_id_after(page: str, label: str) -> str:
 
 
 def test_revoke_one_session_and_all_others(ada: Client) -> None:
+    # User agents no page text contains, so finding one finds its session.
+    PHONE, TABLET = "Phone-7f3a/1.0", "Tablet-7f3a/1.0"
     phone, tablet = Browser(ada), Browser(ada)
     with phone.active() as client:
-        sign_in(client, "ada@example.com", headers={"User-Agent": "Phone"})
+        sign_in(client, "ada@example.com", headers={"User-Agent": PHONE})
     with tablet.active() as client:
-        sign_in(client, "ada@example.com", headers={"User-Agent": "Tablet"})
+        sign_in(client, "ada@example.com", headers={"User-Agent": TABLET})
     page = ada.get("/account").text
-    assert "Phone" in page and "Tablet" in page
+    assert PHONE in page and TABLET in page
     response = post_form(
-        ada, f"/account/sessions/{_session_id_after(page, 'Phone')}/revoke", {}, headers=HTMX
+        ada, f"/account/sessions/{_session_id_after(page, PHONE)}/revoke", {}, headers=HTMX
     )
     assert response.status_code == 200 and "That session has been signed out." in response.text
-    assert "Phone" not in response.text and "Tablet" in response.text
+    assert PHONE not in response.text and TABLET in response.text
     with phone.active() as client:
         assert client.get("/account", follow_redirects=False).status_code == 303
     with tablet.active() as client:

@@ -14,6 +14,9 @@ from bench.common import http_scope
 from domain.admin.records import (
     HIDDEN_COLUMNS,
     AccountRecord,
+    InvitationRecord,
+    MembershipRecord,
+    OrganizationRecord,
     PasskeyRecord,
     SessionRecord,
     TwoFactorRecord,
@@ -24,6 +27,7 @@ from domain.admin.tables import AdminMirror, AdminSession
 from domain.auth.clock import utc_now
 from domain.auth.flows import start_session
 from domain.auth.tables import Account, Passkey, Session, TwoFactor, User, Verification
+from domain.orgs.tables import Invitation, Membership, Organization
 from settings import Settings
 from tests.conftest import TEST_BASE_URL
 from tests.web.admin_support import ADMIN_EMAIL, demote, promote, signed_in_admin, signed_in_member
@@ -37,6 +41,7 @@ from tests.web.auth_support import (
     run,
     sign_in,
     sign_up,
+    user_id,
 )
 
 API_HEADERS = {"Accept": "application/json, text/plain, */*"}
@@ -47,15 +52,6 @@ def piccolo_headers(client: Client) -> dict[str, str]:
     token = client.cookies.get("csrftoken")
     assert token
     return {**API_HEADERS, "X-CSRFToken": token}
-
-
-def user_id(client: Client, email: str) -> int:
-    async def find() -> int:
-        row = await User.select(User.id).where(User.email == email).first()
-        assert row is not None
-        return int(row["id"])
-
-    return run(client, find)
 
 
 def mirror_rows(client: Client) -> tuple[int, int]:
@@ -91,7 +87,17 @@ def test_admin_reaches_panel_and_api_with_the_app_session(client: Client) -> Non
     assert client.get("/admin/assets/" + page.text.split("./assets/")[1].split('"')[0]).status_code == 200
     tables = client.get("/admin/api/tables/", headers=API_HEADERS)
     assert tables.status_code == 200
-    assert tables.json() == ["accounts", "passkeys", "sessions", "two_factor", "users", "verifications"]
+    assert tables.json() == [
+        "accounts",
+        "invitations",
+        "memberships",
+        "organizations",
+        "passkeys",
+        "sessions",
+        "two_factor",
+        "users",
+        "verifications",
+    ]
     me = client.get("/admin/api/user/", headers=API_HEADERS).json()
     assert ADMIN_EMAIL in me["username"]
     rows = client.get("/admin/api/tables/users/", headers=API_HEADERS).json()["rows"]
@@ -178,6 +184,9 @@ def test_admin_writes_need_piccolo_csrf_header(client: Client) -> None:
         (VerificationRecord, Verification),
         (PasskeyRecord, Passkey),
         (TwoFactorRecord, TwoFactor),
+        (OrganizationRecord, Organization),
+        (MembershipRecord, Membership),
+        (InvitationRecord, Invitation),
     ],
 )
 def test_admin_records_leave_out_exactly_the_secret_columns(record: Any, table: Any) -> None:

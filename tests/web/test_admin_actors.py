@@ -141,3 +141,40 @@ def test_actor_inspector_hides_a_pending_mails_body(client: Client) -> None:
     assert page.status_code == 200
     assert "<code>body</code>" in page.text and "(hidden:" in page.text
     assert "do-not-show-me" not in page.text
+
+
+def test_actor_inspector_shows_a_tenants_usage_buckets_and_chart(client: Client) -> None:
+    from actors.keys import scoped
+    from actors.usage import UsageActor, tenant_subject
+
+    signed_in_admin(client)
+    usage = client.app.state.services.actor(UsageActor)
+
+    async def record() -> int:
+        for _ in range(3):
+            await usage.record(tenant_subject("acme"), "counter.increment")
+        return int((await usage.days(tenant_subject("acme"), 1))[-1].start.timestamp()) // 86400
+
+    day = run(client, record)
+    page = client.get(PATH, params={"kind": "usage", "id": scoped("acme", "usage")})
+    assert page.status_code == 200
+    assert f"actor:usage:org:{{acme}}/usage:d:{day}</code> (hash, expires" in page.text
+    assert '<code>counter.increment</code></td><td class="py-1"><code>3</code>' in page.text
+    assert page.text.count(" data-day=") == 30 and 'data-value="3"' in page.text  # today's bar
+    assert "Remembered requests" not in page.text  # no state hash of its own, only buckets
+    response = post_form(
+        client, f"{PATH}/reset", {"kind": "usage", "id": scoped("acme", "usage")}, follow_redirects=False
+    )
+    assert response.status_code == 303
+    assert "No state" in client.get(response.headers["location"]).text
+
+
+def test_actor_inspector_shows_a_tenants_fleet_index(client: Client) -> None:
+    from actors.keys import scoped
+
+    signed_in_admin(client)
+    bump(client, scoped("acme", "visits"), 4)
+    page = client.get(PATH, params={"kind": "fleet", "id": scoped("acme")})
+    assert page.status_code == 200
+    assert "actor:fleet:org:{acme}:counter</code>" in page.text
+    assert '<code>visits</code></td><td class="py-1"><code>{&#34;count&#34;:4}</code>' in page.text

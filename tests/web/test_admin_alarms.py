@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import time
 
+import msgspec
 from litestar.testing import TestClient
 
 from actors.counter import CounterActor
+from actors.outbox import PENDING_TTL_MS, OutboxActor
 from domain.admin.users import create_admin
 from domain.auth.passwords import OWASP_MINIMUM, PasswordHasher
 from domain.mail import Mail
@@ -95,6 +97,24 @@ def test_discard_removes_an_alarm(client: Client) -> None:
         headers=JSON,
     )
     assert bad.status_code == 422 and "member" in bad.json()["errors"]
+
+
+def test_discarding_an_outbox_alarm_marks_its_mail_discarded(client: Client) -> None:
+    signed_in_admin(client)
+    outbox = client.app.state.services.actor(OutboxActor)
+    body = msgspec.json.encode(Mail(to="b@example.com", subject="S", text="t")).decode()
+    # OutboxActor.put's two writes, with the alarm an hour ahead so nothing delivers it first.
+    run(client, lambda: outbox.call(OutboxActor._put, "m1", (body, PENDING_TTL_MS), request_id="m1"))
+    run(client, lambda: outbox.set_alarm("m1", at=time.time() + 3600))
+    response = client.post(
+        "/admin-tools/alarms/discard",
+        data={"member": "outbox/m1", "_csrf_token": csrf_token(client)},
+        headers=JSON,
+    )
+    assert response.status_code == 200 and response.json()["notice"] == "outbox/m1: discarded."
+    message = run(client, outbox.get, "m1")
+    assert (message.status, message.body) == ("discarded", "")
+    assert run(client, outbox.get_alarm, "m1") is None
 
 
 def test_alarm_page_and_actions_are_for_admins_only(client: Client) -> None:

@@ -83,13 +83,27 @@ def http_client(app: RunningApp) -> httpx.AsyncClient:
     return httpx.AsyncClient(base_url=app.base_url, limits=limits, timeout=httpx.Timeout(10, read=None))
 
 
-async def test_every_stream_receives_every_change_in_order_then_closes(server: RunningApp) -> None:
+@asynccontextmanager
+async def new_counter_streams(http: httpx.AsyncClient, counter_id: str) -> AsyncIterator[list[Client]]:
+    """CLIENTS streams of a new counter, each past its first state (version 0); closed afterwards."""
     clients = [Client() for _ in range(CLIENTS)]
-    tasks_before = live_status(server)["tasks"]
-    async with http_client(server) as http, counter_actor(server.data_dir) as counter:
-        tasks = [asyncio.create_task(listen(http, "/counter/fanout/events", c)) for c in clients]
-        # A new counter's stream starts with its current state, version 0.
+    tasks = [asyncio.create_task(listen(http, f"/counter/{counter_id}/events", c)) for c in clients]
+    try:
         await until(lambda: all(c.ids == [0] for c in clients), 30, "every stream's first state")
+        yield clients
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def test_every_stream_receives_every_change_in_order_then_closes(server: RunningApp) -> None:
+    tasks_before = live_status(server)["tasks"]
+    async with (
+        http_client(server) as http,
+        counter_actor(server.data_dir) as counter,
+        new_counter_streams(http, "fanout") as clients,
+    ):
         status = live_status(server)
         assert status["open_streams"] == CLIENTS and status["listeners"] == CLIENTS
         # ... all fed by a single Redis subscription in the server process.
@@ -100,9 +114,6 @@ async def test_every_stream_receives_every_change_in_order_then_closes(server: R
         await until(lambda: all(c.ids[-1:] == [CHANGES] for c in clients), 30, "every change everywhere")
         for c in clients:
             assert c.ids == list(range(CHANGES + 1))
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
 
     def all_closed() -> bool:
         status = live_status(server)
@@ -111,6 +122,28 @@ async def test_every_stream_receives_every_change_in_order_then_closes(server: R
         )  # + the hub's reader
 
     await until(all_closed, 10, "the server to drop every closed stream")
+
+
+async def test_one_change_reaches_every_stream_encoded_once_and_without_a_task_per_stream(
+    server: RunningApp,
+) -> None:
+    tasks_before = live_status(server)["tasks"]
+    async with (
+        http_client(server) as http,
+        counter_actor(server.data_dir) as counter,
+        new_counter_streams(http, "encode-once") as clients,
+    ):
+        status = live_status(server)
+        assert status["open_streams"] == CLIENTS
+        # Streams are written straight to the server's send: none holds a task (or task group) of
+        # its own besides the one granian runs each request in; the hub's reader and subscriber may
+        # have started.
+        assert status["tasks"] <= tasks_before + CLIENTS + 2
+        encoded_before = status["encoded_messages"]
+        await counter.increment("encode-once")
+        await until(lambda: all(c.ids == [0, 1] for c in clients), 30, "the change on every stream")
+        # The change was rendered and encoded once, and its bytes went to all 200 streams.
+        assert live_status(server)["encoded_messages"] == encoded_before + 1
 
 
 def test_streams_dropped_by_tcp_reset_leave_no_listener_behind(server: RunningApp) -> None:

@@ -54,6 +54,8 @@ def effects_registry() -> Registry:
     )
     async def save(ctx: Context, data: Login) -> Note:
         ctx.notice(f"Saved {data.title}")
+        if data.password == "back":
+            ctx.back_to("/notes/mine")
         return Note(title=data.title)
 
     return registry
@@ -121,6 +123,17 @@ def test_notice_is_shown_in_the_partial_and_flashed_after_a_plain_post(client: C
     assert "flash" in set_cookies(page)
     shown = client.get("/page/flashes")
     assert "Saved n2" in shown.text
+
+
+def test_back_to_sends_a_plain_post_there_whatever_its_next_and_htmx_gets_the_partial(
+    client: Client,
+) -> None:
+    fields = {"title": "n3", "password": "back", "next": "/elsewhere"}
+    page = post(client, "save", fields, BROWSER)
+    assert page.status_code == 303 and page.headers["location"] == "/notes/mine"
+    assert "flash" in set_cookies(page)
+    partial = post(client, "save", fields, HTMX)
+    assert partial.status_code == 200 and "n3" in partial.text and "hx-redirect" not in partial.headers
 
 
 def test_rerendered_form_never_echoes_passwords_or_tokens() -> None:

@@ -3,14 +3,9 @@
 from __future__ import annotations
 
 import html
-import re
-from datetime import datetime, timedelta
 
 import pyotp
-from httpx import Response
-from litestar.routes import HTTPRoute
 
-from domain.auth.clock import utc_now
 from tests.web.auth_support import (
     HTMX,
     PASSWORD,
@@ -23,81 +18,17 @@ from tests.web.auth_support import (
     sign_in,
     signed_in_user,
 )
-from web.remote import REGISTRY
-from web.remote.openapi import RemoteRouteHandler
-
-EMAIL = "ada@example.com"
-JSON = {"Accept": "application/json"}
-MANUAL_KEY = re.compile(r"data-manual-key>([A-Z2-7 ]+)<")
-BACKUP_CODES = re.compile(r"<li><code>([a-z2-9]{5}-[a-z2-9]{5})</code></li>")
-PATH_PARAM = re.compile(r"\{(\w+)(?::\w+)?\}")
-
-
-class AheadClock:
-    """Real time moved on by hand: each sign-in's code falls in a later 30-second step than the last."""
-
-    def __init__(self) -> None:
-        self.offset = timedelta()
-
-    def __call__(self) -> datetime:
-        return utc_now() + self.offset
-
-    def next_step(self) -> None:
-        self.offset += timedelta(seconds=30)
-
-
-class Enrolled:
-    def __init__(self, client: Client, app: pyotp.TOTP, backup_codes: list[str], clock: AheadClock) -> None:
-        self.client = client
-        self.app = app
-        self.backup_codes = backup_codes
-        self.clock = clock
-
-    def code(self) -> str:
-        """A code of a step no sign-in has used yet."""
-        self.clock.next_step()
-        return self.app.at(self.clock())
-
-
-def set_cookies(response: Response) -> list[str]:
-    return response.headers.get_list("set-cookie")
-
-
-def enrolled_and_signed_out(client: Client) -> Enrolled:
-    """Sign up, turn two-factor on from the account page (plain form posts), sign out."""
-    fast_hashing(client)
-    clock = AheadClock()
-    auth_of(client).clock = clock
-    signed_in_user(client, EMAIL)
-    page = client.get("/account")
-    assert page.status_code == 200 and 'data-two-factor="off"' in page.text
-    enrol = post_form(client, "/account/two-factor/enrol", {}, follow_redirects=False)
-    assert enrol.status_code == 200, enrol.text
-    # The QR code is the server's inline SVG, not escaped text; the key is shown for typing by hand.
-    assert "<svg" in enrol.text and "&lt;svg" not in enrol.text
-    match = MANUAL_KEY.search(enrol.text)
-    assert match, enrol.text
-    app = pyotp.TOTP(match.group(1).replace(" ", ""))
-    confirm = post_form(
-        client, "/account/two-factor/confirm", {"code": app.at(clock())}, follow_redirects=False
-    )
-    assert confirm.status_code == 200, confirm.text
-    codes = BACKUP_CODES.findall(confirm.text)
-    assert len(codes) == 10 and len(set(codes)) == 10
-    page = client.get("/account")
-    assert 'data-two-factor="on"' in page.text and "10 backup codes left" in page.text
-    assert not BACKUP_CODES.findall(page.text)  # shown once, only in the confirmation's answer
-    assert post_form(client, "/auth/sign-out", {}).status_code == 200
-    assert not session_cookie(client)
-    return Enrolled(client, app, codes, clock)
-
-
-def password_step(client: Client, **headers: str) -> Response:
-    """The password form posted without following redirects; asserts it set no session cookie."""
-    response = sign_in(client, EMAIL, headers=headers, follow_redirects=False)
-    assert not any(c.startswith(("session=", "__Host-session=")) for c in set_cookies(response))
-    assert not session_cookie(client)
-    return response
+from tests.web.two_factor_support import (
+    BACKUP_CODES,
+    EMAIL,
+    JSON,
+    AheadClock,
+    Enrolled,
+    enrolled_and_signed_out,
+    nothing_signed_in_answers,
+    password_step,
+    set_cookies,
+)
 
 
 def test_a_password_alone_starts_no_session_and_a_code_finishes_the_sign_in(client: Client) -> None:
@@ -258,53 +189,54 @@ def test_the_whole_flow_as_json(client: Client) -> None:
     assert done.status_code == 200 and done.json()["email"] == EMAIL and session_cookie(client)
 
 
-def _example_path(route: HTTPRoute) -> str:
-    """The route's path with a well-formed value (1) for each path parameter."""
-    return PATH_PARAM.sub("1", route.path)
-
-
-def _signed_in_only(app_routes: list[object]) -> list[tuple[str, str]]:
-    """(method, path) of every route only a signed-in user may use: guarded pages, non-public functions."""
-    declared = {rf.name: rf for rf in REGISTRY}
-    found: list[tuple[str, str]] = []
-    for route in app_routes:
-        if not isinstance(route, HTTPRoute):
-            continue
-        for handler in route.route_handlers:
-            if isinstance(handler, RemoteRouteHandler):
-                rf = declared[str(handler.name)]
-                if rf.public:
-                    continue
-            elif not handler.resolve_guards():
-                continue
-            for method in sorted(handler.http_methods - {"HEAD", "OPTIONS"}):
-                found.append((str(method), _example_path(route)))
-    return found
-
-
 def test_the_second_factor_cannot_be_skipped(client: Client) -> None:
     """Between the password and the code, every signed-in page and function answers "not signed in"."""
     two = enrolled_and_signed_out(client)
     password_step(client)
     assert client.cookies.get("signin_binding")
-    routes = _signed_in_only(list(client.app.routes))
-    assert ("GET", "/account") in routes and ("POST", "/account/two-factor/disable") in routes
-    assert ("POST", "/account/password") in routes and ("GET", "/admin-tools/actors") in routes
-    csrf = {**JSON, "x-csrftoken": client.cookies["csrftoken"]}
-    answered = {}
-    for method, path in routes:
-        response = client.request(method, path, headers=csrf, json={} if method != "GET" else None)
-        answered[(method, path)] = (response.status_code, response.text[:200])
-    # The admin panel is a mounted app, not a route of the table: asked for by hand.
-    admin = client.get("/admin/", headers=csrf)
-    answered[("GET", "/admin/")] = (admin.status_code, admin.text[:200])
-    refused = {key: a for key, a in answered.items() if a[0] == 401 and '"sign_in"' in a[1]}
-    assert refused == answered
-    # A browser's plain navigation to a signed-in page is sent to sign in, too.
-    page = client.get("/account", follow_redirects=False)
-    assert page.status_code in {302, 303} and page.headers["location"].startswith("/auth/sign-in")
-    assert not session_cookie(client)
+    nothing_signed_in_answers(client)
     # The held sign-in is untouched by all that: the code step still finishes it afterwards.
     assert "Enter the 6-digit code" in html.unescape(client.get("/auth/two-factor").text)
     done = post_form(client, "/auth/two-factor", {"code": two.code()}, follow_redirects=False)
     assert done.status_code == 303 and session_cookie(client)
+
+
+def signed_in_with_a_code(client: Client) -> Enrolled:
+    two = enrolled_and_signed_out(client)
+    password_step(client)
+    assert post_form(client, "/auth/two-factor", {"code": two.code()}).status_code == 200
+    assert session_cookie(client)
+    return two
+
+
+def test_new_backup_codes_replace_the_old_ones_without_javascript(client: Client) -> None:
+    two = signed_in_with_a_code(client)
+    made = post_form(client, "/account/two-factor/backup-codes", {"code": two.code()}, follow_redirects=False)
+    # The page itself, not a redirect: the new codes exist only in this answer.
+    assert made.status_code == 200 and "<html" in made.text and "old ones no longer work" in made.text
+    codes = BACKUP_CODES.findall(made.text)
+    assert len(set(codes)) == 10 and not set(codes) & set(two.backup_codes)
+    assert "10 backup codes left" in made.text
+    page = client.get("/account")
+    assert "10 backup codes left" in page.text and not BACKUP_CODES.findall(page.text)
+    assert post_form(client, "/auth/sign-out", {}).status_code == 200
+    password_step(client)
+    old = post_form(client, "/auth/two-factor", {"code": two.backup_codes[0]}, follow_redirects=False)
+    assert old.status_code == 422 and "not right" in old.text and not session_cookie(client)
+    new = post_form(client, "/auth/two-factor", {"code": codes[0]}, follow_redirects=False)
+    assert new.status_code == 303 and session_cookie(client)
+    assert "9 backup codes left" in client.get("/account").text
+
+
+def test_new_backup_codes_need_a_current_code(client: Client) -> None:
+    two = signed_in_with_a_code(client)
+    for headers in ({}, HTMX):
+        wrong = post_form(client, "/account/two-factor/backup-codes", {"code": "000000"}, headers=headers)
+        assert wrong.status_code == 422 and not BACKUP_CODES.findall(wrong.text)
+        # The error is shown beside the field that was posted, not beside the turn-off form's.
+        assert 'id="two_factor_regenerate-code-error"' in wrong.text
+        assert 'id="two_factor_disable-code-error"' not in wrong.text
+    assert "<html" not in wrong.text and 'id="account_two_factor"' in wrong.text
+    made = post_form(client, "/account/two-factor/backup-codes", {"code": two.code()}, headers=HTMX)
+    assert made.status_code == 200 and "<html" not in made.text
+    assert len(BACKUP_CODES.findall(made.text)) == 10 and "10 backup codes left" in made.text

@@ -8,7 +8,7 @@ from settings import Settings
 from tests.support.oauth_provider import OAuthProvider
 from tests.web.auth_support import Client, post_form, session_cookie
 from tests.web.oauth_support import callback, consent, oauth_server, provider, provider_settings, sign_in_with
-from tests.web.test_two_factor import enrolled_and_signed_out, password_step, set_cookies
+from tests.web.two_factor_support import enrolled_and_signed_out, password_step, set_cookies
 
 __all__ = ["oauth_server", "provider"]  # fixtures, imported for pytest
 

@@ -15,6 +15,9 @@ from starlette.requests import Request
 
 from domain.admin.records import (
     AccountRecord,
+    InvitationRecord,
+    MembershipRecord,
+    OrganizationRecord,
     PasskeyRecord,
     SessionRecord,
     TwoFactorRecord,
@@ -30,7 +33,8 @@ from domain.admin.users import (
 )
 from domain.auth.core import Auth
 from domain.auth.validation import normalize_email
-from domain.errors import ValidationFailed
+from domain.errors import Conflict, ValidationFailed
+from domain.orgs.members import check_panel_removal, panel_deletion_logged
 from settings import APP_NAME, Settings
 
 # The bridge puts the app's Services under SERVICES_SCOPE_KEY, as piccolo-admin's FastAPI app
@@ -83,7 +87,10 @@ async def delete_user(row_id: Any, request: Request) -> None:
     auth = _auth(request)
     if auth is None:
         raise HTTPException(status_code=503, detail="The app is starting; try again in a moment.")
-    await delete_user_from_panel(auth, int(row_id), by=_admin_id(request))
+    try:
+        await delete_user_from_panel(auth, int(row_id), by=_admin_id(request))
+    except Conflict as exc:
+        raise HTTPException(status_code=409, detail=exc.message) from None
 
 
 async def delete_passkey(row_id: Any, request: Request) -> None:
@@ -111,6 +118,19 @@ async def revoke_session(row_id: Any, request: Request) -> None:
     row = await SessionRecord.select(SessionRecord.user).where(SessionRecord.id == int(row_id)).first()
     if row is not None:
         await auth.sessions.revoke(row["user"], int(row_id))
+
+
+async def remove_membership(row_id: Any, request: Request) -> None:
+    """Before a membership row is deleted: an organization keeps its last owner."""
+    try:
+        await check_panel_removal(int(row_id), by=_admin_id(request))
+    except Conflict as exc:
+        raise HTTPException(status_code=409, detail=exc.message) from None
+
+
+async def delete_organization(row_id: Any, request: Request) -> None:
+    """Deleting an organization takes its members and invitations with it (cascade); logged."""
+    panel_deletion_logged(int(row_id), by=_admin_id(request))
 
 
 def _newest_first(table: Any) -> list[OrderBy]:
@@ -217,6 +237,51 @@ def build_panel(settings: Settings) -> FastAPI:
             validators=read_mostly,
             hooks=[Hook(HookType.pre_delete, reset_user_two_factor)],
             menu_group="Auth",
+        ),
+        TableConfig(
+            OrganizationRecord,
+            visible_columns=[
+                OrganizationRecord.id,
+                OrganizationRecord.name,
+                OrganizationRecord.slug,
+                OrganizationRecord.created_at,
+            ],
+            visible_filters=[OrganizationRecord.name, OrganizationRecord.slug],
+            order_by=_newest_first(OrganizationRecord),
+            # An organization is made with its owner by the app; here it can be inspected or deleted.
+            validators=read_mostly,
+            hooks=[Hook(HookType.pre_delete, delete_organization)],
+            menu_group="Organizations",
+        ),
+        TableConfig(
+            MembershipRecord,
+            visible_columns=[
+                MembershipRecord.id,
+                MembershipRecord.organization,
+                MembershipRecord.user,
+                MembershipRecord.role,
+                MembershipRecord.created_at,
+            ],
+            visible_filters=[MembershipRecord.organization, MembershipRecord.user, MembershipRecord.role],
+            order_by=_newest_first(MembershipRecord),
+            validators=read_mostly,
+            hooks=[Hook(HookType.pre_delete, remove_membership)],
+            menu_group="Organizations",
+        ),
+        TableConfig(
+            InvitationRecord,
+            visible_columns=[
+                InvitationRecord.id,
+                InvitationRecord.organization,
+                InvitationRecord.email,
+                InvitationRecord.role,
+                InvitationRecord.inviter,
+                InvitationRecord.expires_at,
+            ],
+            visible_filters=[InvitationRecord.organization, InvitationRecord.email],
+            order_by=_newest_first(InvitationRecord),
+            validators=read_mostly,
+            menu_group="Organizations",
         ),
     ]
     host = urlsplit(settings.base_url).hostname

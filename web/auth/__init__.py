@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from litestar.types import ControllerRouterHandler
 
-from web.auth import account, actions, dev_mail, oauth, pages, profile
+from web.auth import account, actions, dev_mail, magic_links, oauth, pages, passkeys, profile
 from web.auth.guards import admin_only, current_user, handle_not_signed_in, require_user, signed_in
 from web.auth.middleware import session_middleware
 
@@ -14,7 +14,9 @@ __all__ = [
     "auth_routes",
     "current_user",
     "handle_not_signed_in",
+    "magic_links",
     "oauth",
+    "passkeys",
     "profile",
     "require_user",
     "session_middleware",
@@ -23,7 +25,7 @@ __all__ = [
 
 
 def auth_routes() -> list[ControllerRouterHandler]:
-    """Every auth page (GET); the forms in `actions`, `account`, `oauth` are remote functions."""
+    """Every auth page (GET); the forms in `actions`, `account`, `passkeys`, `oauth` are remote functions."""
     # A flat list, not a Router: Litestar refuses a Router's GET beside an app-level POST on one path.
     return [
         pages.sign_up_page,
@@ -33,6 +35,7 @@ def auth_routes() -> list[ControllerRouterHandler]:
         pages.resend_page,
         pages.forgot_page,
         pages.reset_page,
+        magic_links.magic_link_page,
         account.account_page,
         dev_mail.dev_mail,
         dev_mail.dev_mail_html,

@@ -1,7 +1,10 @@
-"""The account page and its forms (profile, password, email, sessions, two-factor, deletion)."""
+"""The account page and its forms (profile, password, email, sessions, two-factor, deletion).
+
+The passkeys card's functions are in web/auth/passkeys.py."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 import msgspec
@@ -9,8 +12,9 @@ from litestar import Request, get
 from litestar.response import Template
 from markupsafe import Markup
 
-from domain.auth import account, totp
+from domain.auth import account, passkeys, totp
 from domain.auth import oauth as accounts
+from domain.auth.core import Auth
 from domain.auth.oauth_providers import configured_providers
 from domain.auth.types import AuthUser
 from web.auth.actions import MAX_FORM_BYTES, Done, password_slot
@@ -23,10 +27,11 @@ from web.templating import HTMLTemplate
 
 AnyRequest = Request[Any, Any, Any]
 PAGE = "pages/account.html"
-SECTIONS = ("profile", "password", "email", "sessions", "two_factor", "delete")
+SECTIONS = ("profile", "password", "email", "sessions", "two_factor", "passkeys", "delete")
 SIGN_IN = "Please sign in to see your account"
-# Session ids are Piccolo Serial columns: PostgreSQL `integer`, so a larger id is refused at the edge.
-SessionId = Annotated[int, msgspec.Meta(ge=1, le=2**31 - 1)]
+# Row ids (sessions, passkeys) are Piccolo Serial columns: PostgreSQL `integer`, so a larger id is
+# refused at the edge.
+RowId = Annotated[int, msgspec.Meta(ge=1, le=2**31 - 1)]
 
 
 async def account_context(ctx: Context, user: AuthUser | None = None) -> dict[str, Any]:
@@ -42,6 +47,7 @@ async def account_context(ctx: Context, user: AuthUser | None = None) -> dict[st
             "enabled": await totp.two_factor_enabled(me.id),
             "backup_codes_left": await totp.backup_codes_left(me.id),
         },
+        "passkeys": await passkeys.list_passkeys(me.id),
         "forms": {name: {"errors": {}, "values": {}, "message": None} for name in SECTIONS},
         "oauth": {"accounts": await accounts.linked_accounts(me.id, client), "message": None, "notice": None},
     }
@@ -66,7 +72,9 @@ def section_view(section: str) -> View:
     return view
 
 
-def _section(name: str, *, password: bool = False, stay: bool = False) -> dict[str, Any]:
+def account_section(
+    name: str, max_body: int = MAX_FORM_BYTES, *, password: bool = False, stay: bool = False
+) -> dict[str, Any]:
     """Declaration options shared by the account's forms: page, partial, view, answer for no-JS."""
     partial = "partials/oauth_accounts.html" if name == "oauth" else f"partials/account_{name}.html"
     return {
@@ -74,7 +82,7 @@ def _section(name: str, *, password: bool = False, stay: bool = False) -> dict[s
         "partial": partial,
         "view": section_view(name),
         "redirect": "/account",
-        "max_body": MAX_FORM_BYTES,
+        "max_body": max_body,
         "admit": password_slot if password else None,
         "stay": stay,
     }
@@ -93,7 +101,7 @@ async def account_page(request: AnyRequest) -> Template:
     signed_in=SIGN_IN,
     # The header shows the name too: the answer carries it, so the page never shows the old one.
     updates=["header_user"],
-    **_section("profile"),
+    **account_section("profile"),
 )
 async def update_user_profile(ctx: Context, name: str, avatar: str = "") -> AuthUser:
     """Change the display name (1-100 characters) and avatar (an http(s) URL, or empty to remove it)."""
@@ -124,7 +132,7 @@ class Ended(msgspec.Struct):
     ended: int
 
 
-@form(path="/account/password", signed_in=SIGN_IN, **_section("password", password=True))
+@form(path="/account/password", signed_in=SIGN_IN, **account_section("password", password=True))
 async def change_password(ctx: Context, data: PasswordChange) -> Done:
     """Change the password; the user's other sessions end."""
     user, session = ctx.require_session(SIGN_IN)
@@ -143,7 +151,7 @@ class EmailSent(msgspec.Struct):
     sent_to: str
 
 
-@form(path="/account/email", signed_in=SIGN_IN, **_section("email", password=True))
+@form(path="/account/email", signed_in=SIGN_IN, **account_section("email", password=True))
 async def change_email(ctx: Context, data: EmailChange) -> EmailSent:
     """Mail a confirmation link to the new address; the email changes once it is followed."""
     user = ctx.require_user(SIGN_IN)
@@ -154,8 +162,8 @@ async def change_email(ctx: Context, data: EmailChange) -> EmailSent:
     return EmailSent(sent_to=email)
 
 
-@command(path="/account/sessions/{session_id}/revoke", signed_in=SIGN_IN, **_section("sessions"))
-async def revoke_session(ctx: Context, session_id: SessionId) -> Ended:
+@command(path="/account/sessions/{session_id}/revoke", signed_in=SIGN_IN, **account_section("sessions"))
+async def revoke_session(ctx: Context, session_id: RowId) -> Ended:
     """End one of the user's sessions (this one signs this browser out)."""
     user, session = ctx.require_session(SIGN_IN)
     await account.revoke_session(ctx.services.require_auth(), user.id, session_id)
@@ -167,7 +175,7 @@ async def revoke_session(ctx: Context, session_id: SessionId) -> Ended:
     return Ended(ended=1)
 
 
-@command(path="/account/sessions/revoke-others", signed_in=SIGN_IN, **_section("sessions"))
+@command(path="/account/sessions/revoke-others", signed_in=SIGN_IN, **account_section("sessions"))
 async def revoke_others(ctx: Context) -> Ended:
     """End every session of the user but this one."""
     user, session = ctx.require_session(SIGN_IN)
@@ -176,7 +184,7 @@ async def revoke_others(ctx: Context) -> Ended:
     return Ended(ended=ended)
 
 
-@form(path="/account/delete", signed_in=SIGN_IN, **_section("delete", password=True))
+@form(path="/account/delete", signed_in=SIGN_IN, **account_section("delete", password=True))
 async def delete_account(ctx: Context, data: Deletion) -> Done:
     """Delete the account and everything it owns."""
     user = ctx.require_user(SIGN_IN)
@@ -208,7 +216,7 @@ class BackupCodes(msgspec.Struct):
 
 # Enrolment and confirmation answer with the page itself (stay=True): the QR code and the backup
 # codes exist only in that answer, so a redirect would lose them.
-@command(path="/account/two-factor/enrol", signed_in=SIGN_IN, **_section("two_factor", stay=True))
+@command(path="/account/two-factor/enrol", signed_in=SIGN_IN, **account_section("two_factor", stay=True))
 async def start_two_factor(ctx: Context) -> totp.Enrolment:
     """A new authenticator secret: its QR code (inline SVG) and manual key; on once confirmed with a code."""
     user = ctx.require_user(SIGN_IN)
@@ -218,18 +226,45 @@ async def start_two_factor(ctx: Context) -> totp.Enrolment:
     return enrolment
 
 
-@form(path="/account/two-factor/confirm", signed_in=SIGN_IN, **_section("two_factor", stay=True))
-async def confirm_two_factor(ctx: Context, data: SecondFactorCode) -> BackupCodes:
-    """Turn two-factor on with a first code from the app; answers the 10 backup codes, once."""
+async def new_backup_codes(
+    ctx: Context,
+    make: Callable[[Auth, AuthUser, str], Awaitable[list[str]]],
+    code: str,
+    *,
+    form_flag: str,
+    notice: str,
+) -> BackupCodes:
+    """Backup codes from `make` after a code, shown once; a refusal shows in the `form_flag` form."""
     user = ctx.require_user(SIGN_IN)
-    ctx.show(confirming=True)
-    codes = await totp.confirm_enrolment(ctx.services.require_auth(), user, data.code)
-    ctx.show(confirming=False, backup_codes=codes)
-    ctx.notice("Two-factor sign-in is on.")
+    flags: dict[str, object] = {form_flag: True}
+    ctx.show(None, **flags)
+    codes = await make(ctx.services.require_auth(), user, code)
+    ctx.show(None, **{form_flag: False, "backup_codes": codes})
+    ctx.notice(notice)
     return BackupCodes(backup_codes=codes)
 
 
-@form(path="/account/two-factor/disable", signed_in=SIGN_IN, **_section("two_factor", password=True))
+@form(path="/account/two-factor/confirm", signed_in=SIGN_IN, **account_section("two_factor", stay=True))
+async def confirm_two_factor(ctx: Context, data: SecondFactorCode) -> BackupCodes:
+    """Turn two-factor on with a first code from the app; answers the 10 backup codes, once."""
+    return await new_backup_codes(
+        ctx, totp.confirm_enrolment, data.code, form_flag="confirming", notice="Two-factor sign-in is on."
+    )
+
+
+@form(path="/account/two-factor/backup-codes", signed_in=SIGN_IN, **account_section("two_factor", stay=True))
+async def regenerate_backup_codes(ctx: Context, data: SecondFactorCode) -> BackupCodes:
+    """New backup codes after a current code from the app; the old ones stop working. Shown once."""
+    return await new_backup_codes(
+        ctx,
+        totp.regenerate_backup_codes,
+        data.code,
+        form_flag="regenerating",
+        notice="New backup codes made; the old ones no longer work.",
+    )
+
+
+@form(path="/account/two-factor/disable", signed_in=SIGN_IN, **account_section("two_factor", password=True))
 async def disable_two_factor(ctx: Context, data: TwoFactorDisable) -> Done:
     """Turn two-factor off: needs the password and a code (or a backup code)."""
     user = ctx.require_user(SIGN_IN)

@@ -41,7 +41,9 @@ def password_slot(ctx: Context) -> None:
     ctx.services.require_auth().hasher.check_capacity()
 
 
-def signed_out_form(page: str, *, stay: bool = False, password: bool = False) -> dict[str, Any]:
+def signed_out_form(
+    page: str, *, stay: bool = False, password: bool = False, max_body: int = MAX_FORM_BYTES
+) -> dict[str, Any]:
     """Declaration options of a signed-out form: anyone may post it; its page includes its partial."""
     partial = page.replace("pages/auth/", "partials/auth_")
     admit = password_slot if password else None
@@ -50,7 +52,7 @@ def signed_out_form(page: str, *, stay: bool = False, password: bool = False) ->
         "page": page,
         "partial": partial,
         "stay": stay,
-        "max_body": MAX_FORM_BYTES,
+        "max_body": max_body,
         "admit": admit,
     }
 

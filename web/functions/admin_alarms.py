@@ -107,5 +107,5 @@ async def discard_alarm(ctx: Context, member: Member) -> AlarmBoard:
     """Admins: delete an alarm, whatever its state (a discarded outbox mail is never sent)."""
     await _require_admin(ctx, "POST discard")
     kind, actor_id = _target(member)
-    done = await alarm_store.cancel_alarm(runner_for(ctx.services.redis), kind, actor_id)
+    done = await ctx.services.actors.cancel_alarm(kind, actor_id)
     return await _board(ctx, f"{member}: discarded." if done else f"{member} has no alarm any more.")

@@ -10,7 +10,8 @@ from litestar import Request
 from litestar.datastructures import Cookie
 
 from domain.auth.types import AuthSession, AuthUser
-from domain.errors import NotSignedIn, Unavailable
+from domain.errors import Forbidden, NotFound, NotSignedIn, Unavailable
+from domain.orgs.members import OrgAccess, Role, access, active_organization
 from web.request_id import request_id_of
 from web.security import safe_next
 
@@ -32,6 +33,8 @@ class Effects:
     # 303 after a form post; 302 where the target expects a plain GET redirect (an OAuth provider).
     redirect_status: RedirectStatus = 303
     flash: tuple[str, FlashLevel] | None = None
+    # Where a plain form post's 303 goes back to, instead of its `next` field or Referer.
+    back: str | None = None
     # Success text: shown inside the form (htmx), flashed after the redirect back (plain form post).
     notice: str | None = None
     # Extra template values, and another template than the declared page/partial for this answer.
@@ -58,6 +61,8 @@ class Context:
     # The form's same-origin `next` field, if it sent one.
     next: str | None = None
     effects: Effects = field(default_factory=Effects)
+    # What this call already looked up (the active organization), so asking twice costs one query.
+    memo: dict[str, object] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def services(self) -> Services:
@@ -70,6 +75,18 @@ class Context:
         """The client's address for rate limits and audit logs ("unknown" when the server has none)."""
         return self.client_ip or "unknown"
 
+    async def tenant(self) -> str | None:
+        """The tenant the caller acts in, from the app's `Services.tenant_of` hook; None without one.
+
+        In this app that is the slug of the session's active organization (`active_org().slug`).
+        """
+        if self.maybe_services is None:
+            return None
+        if "tenant" not in self.memo:
+            self.memo["tenant"] = await self.maybe_services.tenant_of(self.user, self.session)
+        found = self.memo["tenant"]
+        return found if isinstance(found, str) else None
+
     def require_user(self, message: str = DEFAULT_SIGN_IN_MESSAGE) -> AuthUser:
         """The signed-in user, or NotSignedIn with `message` (rendered as a sign-in redirect)."""
         if self.user is None:
@@ -81,6 +98,38 @@ class Context:
         if self.session is None:
             raise NotSignedIn(message)
         return user, self.session
+
+    async def active_org(self) -> OrgAccess | None:
+        """The session's active organization and the caller's role in it (None: signed out, or in none).
+
+        The session's choice (switched from the header menu) while the user is still a member, else
+        their first organization; membership is read afresh for every call.
+        """
+        if self.user is None:
+            return None
+        if "active_org" not in self.memo:
+            session_id = self.session.id if self.session is not None else None
+            self.memo["active_org"] = await active_organization(self.user.id, session_id)
+        found = self.memo["active_org"]
+        return found if isinstance(found, OrgAccess) else None
+
+    async def require_org(self, role: Role = "member") -> OrgAccess:
+        """The active organization, if the caller holds at least `role` there (else NotFound / Forbidden)."""
+        self.require_user()
+        org = await self.active_org()
+        if org is None:
+            raise NotFound("Create or join an organization first.")
+        if not org.at_least(role):
+            raise Forbidden(f"This needs the {role} role in {org.name}.")
+        return org
+
+    async def org_access(self, slug: str, role: Role = "member") -> OrgAccess:
+        """The caller's standing in organization `slug`: NotFound unless a member, Forbidden below `role`."""
+        user = self.require_user()
+        org = await access(user.id, slug)
+        if not org.at_least(role):
+            raise Forbidden(f"This needs the {role} role in {org.name}.")
+        return org
 
     def set_cookie(self, cookie: Cookie) -> None:
         """Send `cookie` with the answer (replacing one of the same name set earlier in this call)."""
@@ -97,6 +146,10 @@ class Context:
         self.effects.redirect_status = status
         if flash:
             self.flash(flash, level)
+
+    def back_to(self, path: str) -> None:
+        """Send a plain form post back to `path` (post/redirect/get); htmx callers still get the partial."""
+        self.effects.back = path
 
     def flash(self, message: str, level: FlashLevel = "success") -> None:
         self.effects.flash = (message, level)

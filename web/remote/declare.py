@@ -53,6 +53,7 @@ def _declare(
     page: str | None = None,
     result_as: str = "result",
     rate_limit: RateLimit | None = None,
+    track: str | None = None,
     redirect: str = "/",
     flash: str | None = None,
     max_body: int = DEFAULT_MAX_BODY,
@@ -74,6 +75,7 @@ def _declare(
             page=page,
             result_as=result_as,
             rate_limit=rate_limit,
+            track=track,
             redirect=redirect,
             flash=flash,
             max_body=max_body,
@@ -98,11 +100,13 @@ def query(
     page: str | None = None,
     result_as: str = "result",
     rate_limit: RateLimit | None = None,
+    track: str | None = None,
     registry: Registry | None = None,
 ) -> Callable[[Callable[P, Awaitable[R]]], RemoteFunction[P, R]]:
     """A read (GET): arguments from the path and query string; `page` answers plain browser visits.
 
     Signed-in users only unless `public=True`; `signed_in="..."` words the sign-in prompt.
+    `track="event"` counts each successful call in the caller's tenant's and user's usage.
     """
     return _declare(
         "query",
@@ -113,6 +117,7 @@ def query(
         page=page,
         result_as=result_as,
         rate_limit=rate_limit,
+        track=track,
         registry=registry,
     )
 
@@ -126,6 +131,7 @@ def command(
     page: str | None = None,
     result_as: str = "result",
     rate_limit: RateLimit | None = None,
+    track: str | None = None,
     redirect: str = "/",
     flash: str | None = None,
     max_body: int = DEFAULT_MAX_BODY,
@@ -144,6 +150,7 @@ def command(
     `ctx.redirect_to`, `ctx.set_cookie` and `ctx.flash` shape the answer from inside the function.
     `updates=["header_user", ...]` names other partials (partials/<name>.html, root element id
     <name>) the change shows in: an htmx caller gets them too, rendered with `oob` set, in one answer.
+    `track="event"` counts each successful call in the caller's tenant's and user's usage (UsageActor).
     """
     return _declare(
         "command",
@@ -154,6 +161,7 @@ def command(
         page=page,
         result_as=result_as,
         rate_limit=rate_limit,
+        track=track,
         redirect=redirect,
         flash=flash,
         max_body=max_body,
@@ -175,6 +183,7 @@ def form(
     page: str | None = None,
     result_as: str = "result",
     rate_limit: RateLimit | None = None,
+    track: str | None = None,
     redirect: str = "/",
     flash: str | None = None,
     max_body: int = DEFAULT_MAX_BODY,
@@ -199,6 +208,7 @@ def form(
         page=page,
         result_as=result_as,
         rate_limit=rate_limit,
+        track=track,
         redirect=redirect,
         flash=flash,
         max_body=max_body,

@@ -23,6 +23,7 @@ from litestar.utils.scope.state import ScopeState
 
 import web.remote.params as params
 import web.remote.responses as responses
+import web.remote.usage as usage
 from actors.keys import hashed_id
 from domain.errors import DomainError, NotSignedIn, ValidationFailed
 from web.errors import (
@@ -96,6 +97,7 @@ class RemoteFunction(Generic[P, R]):
         aliases: tuple[str, ...] = (),
         admit: Admit | None = None,
         updates: Sequence[str] = (),
+        track: str | None = None,
     ) -> None:
         self.fn = fn
         self.name: str = fn.__name__
@@ -107,6 +109,8 @@ class RemoteFunction(Generic[P, R]):
         self.page = page
         self.result_as = result_as
         self.rate_limit = rate_limit
+        # The usage event each successful call served over HTTP counts (web/remote/usage.py).
+        self.track = None if track is None else usage.validate_event(track)
         self.admit = admit
         self.redirect = redirect
         self.flash = flash
@@ -319,6 +323,8 @@ class RemoteFunction(Generic[P, R]):
                 self.admit(ctx)
             args = self._parse(request.path_params, raw)
             result = await self.fn(ctx, **args)  # type: ignore[arg-type]
+            if self.track is not None:
+                await usage.track_call(self.track, ctx)
             context = await self._view(caller, ctx, result)
         except InvalidInput as exc:
             return await self._refused(

@@ -15,16 +15,28 @@ from web.remote.context import Context
 
 @dataclass(frozen=True, slots=True)
 class RateLimit:
-    """At most `limit` calls per `window_seconds`, counted per signed-in user (or per client IP)."""
+    """At most `limit` calls per `window_seconds`, counted per tenant, signed-in user or client IP.
+
+    `per="org"` gives each tenant (`ctx.tenant()`, the app's tenant hook) its own budget, so one
+    tenant spending it all refuses no other; a caller with no tenant is counted as `per="user"`,
+    and a signed-out caller per IP.
+    """
 
     limit: int
     window_seconds: int
-    per: Literal["user", "ip"] = "user"
+    per: Literal["user", "ip", "org"] = "user"
     message: str = "Too many requests. Please try again in {retry_after} seconds."
 
+    async def _who(self, ctx: Context) -> str:
+        if self.per == "org" and (tenant := await ctx.tenant()) is not None:
+            return f"org:{tenant}"
+        if self.per != "ip" and ctx.user is not None:
+            return f"user:{ctx.user.id}"
+        return f"ip:{ctx.address}"
+
     async def check(self, name: str, ctx: Context) -> None:
-        who = f"user:{ctx.user.id}" if self.per == "user" and ctx.user else f"ip:{ctx.address}"
         try:
+            who = await self._who(ctx)
             decision = await ctx.services.actor(RateLimitActor).hit(
                 f"remote:{name}:{who}", limit=self.limit, window_seconds=self.window_seconds
             )

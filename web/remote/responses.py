@@ -93,7 +93,8 @@ def success(
             return with_effects(request, ctx, Response(None, status_code=204, headers=headers))
     if caller is Caller.BROWSER:
         if rf.kind != "query" and not rf.stay:
-            response = redirect_answer(back_path(request, ctx.next, rf.redirect), _vary())
+            back = ctx.effects.back or back_path(request, ctx.next, rf.redirect)
+            response = redirect_answer(back, _vary())
             notice = ctx.effects.notice or rf.flash
             if notice and ctx.effects.flash is None:
                 flash.flash(request, response, notice, "success")
