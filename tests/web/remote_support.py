@@ -21,7 +21,7 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 from actors.connection import create_redis
 from domain.auth.types import AuthUser
 from domain.errors import Conflict, ValidationFailed
-from web import flash, live_views, preferences, request_id
+from web import flash, live_views, org_menu, preferences, request_id
 from web.errors import exception_handlers
 from web.remote import Context, RateLimit, Registry, command, form, query, register_template_helpers
 
@@ -200,6 +200,7 @@ def make_app(registry: Registry, template_dir: Path, redis_url: str | None = Non
         register_template_helpers(engine, registry)
         live_views.register_template_helpers(engine.engine)
         preferences.register_template_helpers(engine.engine)
+        org_menu.register_template_helpers(engine.engine)
 
     return Litestar(
         route_handlers=[*registry.route_handlers(), button_page, flashes_page, crash_page],
