@@ -14,12 +14,10 @@ from typing import Any
 from litestar import Litestar, Request
 from litestar.config.csrf import CSRFConfig
 from litestar.logging.config import LoggingConfig
-from litestar.middleware import DefineMiddleware
 from litestar.plugins.htmx import HTMXConfig, HTMXPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
-from litestar.types import Message, Scope
 from redis.exceptions import RedisError
 
 from actors.alarms import AlarmPolicy, AlarmScheduler
@@ -33,13 +31,12 @@ from domain.migrations import migrate
 from domain.orgs.members import active_tenant
 from domain.sweeper import arm_sweeper
 from settings import Settings
-from web import api_docs, flash, live, live_views, metrics, org_menu, preferences, request_id, security
-from web import logging as request_log
+from web import api_docs, edge, live, metrics, org_menu, preferences, security
 from web.admin import admin_routes
-from web.auth import handle_not_signed_in, session_middleware
-from web.auth.csrf import SessionBoundCSRFMiddleware
+from web.auth import handle_not_signed_in
 from web.auth.oauth import register_oauth_helpers
 from web.errors import exception_handlers
+from web.layout import register_layout_helpers
 from web.remote import register_template_helpers
 from web.routes import route_handlers
 from web.services import Services
@@ -126,18 +123,6 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
             await asyncio.to_thread(embedded.stop)
 
 
-async def before_send(message: Message, scope: Scope) -> None:
-    """The app's one `before_send` hook: request id, security headers, flash cookie expiry.
-
-    One hook rather than three: Litestar awaits every hook for every message, and an SSE stream
-    sends one message per change; only the response start is touched.
-    """
-    if message["type"] == "http.response.start":
-        request_id.stamp(message, scope)
-        security.add_security_headers(message, scope)
-        flash.expire_shown(message, scope)
-
-
 async def load_page_state(request: Request[Any, Any, Any]) -> None:
     """What every page's layout reads for a signed-in user: preferences and the organization menu."""
     await preferences.load_preferences(request)
@@ -147,9 +132,7 @@ async def load_page_state(request: Request[Any, Any, Any]) -> None:
 def template_helpers(engine: JinjaTemplateEngine) -> None:
     register_template_helpers(engine)
     register_oauth_helpers(engine)
-    live_views.register_template_helpers(engine.engine)
-    preferences.register_template_helpers(engine.engine)
-    org_menu.register_template_helpers(engine.engine)
+    register_layout_helpers(engine.engine)
 
 
 def create_app(settings: Settings) -> Litestar:
@@ -184,17 +167,10 @@ def create_app(settings: Settings) -> Litestar:
             directory=TEMPLATES, engine=TemplateEngine, engine_callback=template_helpers
         ),
         exception_handlers={**exception_handlers(), NotSignedIn: handle_not_signed_in},
-        # Outermost first: log every request, count it, then proxy headers and the origin check.
-        middleware=[
-            request_log.RequestLogMiddleware,
-            *metrics.middleware(settings),
-            security.middleware(settings),
-            session_middleware,
-            # Litestar's CSRF middleware with a shortcut for signed-in requests (web/auth/csrf.py);
-            # it stands in for `Litestar(csrf_config=...)`, which would add the plain one as well.
-            DefineMiddleware(SessionBoundCSRFMiddleware, config=csrf_config),
-        ],
-        before_send=[before_send],
+        # One middleware for the request id, proxies, origin check, session, CSRF (it stands in
+        # for `Litestar(csrf_config=...)`, which would add Litestar's own check as well), response
+        # headers, access log and metrics: web/edge.py.
+        middleware=[edge.middleware(settings, csrf_config)],
         # The signed-in user's theme, language and timezone, for whatever HTML the request renders.
         before_request=load_page_state,
         allowed_hosts=security.allowed_hosts(settings),
@@ -202,8 +178,8 @@ def create_app(settings: Settings) -> Litestar:
         debug=False,
     )
     app.state.settings = settings
-    # Set after construction, once every route was built with SessionBoundCSRFMiddleware and not
-    # also Litestar's plain one; csrf_token(), our middleware and the OpenAPI consoles (Swagger,
+    # Set after construction, once every route was built with the edge middleware and not also
+    # Litestar's plain CSRF one; csrf_token(), our middleware and the OpenAPI consoles (Swagger,
     # RapiDoc: they copy the token into their requests) read it. A route added later with
     # app.register() gets Litestar's check too: still correct, one check slower.
     app.csrf_config = csrf_config

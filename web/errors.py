@@ -23,7 +23,9 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from domain.errors import DomainError, RateLimited, Unavailable
+from web import flash
 from web.request_id import request_id_of
+from web.security import scope_security_headers
 from web.templating import HTMLTemplate
 
 log = logging.getLogger(__name__)
@@ -84,6 +86,9 @@ def status_phrase(status: int) -> str:
 
 def error_headers(request: AnyRequest, extra: dict[str, str] | None = None) -> dict[str, str]:
     headers = {"Vary": VARY, "X-Request-ID": request_id_of(request.scope), "Cache-Control": "no-store"}
+    # Errors raised before a route's middleware sends (no route, the edge's own refusals) go out
+    # past web/edge.py's send wrapper, so they carry the security headers themselves.
+    headers.update(scope_security_headers(request.scope))
     headers.update(extra or {})
     return headers
 
@@ -119,7 +124,10 @@ def error_response(
         all_headers.setdefault("HX-Retarget", HTMX_ERROR_TARGET)
         all_headers.setdefault("HX-Reswap", "innerHTML")
         return HTMLTemplate(ERROR_PARTIAL, context=context, status_code=status, headers=all_headers)
-    return HTMLTemplate(ERROR_PAGE, context=context, status_code=status, headers=all_headers)
+    # The page's layout shows waiting flash messages; an error answered outside web/edge.py's send
+    # wrapper would otherwise leave their cookie to show them again.
+    shown = [flash.expired_cookie()] if request.cookies.get(flash.COOKIE) else []
+    return HTMLTemplate(ERROR_PAGE, context=context, status_code=status, headers=all_headers, cookies=shown)
 
 
 def retry_after_header(seconds: float) -> dict[str, str]:

@@ -133,5 +133,9 @@ def expire_shown(message: Message, scope: Scope) -> None:
     headers = MutableScopeHeaders.from_message(message)
     already = [v for v in headers.getall("set-cookie", []) if v.startswith(f"{COOKIE}=")]
     if not already:
-        expired = Cookie(key=COOKIE, value="", max_age=0, path="/", httponly=True, samesite="lax")
-        headers.add("set-cookie", expired.to_header(header=""))
+        headers.add("set-cookie", expired_cookie().to_header(header=""))
+
+
+def expired_cookie() -> Cookie:
+    """The Set-Cookie that ends the flash messages (they were shown)."""
+    return Cookie(key=COOKIE, value="", max_age=0, path="/", httponly=True, samesite="lax")

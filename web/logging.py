@@ -59,8 +59,30 @@ def request_line(scope: Scope, status: int, duration_s: float, sent: int) -> str
     return json.dumps({k: v for k, v in fields.items() if v is not None}, default=str)
 
 
+def failed_status(scope: Scope, status: int, exc: Exception) -> int:
+    """The status to log for a request that raised `exc` (`status`: the one sent, 0 if none)."""
+    if status:
+        # The response had started, so no error handler could answer: the client sees a cut
+        # connection and this is the only trace of why (with the original exception).
+        access_log.error(
+            "request failed mid-response request_id=%s path=%s",
+            request_id_of(scope),
+            scope.get("path"),
+            exc_info=exc.__cause__ or exc,
+        )
+    return status or _status_of(exc)
+
+
+def log_request(scope: Scope, status: int, started: float, sent: int) -> None:
+    """The access log line of a request that began at perf_counter() `started`."""
+    quiet = scope.get("path") in QUIET_PATHS and status < 400
+    level = logging.DEBUG if quiet else logging.WARNING if status >= 500 else logging.INFO
+    if access_log.isEnabledFor(level):
+        access_log.log(level, request_line(scope, status, time.perf_counter() - started, sent))
+
+
 class RequestLogMiddleware:
-    """Logs every routed request once it ends (also when the client went away mid-response)."""
+    """The access log alone, for apps without web/edge.py (tests compose it so)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -85,23 +107,11 @@ class RequestLogMiddleware:
         try:
             await self.app(scope, receive, logged_send)
         except Exception as exc:
-            if status:
-                # The response had started, so no error handler could answer: the client sees a cut
-                # connection and this is the only trace of why (with the original exception).
-                access_log.error(
-                    "request failed mid-response request_id=%s path=%s",
-                    request_id_of(scope),
-                    scope.get("path"),
-                    exc_info=exc.__cause__ or exc,
-                )
-            status = status or _status_of(exc)
+            status = failed_status(scope, status, exc)
             raise
         finally:
             current_request_id.reset(token)
-            quiet = scope.get("path") in QUIET_PATHS and status < 400
-            level = logging.DEBUG if quiet else logging.WARNING if status >= 500 else logging.INFO
-            if access_log.isEnabledFor(level):
-                access_log.log(level, request_line(scope, status, time.perf_counter() - started, sent))
+            log_request(scope, status, started, sent)
 
 
 def _is_secret(name: str) -> bool:

@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, cast
 
 from litestar import get
 from litestar.enums import ScopeType
-from litestar.middleware import DefineMiddleware
 from litestar.response import Response
 from litestar.types import ASGIApp, ControllerRouterHandler, Message, Receive, Scope, Send
 
@@ -139,7 +138,8 @@ def instrument_alarms(scheduler: AlarmScheduler) -> None:
         scheduler.count_observers.append(_set_alarm_counts)
 
 
-def _route_of(scope: Scope) -> str:
+def route_of(scope: Scope) -> str:
+    """The route template the request matched, the label of its metrics."""
     template = scope.get("path_template")  # type: ignore[misc]
     return template if isinstance(template, str) and template else UNMATCHED
 
@@ -152,8 +152,28 @@ def _is_event_stream(message: Message) -> bool:
     return False
 
 
+def stream_opened(metrics: Instruments, start: Message) -> bool:
+    """Whether the response `start` opens an SSE stream (then counted as open until it ends)."""
+    if _is_event_stream(start):
+        metrics.sse_streams_open.inc()
+        return True
+    return False
+
+
+def request_ended(
+    metrics: Instruments, method: str, route: str, status: int, started: float, streaming: bool
+) -> None:
+    """Count a request that began at perf_counter() `started` (its in-progress count went up then)."""
+    metrics.requests_in_progress.dec()
+    if streaming:
+        metrics.sse_streams_open.dec()
+    else:
+        metrics.request_duration.labels(method, route).observe(time.perf_counter() - started)
+    metrics.requests_total.labels(method, route, str(status)).inc()
+
+
 class MetricsMiddleware:
-    """Counts and times every routed request; tracks open SSE streams by their content type."""
+    """Metrics alone, for apps without web/edge.py (tests compose it so)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -162,12 +182,11 @@ class MetricsMiddleware:
         if scope["type"] != ScopeType.HTTP:
             await self.app(scope, receive, send)
             return
-        route = _route_of(scope)
+        route = route_of(scope)
         if route in EXCLUDED_ROUTES:
             await self.app(scope, receive, send)
             return
         metrics = instruments()
-        method = scope.get("method", "GET")
         started = time.perf_counter()
         status = 500
         streaming = False
@@ -176,9 +195,7 @@ class MetricsMiddleware:
             nonlocal status, streaming
             if message["type"] == "http.response.start":
                 status = message["status"]
-                if _is_event_stream(message):
-                    streaming = True
-                    metrics.sse_streams_open.inc()
+                streaming = stream_opened(metrics, message)
             await send(message)
 
         metrics.requests_in_progress.inc()
@@ -188,12 +205,7 @@ class MetricsMiddleware:
             status = getattr(exc, "status_code", 500) if status == 500 else status
             raise
         finally:
-            metrics.requests_in_progress.dec()
-            if streaming:
-                metrics.sse_streams_open.dec()
-            else:
-                metrics.request_duration.labels(method, route).observe(time.perf_counter() - started)
-            metrics.requests_total.labels(method, route, str(status)).inc()
+            request_ended(metrics, scope.get("method", "GET"), route, status, started, streaming)
 
 
 def exposition() -> bytes:
@@ -217,8 +229,3 @@ def metrics_endpoint() -> Response[bytes]:
 def route_handlers(settings: Settings) -> list[ControllerRouterHandler]:
     """`[/metrics]` when metrics are enabled, else nothing (the path then answers 404)."""
     return [metrics_endpoint] if settings.metrics_enabled else []
-
-
-def middleware(settings: Settings) -> list[DefineMiddleware]:
-    """The metrics middleware when enabled, for app.py's middleware list."""
-    return [DefineMiddleware(MetricsMiddleware)] if settings.metrics_enabled else []

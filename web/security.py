@@ -264,25 +264,38 @@ def lower_host(scope: Scope) -> None:
             return
 
 
-def _own_origin(scope: Scope) -> str | None:
-    host = _first_header(scope, b"host")
-    return origin_of(f"{scope.get('scheme', 'http')}://{host}") if host else None
-
-
 def cross_origin_reason(scope: Scope, policy: EdgePolicy) -> str | None:
-    """Why this unsafe request looks cross-site (a short reason for logs), or None when it may proceed.
+    """Why this unsafe request looks cross-site (a short reason for logs), or None when it may proceed."""
+    return origin_refusal(
+        policy,
+        site=_first_header(scope, b"sec-fetch-site"),
+        origin=_first_header(scope, b"origin"),
+        referer=_first_header(scope, b"referer"),
+        scheme=scope.get("scheme", "http"),
+        host=_first_header(scope, b"host"),
+    )
+
+
+def origin_refusal(
+    policy: EdgePolicy,
+    *,
+    site: str | None,
+    origin: str | None,
+    referer: str | None,
+    scheme: str,
+    host: str | None,
+) -> str | None:
+    """`cross_origin_reason` from the request's headers (stripped, latin-1 decoded).
 
     Browsers send `Sec-Fetch-Site` and `Origin` on every cross-site form post and fetch, cookies or
     not, so this refuses login CSRF too. A request without either (curl, server-to-server) passes
     here and still needs its CSRF token.
     """
-    site = _first_header(scope, b"sec-fetch-site")
     if site is not None and site.lower() == "cross-site":
         return "sec-fetch-site=cross-site"
-    origin = _first_header(scope, b"origin")
     source = "origin"
     if origin is None:
-        origin = _first_header(scope, b"referer")
+        origin = referer
         source = "referer"
         if origin is None:
             return None
@@ -295,13 +308,27 @@ def cross_origin_reason(scope: Scope, policy: EdgePolicy) -> str | None:
         return None
     # Development servers run on any port: their own origin is fine there. Production trusts only
     # BASE_URL and TRUSTED_ORIGINS, whatever Host a request claims.
-    if not policy.production and normalized == _own_origin(scope):
+    if not policy.production and host and normalized == origin_of(f"{scheme}://{host}"):
         return None
     return f"{source}={normalized} not allowed"
 
 
+def refuse_cross_origin(scope: Scope, reason: str) -> PermissionDeniedException:
+    """Log the refusal of an unsafe cross-site request; the 403 to raise for it."""
+    client = scope.get("client")
+    log.warning(
+        "csrf.origin_refused method=%s path=%s client=%s reason=%s",
+        scope.get("method"),
+        scope.get("path"),
+        client[0] if client else "-",
+        reason.replace(" ", "_"),
+    )
+    # "CSRF" in the detail makes web/errors.py explain it as a cross-site form.
+    return PermissionDeniedException(f"CSRF origin check failed: {reason}")
+
+
 class EdgeSecurityMiddleware:
-    """Rewrites the scope from trusted proxies' headers, then refuses cross-site unsafe requests (403)."""
+    """Proxies and the origin check alone, for apps without web/edge.py (tests compose it so)."""
 
     def __init__(self, app: ASGIApp, policy: EdgePolicy) -> None:
         self.app = app
@@ -315,28 +342,19 @@ class EdgeSecurityMiddleware:
         if scope["type"] == ScopeType.HTTP and scope.get("method", "GET") in UNSAFE_METHODS:
             reason = cross_origin_reason(scope, self.policy)
             if reason is not None:
-                client = scope.get("client")
-                log.warning(
-                    "csrf.origin_refused method=%s path=%s client=%s reason=%s",
-                    scope.get("method"),
-                    scope.get("path"),
-                    client[0] if client else "-",
-                    reason.replace(" ", "_"),
-                )
-                # "CSRF" in the detail makes web/errors.py explain it as a cross-site form.
-                raise PermissionDeniedException(f"CSRF origin check failed: {reason}")
+                raise refuse_cross_origin(scope, reason)
         await self.app(scope, receive, send)
 
 
 def middleware(settings: Settings) -> DefineMiddleware:
-    """The edge middleware for app.py's `Litestar(middleware=[...])`, placed before the session middleware."""
+    """`EdgeSecurityMiddleware` for a throwaway app's `middleware=[...]` (app.py uses web/edge.py)."""
     return DefineMiddleware(EdgeSecurityMiddleware, policy=EdgePolicy.from_settings(settings))
 
 
 def security_headers(path: str, production: bool) -> dict[str, str]:
     """The headers every response to `path` carries (CSP report-only in development)."""
     headers = dict(COMMON_HEADERS)
-    is_admin = path == ADMIN_PREFIX or path.startswith(ADMIN_PREFIX + "/")
+    is_admin = is_admin_path(path)
     csp = ADMIN_CSP if is_admin else APP_CSP
     headers["x-frame-options"] = "SAMEORIGIN" if is_admin else "DENY"
     if production:
@@ -348,8 +366,13 @@ def security_headers(path: str, production: bool) -> dict[str, str]:
     return headers
 
 
+def is_admin_path(path: str) -> bool:
+    return path == ADMIN_PREFIX or path.startswith(ADMIN_PREFIX + "/")
+
+
 @functools.cache
-def _encoded_headers(is_admin: bool, production: bool) -> tuple[tuple[bytes, bytes], ...]:
+def encoded_headers(is_admin: bool, production: bool) -> tuple[tuple[bytes, bytes], ...]:
+    """`security_headers` as raw ASGI header pairs, for the app's pages (or the admin's)."""
     path = ADMIN_PREFIX + "/" if is_admin else "/"
     return tuple((k.encode(), v.encode()) for k, v in security_headers(path, production).items())
 
@@ -360,16 +383,23 @@ async def before_send(message: Message, scope: Scope) -> None:
         add_security_headers(message, scope)
 
 
+def _is_production(scope: Scope) -> bool:
+    settings = getattr(getattr(scope.get("app"), "state", None), "settings", None)
+    return isinstance(settings, Settings) and settings.is_production
+
+
+def scope_security_headers(scope: Scope) -> dict[str, str]:
+    """The security headers of a response to this request."""
+    return security_headers(scope.get("path", "/"), _is_production(scope))
+
+
 def add_security_headers(message: HTTPResponseStartEvent, scope: Scope) -> None:
-    """The security headers a response start lacks, added to it (app.py's response hook)."""
-    app = scope.get("app")
-    settings = getattr(getattr(app, "state", None), "settings", None)
-    production = isinstance(settings, Settings) and settings.is_production
-    path = scope.get("path", "/")
-    is_admin = path == ADMIN_PREFIX or path.startswith(ADMIN_PREFIX + "/")
+    """The security headers a response start lacks, added to it (the `before_send` hook's work)."""
+    production = _is_production(scope)
+    is_admin = is_admin_path(scope.get("path", "/"))
     # Runs on every response: one pass over the raw headers, then append what is missing (a
     # handler or mount that set its own policy keeps it).
     raw = list(message.get("headers") or ())
     present = {name.lower() for name, _ in raw}
-    raw.extend(pair for pair in _encoded_headers(is_admin, production) if pair[0] not in present)
+    raw.extend(pair for pair in encoded_headers(is_admin, production) if pair[0] not in present)
     message["headers"] = raw

@@ -21,8 +21,9 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 from actors.connection import create_redis
 from domain.auth.types import AuthUser
 from domain.errors import Conflict, ValidationFailed
-from web import flash, live_views, preferences, request_id
+from web import flash, request_id
 from web.errors import exception_handlers
+from web.layout import register_layout_helpers
 from web.remote import Context, RateLimit, Registry, command, form, query, register_template_helpers
 
 SECRET = "s" * 16 + "0123456789abcdefghijklmnopqrstuv"
@@ -198,8 +199,7 @@ def make_app(registry: Registry, template_dir: Path, redis_url: str | None = Non
 
     def callback(engine: JinjaTemplateEngine) -> None:
         register_template_helpers(engine, registry)
-        live_views.register_template_helpers(engine.engine)
-        preferences.register_template_helpers(engine.engine)
+        register_layout_helpers(engine.engine)
 
     return Litestar(
         route_handlers=[*registry.route_handlers(), button_page, flashes_page, crash_page],

@@ -1,4 +1,4 @@
-"""Auth pages, session middleware and guards; `auth_routes()` is what web/routes.py mounts."""
+"""Auth pages and guards; `auth_routes()` is what web/routes.py mounts."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ from litestar.types import ControllerRouterHandler
 
 from web.auth import account, actions, dev_mail, magic_links, oauth, pages, passkeys, profile
 from web.auth.guards import admin_only, current_user, handle_not_signed_in, require_user, signed_in
-from web.auth.middleware import session_middleware
 
 __all__ = [
     "actions",
@@ -19,7 +18,6 @@ __all__ = [
     "passkeys",
     "profile",
     "require_user",
-    "session_middleware",
     "signed_in",
 ]
 

@@ -6,11 +6,11 @@ working after sign-in. Here the session middleware makes a signed-in browser's c
 derived from its session, re-issues it on page loads, and refuses unsafe requests carrying any
 other, so a token never outlives or crosses sessions.
 
-`SessionBoundCSRFMiddleware` is Litestar's middleware with one shortcut: for a signed-in request
-the session middleware has already computed the one token that may be submitted, so the check is
-one comparison with it, instead of Litestar building a Request, parsing cookies again and
-checking two HMACs. Signed-out requests take Litestar's own path, where a non-ASCII token is a
-mismatch (Litestar's own comparison would raise on it).
+`CSRFCheck` is Litestar's CSRF middleware's check (same cookie, header, form field and token
+format), run by the edge middleware (web/edge.py) inside its one pass, with one shortcut: for a
+signed-in request the session's token is the one that may be submitted, so the check is one
+comparison with it instead of parsing cookies again and checking two HMACs. A non-ASCII token
+is a mismatch (Litestar's own comparison would raise on it).
 """
 
 from __future__ import annotations
@@ -18,16 +18,17 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
+import re
 from typing import Any, cast
 from urllib.parse import quote
 
 from litestar.config.csrf import CSRFConfig
-from litestar.connection import Request
+from litestar.connection import ASGIConnection, Request
 from litestar.datastructures import Cookie
 from litestar.enums import RequestEncodingType, ScopeType
 from litestar.exceptions import PermissionDeniedException
-from litestar.middleware.csrf import CSRF_SECRET_LENGTH, CSRFMiddleware, generate_csrf_hash
-from litestar.types import ASGIApp, Receive, Scope, Send
+from litestar.middleware.csrf import CSRF_SECRET_LENGTH, generate_csrf_hash, generate_csrf_token
+from litestar.types import Receive, Scope
 from litestar.utils.scope.state import ScopeState
 
 from web.private_apis import should_bypass_middleware
@@ -35,14 +36,7 @@ from web.private_apis import should_bypass_middleware
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 
 
-# Where the session middleware leaves a signed-in request's token for SessionBoundCSRFMiddleware.
-EXPECTED_KEY = "csrf_expected"
 _FORM_TYPES = frozenset({RequestEncodingType.URL_ENCODED, RequestEncodingType.MULTI_PART})
-
-
-def csrf_config_of(scope: Scope) -> CSRFConfig | None:
-    config = getattr(scope.get("app"), "csrf_config", None)
-    return config if isinstance(config, CSRFConfig) else None
 
 
 def bound_token(config: CSRFConfig, auth_secret: str, session_token: str) -> str:
@@ -88,9 +82,34 @@ def install_for_safe_request(scope: Scope, config: CSRFConfig, expected: str) ->
     pieces.append(name + b"=" + quote(expected).encode())
     headers.append((b"cookie", b"; ".join(pieces)))
     raw["headers"] = headers
+    return csrf_cookie(config, expected)
+
+
+def tokens_match(submitted: str, cookie: str, secret: str) -> bool:
+    """Litestar's double-submit check: both tokens carry a valid HMAC of the same secret part.
+
+    Litestar compares the tokens as str with hmac.compare_digest, which raises TypeError on
+    non-ASCII text; a valid token is hex, so any other text is simply a mismatch.
+    """
+    if not (submitted.isascii() and cookie.isascii()):
+        return False
+    mine, theirs = _decoded(submitted, secret), _decoded(cookie, secret)
+    return mine is not None and theirs is not None and hmac.compare_digest(mine, theirs)
+
+
+def _decoded(token: str, secret: str) -> str | None:
+    if len(token) < CSRF_SECRET_LENGTH + 1:
+        return None
+    part = token[:CSRF_SECRET_LENGTH]
+    signed = hmac.compare_digest(token[CSRF_SECRET_LENGTH:], generate_csrf_hash(token=part, secret=secret))
+    return part if signed else None
+
+
+def csrf_cookie(config: CSRFConfig, token: str) -> Cookie:
+    """The `csrftoken` cookie carrying `token`, as Litestar's middleware sets it."""
     return Cookie(
         key=config.cookie_name,
-        value=expected,
+        value=token,
         path=config.cookie_path,
         secure=config.cookie_secure,
         httponly=config.cookie_httponly,
@@ -99,48 +118,58 @@ def install_for_safe_request(scope: Scope, config: CSRFConfig, expected: str) ->
     )
 
 
-class SessionBoundCSRFMiddleware(CSRFMiddleware):
-    """Litestar's CSRF middleware; a signed-in request is checked against its session's token only.
+class CSRFCheck:
+    """Litestar's CSRF middleware semantics as a call the edge middleware makes (web/edge.py).
 
-    Goes after the session middleware (which sets `scope[EXPECTED_KEY]` for signed-in requests,
-    after refusing an unsafe one whose cookie is not that token), in place of `Litestar(csrf_config=)`.
+    Safe requests get a token (the cookie's, or a new one set as the cookie); unsafe ones must
+    submit (`X-CSRFToken` header, else the form field `_csrf_token`) the token of their cookie.
+    A signed-in request is checked against its session's token only (`expected`).
     """
 
-    def __init__(self, app: ASGIApp, config: CSRFConfig) -> None:
-        super().__init__(app, config)
-        self._header = config.header_name.lower().encode("latin-1")
+    def __init__(self, config: CSRFConfig) -> None:
+        self.config = config
+        self.header = config.header_name.lower().encode("latin-1")
+        self.exclude = re.compile("|".join(config.exclude)) if config.exclude else None
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        expected = scope.get(EXPECTED_KEY) if scope["type"] == ScopeType.HTTP else None
-        if not isinstance(expected, str) or should_bypass_middleware(
+    def skips(self, scope: Scope) -> bool:
+        """Whether the route or path is excluded (`exclude_from_csrf` opt, CSRFConfig.exclude)."""
+        return should_bypass_middleware(
             scope=scope,
-            scopes=self.scopes,
+            scopes={ScopeType.HTTP},
             exclude_opt_key=self.config.exclude_from_csrf_key,
             exclude_path_pattern=self.exclude,
-        ):
-            await super().__call__(scope, receive, send)
-            return
-        if scope.get("method", "GET") not in self.config.safe_methods:
-            submitted = self._header_token(scope)
-            if submitted is None:
-                request: Request[Any, Any, Any] = Request(scope=scope, receive=receive)
-                if request.content_type[0] in _FORM_TYPES:
-                    value = (await request.form()).get("_csrf_token")
-                    submitted = value if isinstance(value, str) else None
-            if submitted is None or not hmac.compare_digest(submitted.encode(), expected.encode()):
-                raise PermissionDeniedException("CSRF token verification failed")
-        ScopeState.from_scope(scope).csrf_token = expected
-        await self.app(scope, receive, send)
+        )
 
-    def _csrf_tokens_match(self, request_csrf_token: str, cookie_csrf_token: str) -> bool:
-        # Litestar compares the tokens as str with hmac.compare_digest, which raises TypeError on
-        # non-ASCII text; a valid token is hex, so any other text is simply a mismatch.
-        if not (request_csrf_token.isascii() and cookie_csrf_token.isascii()):
-            return False
-        return super()._csrf_tokens_match(request_csrf_token, cookie_csrf_token)
+    async def __call__(
+        self, scope: Scope, receive: Receive, header: str | None, expected: str | None
+    ) -> Cookie | None:
+        """Check the request (PermissionDeniedException when it fails); the cookie to set, if any.
 
-    def _header_token(self, scope: Scope) -> str | None:
-        for key, value in scope["headers"]:
-            if key == self._header:
-                return value.decode("latin-1")
+        `header` is the submitted header token (read in the caller's one pass over the headers).
+        """
+        config = self.config
+        state = ScopeState.from_scope(scope)
+        cookie = expected
+        if expected is None:
+            cookie = ASGIConnection[Any, Any, Any, Any](scope).cookies.get(config.cookie_name)
+        if scope.get("method", "GET") in config.safe_methods:
+            state.csrf_token = token = cookie or generate_csrf_token(secret=config.secret)
+            return csrf_cookie(config, token) if cookie is None else None
+        submitted = header or await _form_token(scope, receive)
+        if submitted is not None and cookie is not None:
+            if expected is not None:
+                accepted = hmac.compare_digest(submitted.encode(), expected.encode())
+            else:
+                accepted = tokens_match(submitted, cookie, config.secret)
+            if accepted:
+                state.csrf_token = expected or submitted
+                return None
+        raise PermissionDeniedException("CSRF token verification failed")
+
+
+async def _form_token(scope: Scope, receive: Receive) -> str | None:
+    request: Request[Any, Any, Any] = Request(scope=scope, receive=receive)
+    if request.content_type[0] not in _FORM_TYPES:
         return None
+    value = (await request.form()).get("_csrf_token")
+    return value if isinstance(value, str) else None

@@ -37,6 +37,7 @@ from web.errors import (
 )
 from web.remote.context import DEFAULT_SIGN_IN_MESSAGE, Context, context_from, same_origin_next
 from web.remote.openapi import (
+    ANSWER,
     ErrorBody,
     FieldErrorsBody,
     OptionalBodyOperation,
@@ -65,6 +66,8 @@ class RawInput:
 
     values: dict[str, list[str]] | None = None
     json: object = None
+    # A JSON body its function's decoder took in one pass: already the typed inputs.
+    inputs: dict[str, object] | None = None
     error: str | None = None
     echo: dict[str, str] = field(default_factory=dict)
     next: str | None = None
@@ -147,6 +150,7 @@ class RemoteFunction(Generic[P, R]):
             self.record_param = self.input_fields[0].name
             self.record_type = self.input_fields[0].annotation
             self.input_fields = params.record_fields(self.input_fields[0].annotation)
+        self.json_inputs = params.JsonInputs(self.name, self.input_fields)
         self.litestar_path = litestar_path(self.path_template)
         # Further URLs answered by the same function (kept for links and callers that use them). An
         # alias may leave out a path parameter that has a default: `/things` for `/things/{id}`.
@@ -242,6 +246,8 @@ class RemoteFunction(Generic[P, R]):
             body = await request.body()
             if not body.strip():
                 return RawInput(json={})
+            if (inputs := self.json_inputs.decode(body)) is not None:
+                return RawInput(inputs=inputs)
             try:
                 return RawInput(json=params.decode_json(body))
             except InvalidInput as exc:
@@ -270,7 +276,9 @@ class RemoteFunction(Generic[P, R]):
         try:
             if raw.error is not None:
                 raise InvalidInput({params.BODY_KEY: raw.error})
-            if raw.values is not None:
+            if raw.inputs is not None:
+                inputs = raw.inputs
+            elif raw.values is not None:
                 values = {k: v for k, v in raw.values.items() if k not in params.RESERVED_FORM_FIELDS}
                 inputs = params.parse_lax(self.input_fields, values)
             else:
@@ -383,8 +391,8 @@ class RemoteFunction(Generic[P, R]):
     def route_handler(self) -> HTTPRouteHandler:
         """A fresh Litestar route handler for this function (one per app)."""
 
-        async def endpoint(request: Request) -> Response:  # type: ignore[type-arg]
-            return await self.handle(request)
+        async def endpoint() -> object:
+            return ANSWER  # the handler's `respond` answers: no parameters for Litestar to resolve
 
         endpoint.__name__ = endpoint.__qualname__ = self.name
         endpoint.__module__ = self.fn.__module__
@@ -396,6 +404,7 @@ class RemoteFunction(Generic[P, R]):
             error_specs[401] = ResponseSpec(ErrorBody, description="Not signed in")
         handler = RemoteRouteHandler(
             doc_signature=doc_signature(self),
+            respond=self.handle,
             path=[
                 self.litestar_path,
                 *(litestar_path(a) for a in self.aliases),

@@ -1,19 +1,24 @@
-"""How a remote function appears in Litestar's OpenAPI schema while it parses its own input."""
+"""A remote function's Litestar route: documented with the function's parameters, answered by the function.
+
+The route's own handler takes no parameters, so Litestar resolves no kwargs and parses no signature
+model per request; the remote function reads the request itself (web/remote/function.py).
+"""
 
 from __future__ import annotations
 
 import copy
 import functools
 import inspect
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, get_args, get_origin
 
 import msgspec
-from litestar import Request, Response
+from litestar import Litestar, Request, Response
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi.spec import Operation, RequestBody
 from litestar.params import ParameterKwarg
-from litestar.types import Empty
+from litestar.types import ASGIApp, Empty
 from litestar.types.internal_types import PathParameterDefinition
 from litestar.utils.signature import ParsedSignature
 
@@ -36,12 +41,31 @@ class FieldErrorsBody(msgspec.Struct):
     error: str | None = None
 
 
-class RemoteRouteHandler(HTTPRouteHandler):
-    """A route whose OpenAPI entry shows the function's parameters, while it parses input itself."""
+# What a remote function's route handler returns: "answer with the remote function".
+ANSWER = object()
 
-    def __init__(self, *, doc_signature: ParsedSignature, **kwargs: Any) -> None:
+
+class RemoteRouteHandler(HTTPRouteHandler):
+    """A route whose OpenAPI entry shows the function's parameters, while it parses input itself.
+
+    It decorates an endpoint that returns ANSWER; `respond(request)` then answers.
+    """
+
+    def __init__(
+        self,
+        *,
+        doc_signature: ParsedSignature,
+        respond: Callable[[Request[Any, Any, Any]], Awaitable[Response[Any]]],
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self._doc_signature = doc_signature
+        self._respond = respond
+
+    async def to_response(self, app: Litestar, data: Any, request: Request[Any, Any, Any]) -> ASGIApp:
+        if data is ANSWER:  # otherwise the app's before_request hook answered
+            data = await self._respond(request)
+        return await super().to_response(app, data, request)
 
     @property
     def parsed_fn_signature(self) -> ParsedSignature:

@@ -343,6 +343,65 @@ def parse_json(fields: Sequence[Field], body: object) -> dict[str, object]:
     return result
 
 
+# Types a JSON value decodes to exactly as the per-field path converts it (see JsonInputs).
+_PLAIN_JSON = frozenset({str, int, float, bool, type(None), Any})
+_CONTAINERS = frozenset({list, tuple, set, frozenset, dict})
+
+
+def _plain_json(annotation: Any, seen: frozenset[type] = frozenset()) -> bool:
+    """Whether every type in `annotation` decodes from JSON as `msgspec.convert` of its Python value does."""
+    bare = _strip(annotation)
+    origin = get_origin(bare)
+    if bare in _PLAIN_JSON:
+        return True
+    if origin in (Union, types.UnionType) or origin in _CONTAINERS:
+        return all(_plain_json(arg, seen) for arg in get_args(bare) if arg is not Ellipsis)
+    if origin is typing.Literal:
+        return True
+    if isinstance(bare, type) and issubclass(bare, enum.Enum):
+        return True
+    if isinstance(bare, type) and is_record(bare):
+        return bare in seen or all(_plain_json(f.annotation, seen | {bare}) for f in record_fields(bare))
+    return False
+
+
+class JsonInputs:
+    """A function's JSON body decoded in one pass into its typed inputs, by a decoder built at declaration.
+
+    Only a body that fits every field comes out; for anything else `decode` says None and the
+    per-field path (decode_json, parse_json) finds and words each error as before.
+    """
+
+    def __init__(self, name: str, fields: Sequence[Field]) -> None:
+        self._names = tuple(f.name for f in fields)
+        self._required = tuple(f.name for f in fields if f.required)
+        self._decoder: msgspec.json.Decoder[Any] | None = None
+        if not all(_plain_json(f.annotation) for f in fields):
+            return
+        try:
+            struct = msgspec.defstruct(
+                f"{name}_json_inputs",
+                [(f.name, Union[f.annotation, msgspec.UnsetType], msgspec.UNSET) for f in fields],  # noqa: UP007
+                forbid_unknown_fields=True,
+            )
+            self._decoder = msgspec.json.Decoder(struct)
+        except (TypeError, ValueError):  # a combination msgspec cannot decode: the per-field path
+            self._decoder = None
+
+    def decode(self, body: bytes) -> dict[str, object] | None:
+        # Every level opens a bracket: a body with few of them is within MAX_JSON_DEPTH.
+        if self._decoder is None or body.count(b"[") + body.count(b"{") > MAX_JSON_DEPTH:
+            return None
+        try:
+            decoded = self._decoder.decode(body)
+        except (msgspec.ValidationError, msgspec.DecodeError, RecursionError):
+            return None
+        values = {n: v for n in self._names if (v := getattr(decoded, n)) is not msgspec.UNSET}
+        if any(n not in values for n in self._required) or any(_has_huge_int(v) for v in values.values()):
+            return None
+        return values
+
+
 def build_record(record: type, values: dict[str, object]) -> object:
     """Construct a Struct/dataclass from converted values; its own checks become field errors."""
     try:

@@ -8,17 +8,18 @@ from urllib.parse import quote, urlunsplit
 
 from litestar import MediaType, Request, Response
 from litestar.plugins.htmx import ClientRedirect
-from litestar.response import Redirect, Template
+from litestar.response import Redirect
 
 from domain.errors import DomainError, NotSignedIn, ValidationFailed
 from web import flash
 from web.errors import VARY, Caller, domain_error_response, error_headers_of, error_response
+from web.remote.answer import Answer, html_answer, json_answer, redirect_answer
 from web.remote.context import Context, RedirectStatus, same_origin_next
 from web.remote.spec import RemoteSpec
-from web.templating import HTMLTemplate
 
 AnyRequest = Request[Any, Any, Any]
 SIGN_IN_PATH = "/auth/sign-in"
+OOB = {"oob": True}
 
 
 def back_path(request: AnyRequest, form_next: str | None, default: str) -> str:
@@ -79,51 +80,44 @@ def success(
     ctx: Context,
     context: dict[str, object],
 ) -> Response[Any]:
-    response: Response[Any]
     if caller is not Caller.JSON and ctx.effects.redirect is not None:
         return follow(request, caller, ctx)
     if caller is Caller.HTMX:
         headers = _vary({"HX-Trigger": rf.name} if rf.kind != "query" else None)
         template = _template(rf, caller, ctx)
         if rf.updates:
-            return with_effects(request, ctx, with_updates(rf, request, template, context, headers))
+            return with_effects(request, ctx, with_updates(rf, template, context, headers))
         if template:
-            return with_effects(request, ctx, HTMLTemplate(template, context=context, headers=headers))
+            return with_effects(request, ctx, html_answer(200, headers, context, (template, {})))
         if rf.kind != "query":
             return with_effects(request, ctx, Response(None, status_code=204, headers=headers))
     if caller is Caller.BROWSER:
         if rf.kind != "query" and not rf.stay:
             back = ctx.effects.back or back_path(request, ctx.next, rf.redirect)
-            response = Redirect(back, status_code=303, headers=_vary())
+            response = redirect_answer(back, _vary())
             notice = ctx.effects.notice or rf.flash
             if notice and ctx.effects.flash is None:
                 flash.flash(request, response, notice, "success")
             return with_effects(request, ctx, response)
         template = _template(rf, caller, ctx) or rf.partial
         if template:
-            return with_effects(request, ctx, HTMLTemplate(template, context=context, headers=_vary()))
-    return with_effects(request, ctx, Response(result, media_type=MediaType.JSON, headers=_vary()))
+            return with_effects(request, ctx, html_answer(200, _vary(), context, (template, {})))
+    return with_effects(request, ctx, json_answer(request, 200, _vary(), result))
 
 
 def with_updates(
     rf: RemoteSpec,
-    request: AnyRequest,
     template: str | None,
     context: dict[str, object],
     headers: dict[str, str],
-) -> Response[Any]:
+) -> Answer:
     """The main partial (if any), then each of `rf.updates` marked out-of-band: every changed region at once.
 
     Each update sees the same context as the main partial (the result under `result_as` and as
     `result`), plus `oob`, so its root element carries `hx-swap-oob="true"` and htmx swaps it in by id.
     """
-    engine = request.app.template_engine
-    if engine is None:
-        raise RuntimeError("updates= needs the app's template engine")
-    full = Template(template or "", context=context).create_template_context(request)
-    parts = [engine.get_template(template).render(**full)] if template else []
-    parts.extend(engine.get_template(f"partials/{name}.html").render(**full, oob=True) for name in rf.updates)
-    return Response("".join(parts), media_type=MediaType.HTML, headers=headers)
+    main: tuple[tuple[str, Mapping[str, object]], ...] = ((template, {}),) if template else ()
+    return html_answer(200, headers, context, *main, *((f"partials/{name}.html", OOB) for name in rf.updates))
 
 
 def invalid(
@@ -142,13 +136,11 @@ def invalid(
         body: dict[str, object] = {"errors": errors}
         if message:
             body["error"] = message
-        response = Response(body, status_code=status, media_type=MediaType.JSON, headers=_vary(headers))
-        return with_effects(request, ctx, response)
+        return with_effects(request, ctx, json_answer(request, status, _vary(headers), body))
     template = _template(rf, caller, ctx)
     if template is None:
         return with_effects(request, ctx, error_response(request, status, message, errors=errors))
-    page = HTMLTemplate(template, context=context, status_code=status, headers=_vary(headers))
-    return with_effects(request, ctx, page)
+    return with_effects(request, ctx, html_answer(status, _vary(headers), context, (template, {})))
 
 
 def not_signed_in(
