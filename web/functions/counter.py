@@ -110,8 +110,8 @@ class NewOrgCounter(msgspec.Struct):
 class TenantCountersReader:
     """The live view of an organization's counters: `get(org:{<slug>})` lists them with their total.
 
-    A fleet event names one child's change, not the list, so each change is read afresh (once per
-    version for every stream of this process: web/live.py caches the rendered message).
+    A fleet event names one child's change, not the list, so the list is read again after each
+    change: once per process, every stream there sharing the read and the rendered message.
     """
 
     def __init__(self, actors: ActorSet) -> None:
