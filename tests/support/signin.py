@@ -63,3 +63,10 @@ def signed_in(base_url: str, data_dir: Path, email: str, name: str = "Ada") -> h
     assert response.status_code == 200, response.text
     assert client.cookies.get("session") or client.cookies.get("__Host-session"), "no session cookie"
     return client
+
+
+def user_id_of(client: httpx.Client) -> str:
+    """The signed-in user's id (their per-user actors' id) from `get_user_profile`."""
+    response = client.get("/_remote/get_user_profile", headers={"Accept": "application/json"})
+    assert response.status_code == 200, response.text
+    return str(response.json()["id"])
