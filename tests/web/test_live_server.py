@@ -15,7 +15,7 @@ import pytest
 
 from actors.connection import create_redis
 from actors.keys import actor_channel
-from actors.preferences import PreferencesActor
+from actors.preferences import PreferencesActor, Theme
 from tests.support.server import RunningApp, running_app, start_app, stop_app, wait_until
 from tests.support.signin import signed_in, user_id_of
 from tests.support.streams import open_stream
@@ -25,7 +25,7 @@ pytestmark = [pytest.mark.slow]
 CLIENTS = 200
 CHANGES = 20
 EVENTS = "/account/preferences/events"
-THEMES = ("dark", "light", "system")
+THEMES: tuple[Theme, ...] = ("dark", "light", "system")
 # Every client here is 127.0.0.1 and each test's streams share a session: the caps must let all in.
 ENV = {"MAX_STREAMS_PER_CLIENT": "1000", "AUTH_ATTEMPTS_PER_MINUTE": "1000"}
 
