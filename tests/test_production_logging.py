@@ -77,3 +77,39 @@ def test_an_exception_after_the_response_started_is_logged_with_its_cause(
     assert "IndexError" in caplog.text
     (line,) = [line for line in request_lines(caplog) if line["path"] == "/breaks"]
     assert line["status"] == 200
+
+
+def test_request_log_line_carries_request_id_route_and_status(
+    client: TestClient[Litestar], caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO, logger="remote_stack.access"):
+        response = client.get("/orgs/abc", headers={**JSON, "X-Request-ID": "req-12345678"})
+    assert response.status_code == 401
+    assert response.headers["x-request-id"] == "req-12345678"
+    (line,) = [line for line in request_lines(caplog) if line["path"] == "/orgs/abc"]
+    assert line["event"] == "request"
+    assert line["request_id"] == "req-12345678"
+    assert line["method"] == "GET" and line["status"] == 401
+    assert line["route"] == "/orgs/{slug}"
+    assert line["ms"] >= 0 and line["bytes"] > 0
+
+
+def test_request_log_makes_up_an_id_and_echoes_it(
+    client: TestClient[Litestar], caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO, logger="remote_stack.access"):
+        # An unsafe incoming id (spaces, quotes) is replaced, not logged.
+        response = client.get("/orgs/abc", headers={**JSON, "X-Request-ID": 'x" injected'})
+    (line,) = [line for line in request_lines(caplog) if line["path"] == "/orgs/abc"]
+    assert line["request_id"] == response.headers["x-request-id"] != 'x" injected'
+
+
+def test_request_refused_by_a_middleware_is_logged_with_its_status(
+    client: TestClient[Litestar], caplog: pytest.LogCaptureFixture
+) -> None:
+    path = "/_remote/update_preferences"
+    with caplog.at_level(logging.INFO, logger="remote_stack.access"):
+        response = client.post(path, headers={**JSON, "Origin": "https://evil.example"})
+    assert response.status_code == 403
+    (line,) = [line for line in request_lines(caplog) if line["path"] == path]
+    assert line["status"] == 403 and line["method"] == "POST"

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
+import threading
 from collections.abc import Iterator
 
 import pytest
 
+from actors.connection import create_redis
+from actors.counter import CounterActor
 from tests.support.server import ROOT, RunningApp
 
 pytest.importorskip("playwright")
@@ -68,6 +72,29 @@ def wait_for_stream(page: Page) -> None:
         " return !!(src && src.sseEventSource && src.sseEventSource.readyState === 1); }",
         timeout=10_000,
     )
+
+
+def increment_outside(app: RunningApp, counter_id: str) -> None:
+    async def go() -> None:
+        redis = create_redis(f"unix://{app.data_dir / 'redis' / 'redis.sock'}")
+        try:
+            await CounterActor(redis).increment(counter_id)
+        finally:
+            await redis.aclose()
+
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            asyncio.run(go())
+        except BaseException as exc:
+            errors.append(exc)
+
+    # Playwright's sync API keeps an event loop on this thread: run ours on another.
+    worker = threading.Thread(target=run)
+    worker.start()
+    worker.join(timeout=30)
+    assert not worker.is_alive() and errors == []
 
 
 def new_context(browser: Browser, **kwargs: object) -> BrowserContext:
@@ -165,8 +192,6 @@ def test_error_pages_use_the_layout(server: RunningApp, browser: Browser) -> Non
 
 def test_live_updates_keep_arriving_after_htmx_increments(server: RunningApp, browser: Browser) -> None:
     """Increments swap the whole #counter section; the SSE listener must survive those swaps."""
-    from tests.test_counter_production_csp_browser import increment_outside
-
     context = new_context(browser)
     page = context.new_page()
     counter = "/counter/after-swaps"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 import httpx
 import pytest
@@ -173,3 +173,19 @@ def test_xss_checker_flags_each_payload_raw_and_passes_it_escaped(payload: str) 
             assert problems_in(place.format(payload.replace("{{7*7}}", "49")), payload), place
         else:
             assert problems_in(place.format(payload), payload), place
+
+
+@FUZZ
+@given(slug=payloads(max_size=64))
+def test_xss_path_parameter_in_pages_partials_and_errors(fuzz_client: Client, slug: str) -> None:
+    """A path parameter (an organization's slug) echoed by its page, its partial, commands and errors."""
+    if not fuzz_client.cookies.get("session"):
+        email = unique_email()
+        sign_up_verified(fuzz_client, name="Ada", email=email, sent=slug)
+        sign_in(fuzz_client, email, slug)
+    for path in (f"/orgs/{quote(slug, safe='')}", f"/orgs/{quote(slug, safe='/')}"):
+        views(fuzz_client, (path,), slug)
+        for caller in CALLERS:
+            assert_inert(post(fuzz_client, f"{path}/switch", {}, caller), slug)
+    # Unknown pages: the error page must not reflect the path as markup.
+    views(fuzz_client, (f"/{quote(slug, safe='/')}",), slug)

@@ -58,8 +58,21 @@ def signed_in(base_url: str, data_dir: Path, email: str, name: str = "Ada") -> h
     response = client.post("/auth/sign-up", data=fields)
     assert response.status_code == 200, response.text
     assert client.get(verification_link(data_dir, email)).status_code == 200
+    return signed_in_again(base_url, email, client)
+
+
+def signed_in_again(base_url: str, email: str, client: httpx.Client | None = None) -> httpx.Client:
+    """A client (a new one by default) holding a new session of an existing, verified user."""
+    client = client or browser(base_url)
     fields = {"email": email, "password": PASSWORD, "_csrf_token": csrf_of(client)}
     response = client.post("/auth/sign-in", data=fields)
     assert response.status_code == 200, response.text
     assert client.cookies.get("session") or client.cookies.get("__Host-session"), "no session cookie"
     return client
+
+
+def user_id_of(client: httpx.Client) -> str:
+    """The signed-in user's id (their per-user actors' id) from `get_user_profile`."""
+    response = client.get("/_remote/get_user_profile", headers={"Accept": "application/json"})
+    assert response.status_code == 200, response.text
+    return str(response.json()["id"])

@@ -6,6 +6,8 @@ import socket
 import struct
 from dataclasses import dataclass
 
+import httpx
+
 from tests.support.server import RunningApp
 
 
@@ -45,3 +47,14 @@ def open_stream(
         name, _, value = line.partition(":")
         headers[name.strip().lower()] = value.strip()
     return RawStream(sock, int(status_line.split()[1]), headers)
+
+
+def current_version(client: httpx.Client, path: str) -> tuple[int, int | None]:
+    """A live view's status and the version its stream sends first (the current state's `id:`)."""
+    with client.stream("GET", path, headers={"Accept": "text/event-stream"}) as response:
+        if response.status_code != 200:
+            return response.status_code, None
+        for line in response.iter_lines():
+            if line.startswith("id: "):
+                return 200, int(line[4:])
+    raise AssertionError(f"{path} ended before sending a state")

@@ -9,12 +9,9 @@ import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
 
-from actors.counter import CounterActor, CounterState
-from tests.web.auth_support import Browser, fast_hashing, signed_in_user
-from tests.web.auth_support import csrf_token as session_csrf_token
 from tests.web.remote_support import BASE_URL, USER_HEADER, make_app
-from web.functions.counter import CounterId, get_counter, increment_counter, schedule_counter_reset
-from web.remote import Context, Registry, command
+from web.functions.counter import get_counter, increment_counter, schedule_counter_reset
+from web.remote import Registry
 
 JSON = {"Accept": "application/json"}
 SIGNED_IN = {USER_HEADER: "1"}
@@ -120,94 +117,12 @@ def test_increment_without_javascript_redirects_back(client: Client) -> None:
     assert response.headers["location"] == "/"
 
 
-def test_same_idempotency_key_increments_once(client: Client) -> None:
-    token = csrf_token(client)
-    headers = {**JSON, **SIGNED_IN, "x-csrftoken": token, "Idempotency-Key": "key-0001"}
-    first = client.post("/counter/once", headers=headers).json()
-    again = client.post("/counter/once", headers=headers).json()
-    assert first == again and first["count"] == 1
-    form = {"_csrf_token": token, "_idempotency_key": "form-key-1"}
-    for _ in range(2):
-        client.post("/counter/once", data=form, headers=SIGNED_IN, follow_redirects=False)
-    assert client.get("/counter/once", headers=JSON).json()["count"] == 2
-
-
-def test_bad_idempotency_key_is_422(client: Client) -> None:
-    token = csrf_token(client)
-    headers = {**JSON, **SIGNED_IN, "x-csrftoken": token, "Idempotency-Key": "no spaces allowed"}
-    response = client.post("/counter/once", headers=headers)
-    assert response.status_code == 422
-    assert set(response.json()["errors"]) == {"idempotency_key"}
-
-
 def test_real_app_serves_the_counter_json_contract(app: Litestar) -> None:
     pytest.importorskip("domain.auth.tables", reason="the real app needs the auth tables")
     with TestClient(app=app, base_url=BASE_URL) as real:
         body = real.get("/counter/real", headers=JSON).json()
         assert (body["count"], body["id"]) == (0, "real")
         assert "/counter/{counter_id}" in real.get("/schema/openapi.json").json()["paths"]
-
-
-def test_same_idempotency_key_from_two_users_applies_for_each(app: Litestar) -> None:
-    """User B replaying user A's key on the same counter is B's own increment, with B's own answer."""
-    with TestClient(app=app, base_url=BASE_URL) as real:
-        fast_hashing(real)
-        answers = []
-        for email in ("ada@example.com", "bob@example.com"):
-            with Browser(real).active() as browser:
-                signed_in_user(browser, email)
-                headers = {
-                    **JSON,
-                    "x-csrftoken": session_csrf_token(browser),
-                    "Idempotency-Key": "shared-key-1",
-                }
-                answers.append([browser.post("/counter/shared", headers=headers) for _ in range(2)])
-        (a_first, a_again), (b_first, b_again) = answers
-        assert all(r.status_code == 200 for r in (a_first, a_again, b_first, b_again))
-        assert a_first.json() == a_again.json() and a_first.json()["count"] == 1
-        assert b_first.json() == b_again.json() and b_first.json()["count"] == 2
-        assert real.get("/counter/shared", headers=JSON).json()["count"] == 2
-
-
-def test_same_idempotency_key_on_another_function_is_a_fresh_request(tmp_path: Path, redis_url: str) -> None:
-    registry = Registry()
-    registry.add(get_counter)
-    registry.add(increment_counter)
-    registry.add(schedule_counter_reset)
-
-    @command(registry=registry, path="/counter/{counter_id}/bump", signed_in="Please sign in")
-    async def bump_counter(ctx: Context, counter_id: CounterId) -> CounterState:
-        return await ctx.services.actor(CounterActor).increment(counter_id, request_id=ctx.idempotency_key)
-
-    with TestClient(app=make_app(registry, tmp_path, redis_url), base_url=BASE_URL) as client:
-        headers = {**JSON, **SIGNED_IN, "x-csrftoken": csrf_token(client), "Idempotency-Key": "same-key-9"}
-        first = client.post("/counter/two", headers=headers).json()
-        other = client.post("/counter/two/bump", headers=headers).json()
-        other_again = client.post("/counter/two/bump", headers=headers).json()
-        assert (first["count"], other["count"]) == (1, 2)
-        assert other_again == other
-        assert client.get("/counter/two", headers=JSON).json()["count"] == 2
-
-
-def test_same_idempotency_key_from_two_signed_out_browsers_applies_for_each(
-    tmp_path: Path, redis_url: str
-) -> None:
-    """Without a user, the browser (its CSRF secret) owns the key."""
-    registry = Registry()
-    registry.add(get_counter)
-
-    @command(registry=registry, path="/counter/{counter_id}/public", public=True)
-    async def public_increment(ctx: Context, counter_id: CounterId) -> CounterState:
-        return await ctx.services.actor(CounterActor).increment(counter_id, request_id=ctx.idempotency_key)
-
-    with TestClient(app=make_app(registry, tmp_path, redis_url), base_url=BASE_URL) as client:
-        one, two = Browser(client), Browser(client)
-        counts = []
-        for browser in (one, two, one):
-            with browser.active() as active:
-                headers = {**JSON, "x-csrftoken": csrf_token(active), "Idempotency-Key": "anon-key-1"}
-                counts.append(active.post("/counter/anon/public", headers=headers).json()["count"])
-        assert counts == [1, 2, 1]
 
 
 CURL = {"Accept": "*/*", "User-Agent": "curl/8.5.0"}

@@ -14,9 +14,15 @@ from actors.embedded import EmbeddedRedis
 from settings import Settings
 from tests.conftest import TEST_BASE_URL
 from tests.support.server import free_port, wait_until
+from tests.web.auth_support import fast_hashing, post_form, signed_in_user
 
 JSON = {"Accept": "application/json"}
 HTMX = {"HX-Request": "true"}
+UPDATE = "/_remote/update_preferences"
+
+
+def choice(theme: str) -> dict[str, str]:
+    return {"theme": theme, "language": "en", "timezone": "UTC"}
 
 
 @pytest.fixture
@@ -30,36 +36,43 @@ def tcp_redis(tmp_path: Path) -> Iterator[EmbeddedRedis]:
 
 @pytest.fixture
 def outage_client(settings: Settings, tcp_redis: EmbeddedRedis) -> Iterator[TestClient[Litestar]]:
+    """A signed-in user of an app whose actors live on `tcp_redis`."""
     from app import create_app
 
     configured = settings.with_overrides(redis_url=f"redis://127.0.0.1:{tcp_redis.port}/0")
     with TestClient(create_app(configured), base_url=TEST_BASE_URL) as client:
+        fast_hashing(client)
+        signed_in_user(client, "ada@example.com")
         yield client
+
+
+def save(client: TestClient[Litestar], theme: str, headers: dict[str, str]) -> httpx.Response:
+    return post_form(client, UPDATE, choice(theme), headers=headers)
 
 
 def test_redis_outage_gives_503s_keeps_other_pages_and_recovers(
     outage_client: TestClient[Litestar], tcp_redis: EmbeddedRedis
 ) -> None:
     client = outage_client
-    assert client.get("/counter/outage", headers=JSON).json()["count"] == 0
+    assert save(client, "dark", JSON).json()["version"] == 1
     assert client.get("/readyz").json() == {"database": "ok", "redis": "ok"}
 
     tcp_redis.stop()
 
-    as_json = client.get("/counter/outage", headers=JSON)
+    as_json = save(client, "light", JSON)
     assert as_json.status_code == 503
     assert "try again" in as_json.json()["error"].lower()
     assert as_json.headers["retry-after"]
-    as_htmx = client.get("/counter/outage", headers=HTMX)
+    as_htmx = save(client, "light", HTMX)
     assert as_htmx.status_code == 503 and "<html" not in as_htmx.text
     assert as_htmx.headers["hx-retarget"] == "#flashes"
-    as_page = client.get("/counter/outage")
+    as_page = save(client, "light", {})
     assert as_page.status_code == 503 and "<html" in as_page.text
     assert "try again" in as_page.text.lower()
 
     # Pages that do not need Redis still work; readiness names what is down.
     assert client.get("/").status_code == 200
-    assert client.get("/auth/sign-in").status_code == 200
+    assert client.get("/account").status_code == 200
     assert client.get("/healthz").status_code == 200
     ready = client.get("/readyz")
     assert ready.status_code == 503
@@ -68,13 +81,14 @@ def test_redis_outage_gives_503s_keeps_other_pages_and_recovers(
     # Same port, same data directory: the AOF brings the state back; the app reconnects by itself.
     tcp_redis.start()
     wait_until(lambda: client.get("/readyz").status_code == 200, 30, "/readyz recovered")
-    assert client.get("/counter/outage", headers=JSON).json()["count"] == 0
+    after = save(client, "light", JSON).json()
+    assert after["version"] == 2 and after["theme"] == "light"
 
 
 def test_redis_outage_answers_quickly(outage_client: TestClient[Litestar], tcp_redis: EmbeddedRedis) -> None:
     """A refused connection fails after redis-py's short retries, not after a long timeout."""
     tcp_redis.stop()
-    response = outage_client.get("/counter/fast", headers=JSON)
+    response = save(outage_client, "dark", JSON)
     assert response.status_code == 503
     assert response.elapsed.total_seconds() < 5
 
@@ -82,20 +96,31 @@ def test_redis_outage_answers_quickly(outage_client: TestClient[Litestar], tcp_r
 def test_outage_mid_run_against_a_served_app(tmp_path: Path, tcp_redis: EmbeddedRedis) -> None:
     """The same over real HTTP with `python app.py serve` (granian), where the connection pool is real."""
     from tests.support.server import running_app
+    from tests.support.signin import csrf_of, signed_in
 
-    env = {"REDIS_URL": f"redis://127.0.0.1:{tcp_redis.port}/0"}
-    with running_app(tmp_path / "data", env=env) as app:
-        assert app.get("/counter/served", headers=JSON).status_code == 200
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {"REDIS_URL": f"redis://127.0.0.1:{tcp_redis.port}/0", "BASE_URL": base}
+    with running_app(tmp_path / "data", env=env, port=port) as app:
+        user = signed_in(base, app.data_dir, "ada@example.com")
+        headers = {**JSON, "x-csrftoken": csrf_of(user)}
+
+        def saved(theme: str) -> httpx.Response:
+            return user.post(UPDATE, data=choice(theme), headers=headers)
+
+        assert saved("dark").json()["version"] == 1
         tcp_redis.stop()
-        assert app.get("/counter/served", headers=JSON).status_code == 503
+        assert saved("light").status_code == 503
         assert app.get("/").status_code == 200
         assert app.get("/readyz").status_code == 503
         tcp_redis.start()
 
         def recovered() -> bool:
             try:
-                return app.get("/counter/served", headers=JSON).status_code == 200
+                return saved("light").status_code == 200
             except httpx.HTTPError:
                 return False
 
         wait_until(recovered, 30, "the served app answered from Redis again")
+        assert saved("system").json()["version"] == 3
+        user.close()

@@ -1,4 +1,4 @@
-"""SSE against the real server (granian, one worker): 200 streams on one counter, reconnects, shutdown."""
+"""SSE against the real server (granian, one worker): 200 streams of one live view, reconnects, shutdown."""
 
 from __future__ import annotations
 
@@ -14,32 +14,58 @@ import httpx
 import pytest
 
 from actors.connection import create_redis
-from actors.counter import CounterActor
 from actors.keys import actor_channel
+from actors.preferences import PreferencesActor, Theme
 from tests.support.server import RunningApp, running_app, start_app, stop_app, wait_until
+from tests.support.signin import signed_in, user_id_of
 from tests.support.streams import open_stream
 
 pytestmark = [pytest.mark.slow]
 
 CLIENTS = 200
 CHANGES = 20
+EVENTS = "/account/preferences/events"
+THEMES: tuple[Theme, ...] = ("dark", "light", "system")
+# Every client here is 127.0.0.1 and each test's streams share a session: the caps must let all in.
+ENV = {"MAX_STREAMS_PER_CLIENT": "1000", "AUTH_ATTEMPTS_PER_MINUTE": "1000"}
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApp]:
-    # Every client here is 127.0.0.1: the per-client cap must let all of them in.
-    with running_app(tmp_path_factory.mktemp("live-server"), env={"MAX_STREAMS_PER_CLIENT": "1000"}) as app:
+    with running_app(tmp_path_factory.mktemp("live-server"), env=ENV) as app:
         yield app
 
 
+@dataclass(frozen=True)
+class User:
+    """A signed-up, signed-in user of the served app: the session to stream with, and the actor id."""
+
+    id: str
+    headers: dict[str, str]
+
+
+def new_user(app: RunningApp, email: str) -> User:
+    client = signed_in(app.base_url, app.data_dir, email)
+    try:
+        return User(user_id_of(client), {"Cookie": f"session={client.cookies['session']}"})
+    finally:
+        client.close()
+
+
 @asynccontextmanager
-async def counter_actor(data_dir: Path) -> AsyncIterator[CounterActor]:
-    """The served app's counters, through its embedded Redis: changes made outside the server."""
+async def preferences_actor(data_dir: Path) -> AsyncIterator[PreferencesActor]:
+    """The served app's preferences, through its embedded Redis: changes made outside the server."""
     redis = create_redis(f"unix://{data_dir / 'redis' / 'redis.sock'}")
     try:
-        yield CounterActor(redis)
+        yield PreferencesActor(redis)
     finally:
         await redis.aclose()
+
+
+async def change(actor: PreferencesActor, user: User, times: int = 1) -> None:
+    """`times` saves of the user's theme, each one a new version."""
+    for n in range(times):
+        await actor.update(user.id, theme=THEMES[n % len(THEMES)])
 
 
 @dataclass
@@ -49,9 +75,7 @@ class Client:
     ended: bool = False
 
 
-async def listen(
-    http: httpx.AsyncClient, path: str, client: Client, headers: dict[str, str] | None = None
-) -> None:
+async def listen(http: httpx.AsyncClient, path: str, client: Client, headers: dict[str, str]) -> None:
     async with http.stream("GET", path, headers=headers) as response:
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("text/event-stream")
@@ -82,10 +106,10 @@ def http_client(app: RunningApp) -> httpx.AsyncClient:
 
 
 @asynccontextmanager
-async def new_counter_streams(http: httpx.AsyncClient, counter_id: str) -> AsyncIterator[list[Client]]:
-    """CLIENTS streams of a new counter, each past its first state (version 0); closed afterwards."""
+async def new_user_streams(http: httpx.AsyncClient, user: User) -> AsyncIterator[list[Client]]:
+    """CLIENTS streams of a new user's live view, each past its first state (version 0); closed afterwards."""
     clients = [Client() for _ in range(CLIENTS)]
-    tasks = [asyncio.create_task(listen(http, f"/counter/{counter_id}/events", c)) for c in clients]
+    tasks = [asyncio.create_task(listen(http, EVENTS, c, user.headers)) for c in clients]
     try:
         await until(lambda: all(c.ids == [0] for c in clients), 30, "every stream's first state")
         yield clients
@@ -96,19 +120,19 @@ async def new_counter_streams(http: httpx.AsyncClient, counter_id: str) -> Async
 
 
 async def test_every_stream_receives_every_change_in_order_then_closes(server: RunningApp) -> None:
+    user = new_user(server, "fanout@example.com")
     tasks_before = live_status(server)["tasks"]
     async with (
         http_client(server) as http,
-        counter_actor(server.data_dir) as counter,
-        new_counter_streams(http, "fanout") as clients,
+        preferences_actor(server.data_dir) as actor,
+        new_user_streams(http, user) as clients,
     ):
         status = live_status(server)
         assert status["open_streams"] == CLIENTS and status["listeners"] == CLIENTS
         # ... all fed by a single Redis subscription in the server process.
-        [(_, subscribers)] = await counter.redis.pubsub_numsub(actor_channel("counter", "fanout"))
+        [(_, subscribers)] = await actor.redis.pubsub_numsub(actor_channel("preferences", user.id))
         assert subscribers == 1
-        for _ in range(CHANGES):
-            await counter.increment("fanout")
+        await change(actor, user, CHANGES)
         await until(lambda: all(c.ids[-1:] == [CHANGES] for c in clients), 30, "every change everywhere")
         for c in clients:
             assert c.ids == list(range(CHANGES + 1))
@@ -125,11 +149,12 @@ async def test_every_stream_receives_every_change_in_order_then_closes(server: R
 async def test_one_change_reaches_every_stream_encoded_once_and_without_a_task_per_stream(
     server: RunningApp,
 ) -> None:
+    user = new_user(server, "encode-once@example.com")
     tasks_before = live_status(server)["tasks"]
     async with (
         http_client(server) as http,
-        counter_actor(server.data_dir) as counter,
-        new_counter_streams(http, "encode-once") as clients,
+        preferences_actor(server.data_dir) as actor,
+        new_user_streams(http, user) as clients,
     ):
         status = live_status(server)
         assert status["open_streams"] == CLIENTS
@@ -138,7 +163,7 @@ async def test_one_change_reaches_every_stream_encoded_once_and_without_a_task_p
         # have started.
         assert status["tasks"] <= tasks_before + CLIENTS + 2
         encoded_before = status["encoded_messages"]
-        await counter.increment("encode-once")
+        await change(actor, user)
         await until(lambda: all(c.ids == [0, 1] for c in clients), 30, "the change on every stream")
         # The change was rendered and encoded once, and its bytes went to all 200 streams.
         assert live_status(server)["encoded_messages"] == encoded_before + 1
@@ -149,9 +174,11 @@ def test_streams_dropped_by_tcp_reset_leave_no_listener_behind(server: RunningAp
         status = live_status(server)
         return status["listeners"] == 0 and status["open_streams"] == 0
 
+    # Several users' views: the resets drop listeners of different actors' subscriptions.
+    cookies = [new_user(server, f"reset-{n}@example.com").headers["Cookie"] for n in range(4)]
     wait_until(idle, 10, "streams of earlier tests closed")
     for round_ in range(3):
-        streams = [open_stream(server, f"/counter/reset-{n % 7}/events") for n in range(60)]
+        streams = [open_stream(server, EVENTS, cookie=cookies[n % len(cookies)]) for n in range(60)]
         assert all(stream.status == 200 for stream in streams)
         wait_until(lambda: live_status(server)["listeners"] == 60, 10, f"round {round_}: 60 listeners")
         for stream in streams:
@@ -160,18 +187,18 @@ def test_streams_dropped_by_tcp_reset_leave_no_listener_behind(server: RunningAp
 
 
 async def test_reconnect_with_last_event_id_gets_the_current_state_at_once(server: RunningApp) -> None:
-    async with http_client(server) as http, counter_actor(server.data_dir) as counter:
-        for _ in range(3):
-            await counter.increment("reconnect")
+    user = new_user(server, "reconnect@example.com")
+    async with http_client(server) as http, preferences_actor(server.data_dir) as actor:
+        await change(actor, user, 3)
         behind, current = Client(), Client()
         tasks = [
-            asyncio.create_task(listen(http, "/counter/reconnect/events", behind, {"Last-Event-ID": "1"})),
-            asyncio.create_task(listen(http, "/counter/reconnect/events", current, {"Last-Event-ID": "3"})),
+            asyncio.create_task(listen(http, EVENTS, behind, {**user.headers, "Last-Event-ID": "1"})),
+            asyncio.create_task(listen(http, EVENTS, current, {**user.headers, "Last-Event-ID": "3"})),
         ]
         await until(lambda: behind.ids == [3], 5, "the missed state")
         await until(lambda: live_status(server)["open_streams"] >= 2, 5, "both streams open")
         assert current.ids == []  # already up to date: nothing to send
-        await counter.increment("reconnect")
+        await change(actor, user)
         await until(lambda: behind.ids == [3, 4] and current.ids == [4], 5, "the next change on both")
         for task in tasks:
             task.cancel()
@@ -179,16 +206,16 @@ async def test_reconnect_with_last_event_id_gets_the_current_state_at_once(serve
 
 
 async def test_page_version_in_the_url_counts_for_the_first_connection(server: RunningApp) -> None:
-    async with http_client(server) as http, counter_actor(server.data_dir) as counter:
-        for _ in range(2):
-            await counter.increment("since")
+    user = new_user(server, "since@example.com")
+    async with http_client(server) as http, preferences_actor(server.data_dir) as actor:
+        await change(actor, user, 2)
         fresh, stale = Client(), Client()
         tasks = [
-            asyncio.create_task(listen(http, "/counter/since/events?since=2", fresh)),
-            asyncio.create_task(listen(http, "/counter/since/events?since=1", stale)),
+            asyncio.create_task(listen(http, f"{EVENTS}?since=2", fresh, user.headers)),
+            asyncio.create_task(listen(http, f"{EVENTS}?since=1", stale, user.headers)),
         ]
         await until(lambda: stale.ids == [2], 5, "the state the stale page missed")
-        await counter.increment("since")
+        await change(actor, user)
         await until(lambda: fresh.ids == [3] and stale.ids == [2, 3], 5, "the next change")
         for task in tasks:
             task.cancel()
@@ -198,11 +225,12 @@ async def test_page_version_in_the_url_counts_for_the_first_connection(server: R
 @pytest.mark.parametrize("loop", ["uvloop", "asyncio"])
 async def test_shutdown_ends_open_streams_with_a_retry_hint(tmp_path: Path, loop: str) -> None:
     """Each loop hands the server's SIGTERM handler to on_shutdown_signal differently (web/live.py)."""
-    app = start_app(tmp_path / "data", env={"EVENT_LOOP": loop})
+    app = start_app(tmp_path / "data", env={**ENV, "EVENT_LOOP": loop})
     try:
+        user = new_user(app, "bye@example.com")
         clients = [Client() for _ in range(5)]
         async with http_client(app) as http:
-            tasks = [asyncio.create_task(listen(http, "/counter/bye/events", c)) for c in clients]
+            tasks = [asyncio.create_task(listen(http, EVENTS, c, user.headers)) for c in clients]
             await until(lambda: all(c.ids == [0] for c in clients), 10, "streams open")
             started = time.monotonic()
             app.process.send_signal(signal.SIGTERM)

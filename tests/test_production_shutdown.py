@@ -12,25 +12,27 @@ import httpx
 import pytest
 
 from actors.connection import create_redis
-from actors.counter import CounterActor
 from actors.embedded import EmbeddedRedis
+from actors.preferences import Preferences, PreferencesActor
 from tests.support.server import free_port, redis_pids_for, start_app, stop_app, wait_until
-from tests.support.signin import PASSWORD, browser, csrf_of, signed_in
+from tests.support.signin import PASSWORD, browser, csrf_of, signed_in, user_id_of
 from tests.web.test_metrics import sample
 
 pytestmark = [pytest.mark.slow]
 
 JSON = {"Accept": "application/json"}
 IN_FLIGHT = 6
+UPDATE = "/_remote/update_preferences"
+LOCALE = {"language": "en", "timezone": "UTC"}
 
 
-def read_counter(data_dir: Path, counter_id: str) -> int:
-    """The counter as the AOF restores it: a fresh redis-server on the stopped app's data directory."""
+def read_preferences(data_dir: Path, user_id: str) -> Preferences:
+    """A user's preferences as the AOF restores them: a fresh redis-server on the stopped app's data."""
 
-    async def read(url: str) -> int:
+    async def read(url: str) -> Preferences:
         redis = create_redis(url)
         try:
-            return (await CounterActor(redis).get(counter_id)).count
+            return await PreferencesActor(redis).get(user_id)
         finally:
             await redis.aclose()
 
@@ -47,8 +49,13 @@ def test_sigterm_finishes_in_flight_requests_and_stops_redis_last(tmp_path: Path
     try:
         user = signed_in(base, data, "ada@example.com")
         headers = {**JSON, "x-csrftoken": csrf_of(user)}
-        acknowledged = [user.post("/counter/bye", headers=headers).json()["count"] for _ in range(5)]
+        themes = ["dark", "light", "system", "dark", "light"]
+        acknowledged = [
+            user.post(UPDATE, data={**LOCALE, "theme": theme}, headers=headers).json()["version"]
+            for theme in themes
+        ]
         assert acknowledged == [1, 2, 3, 4, 5]
+        user_id = user_id_of(user)
 
         posting = threading.Event()
         ready = threading.Barrier(IN_FLIGHT, action=posting.set)
@@ -81,4 +88,5 @@ def test_sigterm_finishes_in_flight_requests_and_stops_redis_last(tmp_path: Path
     assert "embedded Redis stopped" in log
     # Redis went down after the server had finished (its last line is the embedded Redis one).
     assert log.rstrip().splitlines()[-1].endswith("embedded Redis stopped")
-    assert read_counter(data, "bye") == 5
+    kept = read_preferences(data, user_id)
+    assert (kept.version, kept.theme) == (5, "light")

@@ -15,9 +15,9 @@ import pytest
 from prometheus_client import CollectorRegistry, generate_latest, multiprocess
 
 from actors.connection import create_redis
-from actors.counter import CounterActor
 from actors.events import ActorEvent
 from actors.listen import EventHub
+from actors.preferences import PreferencesActor
 from tests.actors.test_cluster import cluster_ports
 from tests.support.server import RunningApp, free_port, running_app, wait_until
 from tests.support.signin import csrf_of, signed_in
@@ -28,7 +28,9 @@ pytestmark = [pytest.mark.slow]
 __all__ = ["cluster_ports"]  # the actors tests' 3-node cluster fixture, reused here
 
 JSON = {"Accept": "application/json"}
-INCREMENTS = 30
+CHANGES = 30
+UPDATE = "/_remote/update_preferences"
+THEMES = ("dark", "light", "system")
 
 
 @dataclass
@@ -36,6 +38,7 @@ class Listener:
     """An SSE client on its own thread, collecting the event ids it receives."""
 
     url: str
+    cookies: httpx.Cookies
     ids: list[int] = field(default_factory=list)
     error: BaseException | None = None
     stop: threading.Event = field(default_factory=threading.Event)
@@ -43,7 +46,7 @@ class Listener:
     def run(self) -> None:
         try:
             with (
-                httpx.Client(timeout=httpx.Timeout(10, read=None)) as client,
+                httpx.Client(cookies=self.cookies, timeout=httpx.Timeout(10, read=None)) as client,
                 client.stream("GET", self.url) as response,
             ):
                 assert response.status_code == 200
@@ -57,18 +60,21 @@ class Listener:
 
 
 def per_worker_requests(directory: Path, route: str) -> dict[str, float]:
-    """Requests counted by each worker process, read from its own multiprocess sample file."""
+    """Requests counted by each worker process, read from its own multiprocess sample files."""
+    # Each process writes `<type>_<pid>.db` files: collect one process's files at a time.
+    by_pid: dict[str, list[Path]] = {}
+    for path in directory.glob("*.db"):
+        by_pid.setdefault(path.stem.rsplit("_", 1)[-1], []).append(path)
     counts: dict[str, float] = {}
-    for path in directory.glob("counter_*.db"):
+    for pid, paths in by_pid.items():
         single = Path(tempfile.mkdtemp(prefix="prom-"))
         try:
-            shutil.copy(path, single / path.name)
+            for path in paths:
+                shutil.copy(path, single / path.name)
             registry = CollectorRegistry()
             multiprocess.MultiProcessCollector(registry, path=str(single))  # type: ignore[no-untyped-call]
             text = generate_latest(registry).decode()
-            counts[path.stem.removeprefix("counter_")] = sample(
-                text, "http_requests_total", method="POST", route=route, status="200"
-            )
+            counts[pid] = sample(text, "http_requests_total", method="POST", route=route, status="200")
         finally:
             shutil.rmtree(single, ignore_errors=True)
     return counts
@@ -103,31 +109,36 @@ def test_two_workers_on_postgres_and_cluster_deliver_every_change_to_sse(served:
     base, data = served
     assert httpx.get(base + "/readyz", timeout=10).json() == {"database": "ok", "redis": "ok"}
     user = signed_in(base, data, "ada@example.com")
-    listener = Listener(f"{base}/counter/scale/events")
+    listener = Listener(f"{base}/account/preferences/events", user.cookies)
     thread = threading.Thread(target=listener.run, daemon=True)
     thread.start()
     wait_until(lambda: listener.ids == [0] or listener.error is not None, 20, "the stream's first state")
     assert listener.error is None, server_log()
 
-    # No keep-alive: every increment opens its own connection, which either worker may accept.
+    # No keep-alive: every change opens its own connection, which either worker may accept.
     headers = {**JSON, "x-csrftoken": csrf_of(user), "Origin": base, "Sec-Fetch-Site": "same-origin"}
     limits = httpx.Limits(max_keepalive_connections=0)
     with httpx.Client(
         base_url=base, cookies=user.cookies, headers=headers, limits=limits, timeout=15
     ) as http:
-        counts = [http.post("/counter/scale").json()["count"] for _ in range(INCREMENTS)]
-    assert counts == list(range(1, INCREMENTS + 1)), str(counts)
+        versions = [
+            http.post(UPDATE, data={"theme": THEMES[n % 3], "language": "en", "timezone": "UTC"}).json()[
+                "version"
+            ]
+            for n in range(CHANGES)
+        ]
+    assert versions == list(range(1, CHANGES + 1)), str(versions)
 
     wait_until(
-        lambda: listener.ids[-1:] == [INCREMENTS] or listener.error is not None, 30, "every change on SSE"
+        lambda: listener.ids[-1:] == [CHANGES] or listener.error is not None, 30, "every change on SSE"
     )
     assert listener.error is None, server_log()
-    assert listener.ids == list(range(INCREMENTS + 1))
+    assert listener.ids == list(range(CHANGES + 1))
     listener.stop.set()
 
-    served_by = per_worker_requests(data / "prometheus", "/counter/{counter_id}")
-    assert sum(served_by.values()) == INCREMENTS
-    # Both worker processes answered increments (each writes its own sample file).
+    served_by = per_worker_requests(data / "prometheus", UPDATE)
+    assert sum(served_by.values()) == CHANGES
+    # Both worker processes answered changes (each writes its own sample file).
     assert len([pid for pid, n in served_by.items() if n > 0]) == 2, served_by
     user.close()
 
@@ -139,8 +150,8 @@ async def test_a_stream_can_be_the_first_thing_a_cluster_client_does(cluster_por
     writer = create_redis(url)
     hub = EventHub(fresh)
     try:
-        async with hub.subscribe("counter", "first-thing") as events:
-            state = await CounterActor(writer).increment("first-thing")
+        async with hub.subscribe("preferences", "first-thing") as events:
+            state = await PreferencesActor(writer).update("first-thing", theme="dark")
             event = await asyncio.wait_for(anext(events), 10)
         assert isinstance(event, ActorEvent) and event.version == state.version
     finally:
