@@ -12,11 +12,13 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
@@ -174,18 +176,21 @@ def app_server(workers: int = 1, env: dict[str, str] | None = None) -> Iterator[
 
 
 @contextmanager
-def plain_server(app: str) -> Iterator[Server]:
-    """An ASGI app (`module:attr`) under granian (1 worker, the loop `serve` uses), its own embedded Redis."""
+def plain_server(
+    app: str, env: dict[str, str] | None = None, redis_url: str | None = None
+) -> Iterator[Server]:
+    """An ASGI app (`module:attr`) under granian (1 worker, the loop `serve` uses) with `env`; its
+    PLAIN_REDIS_URL is `redis_url`, else an embedded Redis of its own."""
     from actors.embedded import EmbeddedRedis
 
     data_dir = Path(tempfile.mkdtemp(prefix="rstack-plain-", dir="/tmp"))
     redis_server = EmbeddedRedis(data_dir / "redis")
     try:
-        redis_url = redis_server.start()
-        with granian_server(app, data_dir, env={"PLAIN_REDIS_URL": redis_url}) as server:
+        url = redis_url or redis_server.start()
+        with granian_server(app, data_dir, env={**(env or {}), "PLAIN_REDIS_URL": url}) as server:
             yield server
     finally:
-        redis_server.stop()
+        redis_server.stop()  # a no-op when it was not started
         shutil.rmtree(data_dir, ignore_errors=True)
 
 
@@ -314,3 +319,24 @@ def print_table(rows: list[Row]) -> None:
     for i, row in enumerate(rows, 1):
         if row.note:
             print(f"  {i}. {row.note}")
+
+
+@contextmanager
+def throwaway_database(admin_url: str, prefix: str) -> Iterator[str]:
+    """A PostgreSQL database `<prefix>_<random>`, created and dropped over `admin_url`; its URL."""
+    import asyncpg
+
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+
+    async def admin(sql: str) -> None:
+        conn = await asyncpg.connect(admin_url)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    try:
+        yield urlunsplit(urlsplit(admin_url)._replace(path=f"/{name}"))
+    finally:
+        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

@@ -4,6 +4,8 @@ A bare Litestar app under the same granian settings: `POST /counter/{id}` sends 
 own increment script to Redis with redis-py (EVALSHA, no coalescing) and returns an f-string
 fragment. No session, no CSRF, no template, no middleware. `make bench` serves it next to the real
 app and measures both, so the table shows what Remote Stack's request path costs against this.
+`GET /page` answers the bytes of the file PLAIN_PAGE_FILE names (the real app's `/` as `make bench`
+fetched it at start): a page served with no rendering at all, the ceiling for `GET /`.
 
 Serve: `PLAIN_REDIS_URL=unix:///path/redis.sock python -m granian --interface asgi \
   bench.counter_plain_app:app`.
@@ -15,6 +17,7 @@ import json
 import os
 import uuid
 from html import escape
+from pathlib import Path
 
 from litestar import Litestar, MediaType, get, post
 from redis.asyncio import Redis
@@ -34,6 +37,7 @@ def _increment_script() -> Script:
 
 SCRIPT = _increment_script()
 redis: Redis = Redis.from_url(os.environ.get("PLAIN_REDIS_URL", "redis://127.0.0.1:6379/0"))
+PAGE = Path(os.environ["PLAIN_PAGE_FILE"]).read_bytes() if os.environ.get("PLAIN_PAGE_FILE") else b""
 
 
 async def load_script() -> None:
@@ -43,6 +47,11 @@ async def load_script() -> None:
 @get("/ping", media_type=MediaType.TEXT)
 async def ping() -> str:
     return "pong"
+
+
+@get("/page", media_type=MediaType.HTML)
+async def page() -> bytes:
+    return PAGE
 
 
 @post("/counter/{counter_id:str}", media_type=MediaType.HTML, status_code=200)
@@ -63,4 +72,4 @@ async def increment(counter_id: str) -> str:
     return f'<div id="counter_value"><p>{escape(str(state["count"]))}</p></div>'
 
 
-app = Litestar(route_handlers=[ping, increment], on_startup=[load_script], debug=False)
+app = Litestar(route_handlers=[ping, page, increment], on_startup=[load_script], debug=False)

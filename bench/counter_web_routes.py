@@ -8,6 +8,8 @@ import statistics
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from email import message_from_bytes
 from email.message import Message
@@ -123,7 +125,7 @@ class Rounds:
         ]
 
 
-def _ratio_row(
+def ratio_row(
     name: str,
     measured: Rounds,
     baseline: Rounds,
@@ -176,71 +178,105 @@ def rows() -> list[Row]:
     return run()
 
 
-def run(duration_s: int = 5, rounds: int = 3, round_s: int = 3) -> list[Row]:
-    """The HTTP rows. /ping, the counter POST and GET / take turns for `rounds` short runs each:
-    on a noisy machine a route and its baseline are then measured minutes apart at most seconds
-    apart, and each ratio is the median of the per-round ratios."""
-    rows: list[Row] = []
-    progress("starting app and the plain Litestar app (granian, 1 worker each) for HTTP benchmarks")
-    with (
-        app_server(workers=1, env={"AUTH_ATTEMPTS_PER_MINUTE": "1000000"}) as server,
-        plain_server("bench.counter_plain_app:app") as plain_app,
-    ):
-        user = sign_up_and_in(server)
-        with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-            script.write(WRK_POST)
-        with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as plain_script:
-            plain_script.write('wrk.method = "POST"\n')
+@contextmanager
+def with_plain_app(server: Server, redis_url: str | None = None) -> Iterator[Server]:
+    """The plain Litestar app, its `GET /page` serving the bytes `server` answered `GET /` with now."""
+    with tempfile.TemporaryDirectory(prefix="rstack-page-") as folder:
+        page = Path(folder) / "home.html"
+        response = httpx.get(server.base_url + "/", timeout=10)
+        response.raise_for_status()
+        page.write_bytes(response.content)
+        with plain_server(
+            "bench.counter_plain_app:app", env={"PLAIN_PAGE_FILE": str(page)}, redis_url=redis_url
+        ) as plain:
+            yield plain
+
+
+def measure_routes(server: Server, plain: Server, rounds: int, round_s: int) -> dict[str, Rounds]:
+    """/ping, the signed-in counter POST, GET /, the plain POST and the plain pre-rendered page take
+    turns for `rounds` short wrk runs each: on a noisy machine a route and its baseline are then
+    measured at most seconds apart, and each ratio is the median of the per-round ratios."""
+    user = sign_up_and_in(server)
+    with tempfile.TemporaryDirectory(prefix="rstack-wrk-") as folder:
+        script, plain_script = Path(folder) / "post.lua", Path(folder) / "plain.lua"
+        script.write_text(WRK_POST)
+        plain_script.write_text('wrk.method = "POST"\n')
         env = {
             "BENCH_COOKIE": user.cookie_header,
             "BENCH_CSRF": user.csrf_token,
             "BENCH_ORIGIN": server.base_url,
         }
-        counter_url = server.base_url + f"/counter/bench-{uuid.uuid4().hex[:8]}"
-        plain_url = plain_app.base_url + f"/counter/plain-{uuid.uuid4().hex[:8]}"
-        ping, post, home, plain = Rounds([]), Rounds([]), Rounds([]), Rounds([])
-        wrk(server.base_url + "/ping", connections=50, duration_s=1)  # warm: templates, pools, caches
-        wrk(plain_url, connections=50, duration_s=1, script=Path(plain_script.name))
+        runs: dict[str, tuple[str, Path | None, dict[str, str] | None]] = {
+            "/ping": (server.base_url + "/ping", None, None),
+            "POST /counter": (server.base_url + f"/counter/bench-{uuid.uuid4().hex[:8]}", script, env),
+            "GET /": (server.base_url + "/", None, None),
+            "plain POST": (plain.base_url + f"/counter/plain-{uuid.uuid4().hex[:8]}", plain_script, None),
+            "plain page": (plain.base_url + "/page", None, None),
+        }
+        for url, lua, lua_env in runs.values():  # warm: templates, pools, caches
+            wrk(url, connections=50, duration_s=1, script=lua, env=lua_env)
+        measured = {name: Rounds([]) for name in runs}
         for n in range(1, rounds + 1):
-            ping.results.append(wrk(server.base_url + "/ping", connections=50, duration_s=round_s))
-            post.results.append(
-                wrk(counter_url, connections=50, duration_s=round_s, script=Path(script.name), env=env)
-            )
-            home.results.append(wrk(server.base_url + "/", connections=50, duration_s=round_s))
-            plain.results.append(
-                wrk(plain_url, connections=50, duration_s=round_s, script=Path(plain_script.name))
-            )
+            for name, (url, lua, lua_env) in runs.items():
+                measured[name].results.append(
+                    wrk(url, connections=50, duration_s=round_s, script=lua, env=lua_env)
+                )
             progress(
-                f"round {n}/{rounds}: /ping {ping.results[-1].requests_per_s:,.0f}, "
-                f"POST /counter {post.results[-1].requests_per_s:,.0f}, "
-                f"GET / {home.results[-1].requests_per_s:,.0f}, "
-                f"plain POST {plain.results[-1].requests_per_s:,.0f} req/s"
+                f"round {n}/{rounds}: "
+                + ", ".join(f"{name} {m.results[-1].requests_per_s:,.0f}" for name, m in measured.items())
+                + " req/s"
             )
-        Path(script.name).unlink()
-        Path(plain_script.name).unlink()
-        row = _ratio_row("signed-in POST /counter/{id} (htmx, CSRF, session)", post, ping, 0.5)
+        return measured
+
+
+def route_rows(measured: dict[str, Rounds], *, where: str = "", targets: bool = True) -> list[Row]:
+    """The table's rows for `measure_routes`' figures; `where` names a non-default setup."""
+    suffix = f" [{where}]" if where else ""
+    ping, post, home = measured["/ping"], measured["POST /counter"], measured["GET /"]
+    plain, page = measured["plain POST"], measured["plain page"]
+    row = ratio_row(
+        "signed-in POST /counter/{id} (htmx, CSRF, session)" + suffix, post, ping, 0.5 if targets else None
+    )
+    if targets:
         row.target += ", p99 <= 25 ms"
         row.ok = bool(row.ok) and post.p99_ms <= 25
-        rows.append(row)
-        rows.append(_ratio_row("GET / page render", home, ping, 0.6))
-        rows.append(
-            _ratio_row(
-                "plain Litestar POST, same script (redis-py, f-string; bench/counter_plain_app.py)",
-                plain,
-                ping,
-                None,
-                note="the POST without Remote Stack: no session, CSRF, template or middleware",
-            )
-        )
-        rows.append(
-            _ratio_row(
-                "signed-in POST /counter/{id} vs the plain Litestar POST",
-                post,
-                plain,
-                None,
-                baseline_name="plain POST",
-            )
-        )
+    return [
+        row,
+        ratio_row("GET / page render" + suffix, home, ping, 0.6 if targets else None),
+        ratio_row(
+            "plain Litestar POST, same script (redis-py, f-string; bench/counter_plain_app.py)" + suffix,
+            plain,
+            ping,
+            None,
+            note="the POST without Remote Stack: no session, CSRF, template or middleware",
+        ),
+        ratio_row(
+            "signed-in POST /counter/{id} vs the plain Litestar POST" + suffix,
+            post,
+            plain,
+            None,
+            baseline_name="plain POST",
+        ),
+        ratio_row(
+            "GET / vs a plain Litestar route returning the same pre-rendered HTML" + suffix,
+            home,
+            page,
+            0.8 if targets else None,
+            note="the plain route serves the bytes the app's / answered at start (no rendering)",
+            baseline_name="plain page",
+        ),
+    ]
+
+
+def run(duration_s: int = 5, rounds: int = 3, round_s: int = 3) -> list[Row]:
+    """The HTTP rows on one granian worker (`measure_routes`), /ping under sign-in load, start-up."""
+    rows: list[Row] = []
+    progress("starting app and the plain Litestar app (granian, 1 worker each) for HTTP benchmarks")
+    with (
+        app_server(workers=1, env={"AUTH_ATTEMPTS_PER_MINUTE": "1000000"}) as server,
+        with_plain_app(server) as plain_app,
+    ):
+        rows.extend(route_rows(measure_routes(server, plain_app, rounds, round_s)))
 
         idle = wrk(server.base_url + "/ping", connections=10, duration_s=duration_s)
         email = f"load-{uuid.uuid4().hex[:8]}@example.com"

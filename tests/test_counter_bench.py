@@ -10,6 +10,7 @@ import importlib
 import sys
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from types import ModuleType
 
 import pytest
@@ -58,3 +59,51 @@ async def _count_via_actor(redis_url: str, counter_id: str) -> int:
         return (await CounterActor(client).get(counter_id)).count
     finally:
         await client.aclose()
+
+
+def test_plain_app_serves_the_page_file_as_html(
+    redis_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    page = tmp_path / "home.html"
+    page.write_bytes(b"<!doctype html><title>pre-rendered</title>\n")
+    monkeypatch.setenv("PLAIN_PAGE_FILE", str(page))
+    monkeypatch.setenv("PLAIN_REDIS_URL", redis_url)
+    sys.modules.pop("bench.counter_plain_app", None)
+    try:
+        with TestClient(importlib.import_module("bench.counter_plain_app").app) as client:
+            response = client.get("/page")
+    finally:
+        sys.modules.pop("bench.counter_plain_app", None)
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    assert response.content == page.read_bytes()
+
+
+def test_external_rows_say_why_they_are_skipped_without_both_urls(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bench import counter_external
+
+    monkeypatch.delenv("BENCH_DATABASE_URL", raising=False)
+    monkeypatch.setenv("BENCH_REDIS_URL", "redis://127.0.0.1:6379/11")
+    (row,) = counter_external.rows()
+    assert row.measured == "skipped" and "BENCH_DATABASE_URL" in row.note
+    assert "skipping" in capsys.readouterr().out
+
+
+def test_external_run_deletes_only_the_keys_it_created(redis_url: str) -> None:
+    from redis import Redis
+
+    from bench.counter_external import new_keys_deleted
+
+    client: Redis = Redis.from_url(redis_url)
+    kept = f"kept-{uuid.uuid4().hex}"
+    client.set(kept, "1")
+    made = f"made-{uuid.uuid4().hex}"
+    try:
+        with new_keys_deleted(redis_url):
+            client.set(made, "1")
+        assert client.exists(kept) == 1 and client.exists(made) == 0
+    finally:
+        client.delete(kept, made)
+        client.close()

@@ -76,7 +76,7 @@ class EdgeMiddleware:
         sent = 0
         streaming = False
         cookies: list[Cookie] = []
-        csrf_cookie: Cookie | None = None
+        csrf_cookie: bytes | None = None
 
         async def edge_send(message: Message) -> None:
             nonlocal status, sent, streaming
@@ -140,13 +140,13 @@ class EdgeMiddleware:
         message: HTTPResponseStartEvent,
         scope: Scope,
         request_id: str,
-        csrf_cookie: Cookie | None,
+        csrf_cookie: bytes | None,
         cookies: list[Cookie],
     ) -> None:
         """Complete a response start: cookies to set, request id, security headers, flash expiry."""
         headers = list(message.get("headers") or ())
         if csrf_cookie is not None:
-            headers.append((b"set-cookie", csrf_cookie.to_header(header="").encode("latin-1")))
+            headers.append((b"set-cookie", csrf_cookie))
         if cookies:
             already = [v.decode("latin-1") for k, v in headers if k.lower() == b"set-cookie"]
             for cookie in cookies:

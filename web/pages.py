@@ -7,13 +7,13 @@ from pathlib import Path
 from typing import Any
 
 from litestar import Request, get
-from litestar.response import File, Template
+from litestar.response import File
 from redis.exceptions import RedisError
 
 from domain.errors import DomainError
 from web.errors import VARY
 from web.remote import REGISTRY, context_from
-from web.templating import HTMLTemplate
+from web.remote.answer import Answer, html_answer
 
 FAVICON = Path(__file__).resolve().parent / "static" / "favicon.ico"
 
@@ -35,6 +35,7 @@ class ShownSection:
 
 
 HOME_SECTIONS: list[HomeSection] = []
+_HOME_HEADERS = {"Vary": VARY, "Cache-Control": "no-store"}
 
 
 def home_section(partial: str, *, query: str) -> HomeSection:
@@ -46,7 +47,7 @@ def home_section(partial: str, *, query: str) -> HomeSection:
 
 
 @get("/", tags=["pages"])
-async def home(request: Request[Any, Any, Any]) -> Template:
+async def home(request: Request[Any, Any, Any]) -> Answer:
     """The landing page: what the starter is, and each section a feature adds (e.g. a live demo)."""
     ctx = context_from(request)
     sections = []
@@ -56,11 +57,8 @@ async def home(request: Request[Any, Any, Any]) -> Template:
         except (DomainError, RedisError):
             value = None  # Redis unavailable: the page still renders, the section says so
         sections.append(ShownSection(partial=section.partial, value=value))
-    return HTMLTemplate(
-        "pages/home.html",
-        context={"home_sections": sections},
-        headers={"Vary": VARY, "Cache-Control": "no-store"},
-    )
+    # The remote functions' answer: the loaded template and encoded headers are reused, not rebuilt.
+    return html_answer(200, _HOME_HEADERS, {"home_sections": sections}, ("pages/home.html", {}))
 
 
 @get("/favicon.ico", include_in_schema=False, cache=False)

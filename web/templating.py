@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader
+from jinja2 import Template as JinjaTemplate
 from litestar.enums import MediaType
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Template
@@ -23,6 +24,25 @@ class FlatGlobalsEnvironment(Environment):
 
     def make_globals(self, d: MutableMapping[str, Any] | None) -> MutableMapping[str, Any]:
         return {**self.globals, **(d or {})}
+
+    def get_template(
+        self,
+        name: str | JinjaTemplate,
+        parent: str | None = None,
+        globals: MutableMapping[str, Any] | None = None,
+    ) -> JinjaTemplate:
+        """A template loaded once by name when templates never reload: every render and `{% include %}`
+        asks for its templates by name, and Jinja's cache answers that with a lock, a weakref and a reorder.
+        """
+        if self.auto_reload or globals is not None or not isinstance(name, str):
+            return super().get_template(name, parent, globals)
+        loaded: dict[str, JinjaTemplate] = self.__dict__.setdefault("_loaded_by_name", {})
+        found = loaded.get(name)
+        if found is None or found.environment is not self:  # an overlay shares this dict: not its own
+            found = super().get_template(name, parent)
+            if found.environment is self:
+                loaded[name] = found
+        return found
 
 
 class TemplateEngine(JinjaTemplateEngine):

@@ -130,6 +130,17 @@ class CSRFCheck:
         self.config = config
         self.header = config.header_name.lower().encode("latin-1")
         self.exclude = re.compile("|".join(config.exclude)) if config.exclude else None
+        # The cookie's attributes never change: encode them once, around a placeholder token.
+        marker = "0" * CSRF_SECRET_LENGTH
+        before, _, after = csrf_cookie(config, marker).to_header(header="").partition(marker)
+        self._cookie_around = (before.encode("latin-1"), after.encode("latin-1"))
+
+    def set_cookie(self, token: str) -> bytes:
+        """The encoded Set-Cookie value of `csrf_cookie(config, token)`, as Litestar's Cookie writes it."""
+        if not token.isalnum() or not token.isascii():  # a value the cookie would quote
+            return csrf_cookie(self.config, token).to_header(header="").encode("latin-1")
+        before, after = self._cookie_around
+        return before + token.encode("latin-1") + after
 
     def skips(self, scope: Scope) -> bool:
         """Whether the route or path is excluded (`exclude_from_csrf` opt, CSRFConfig.exclude)."""
@@ -142,8 +153,8 @@ class CSRFCheck:
 
     async def __call__(
         self, scope: Scope, receive: Receive, header: str | None, expected: str | None
-    ) -> Cookie | None:
-        """Check the request (PermissionDeniedException when it fails); the cookie to set, if any.
+    ) -> bytes | None:
+        """Check the request (PermissionDeniedException when it fails); the Set-Cookie value to send, if any.
 
         `header` is the submitted header token (read in the caller's one pass over the headers).
         """
@@ -154,7 +165,7 @@ class CSRFCheck:
             cookie = ASGIConnection[Any, Any, Any, Any](scope).cookies.get(config.cookie_name)
         if scope.get("method", "GET") in config.safe_methods:
             state.csrf_token = token = cookie or generate_csrf_token(secret=config.secret)
-            return csrf_cookie(config, token) if cookie is None else None
+            return self.set_cookie(token) if cookie is None else None
         submitted = header or await _form_token(scope, receive)
         if submitted is not None and cookie is not None:
             if expected is not None:

@@ -2,16 +2,16 @@
 
 Litestar's Template and Response build an ASGIResponse for every answer: they look up the template,
 work out the media type and encode every header again. A remote function's answers have a handful
-of fixed header sets, so an `Answer` takes its encoded headers from a cache and its templates from a
-per-app cache; the bytes on the wire are the ones Litestar's Response would have sent
-(tests/web/test_remote_compiled.py holds them to that).
+of fixed header sets, so an `Answer` takes its encoded headers from a cache and its templates from the
+app's environment, which keeps each loaded template (web/templating.py); the bytes on the wire are
+the ones Litestar's Response would have sent (tests/web/test_remote_compiled.py holds them to that).
+The home page answers the same way (web/pages.py).
 """
 
 from __future__ import annotations
 
 import functools
 import html
-import weakref
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -176,25 +176,13 @@ def template_context(request: AnyRequest, context: Mapping[str, object]) -> dict
     }
 
 
-# Loaded templates by Jinja environment (one per app), then by name: no loader lookup per answer
-# (the app's environment never reloads a template; see web/templating.py).
-_loaded: weakref.WeakKeyDictionary[Environment, dict[str, Template]] = weakref.WeakKeyDictionary()
-
-
 def template(request: AnyRequest, name: str) -> Template:
+    """The app's loaded template `name` (web/templating.py's environment keeps each one by name)."""
     engine = request.app.template_engine
     if engine is None:
         raise RuntimeError("remote functions that render templates need the app's template engine")
     environment: Environment = engine.engine  # type: ignore[attr-defined]
-    if environment.auto_reload:  # it checks the file on each load: keep that
-        return environment.get_template(name)
-    templates = _loaded.get(environment)
-    if templates is None:
-        templates = _loaded[environment] = {}
-    found = templates.get(name)
-    if found is None:
-        found = templates[name] = environment.get_template(name)
-    return found
+    return environment.get_template(name)
 
 
 def render(request: AnyRequest, name: str, context: Mapping[str, object], **extra: object) -> bytes:
