@@ -94,10 +94,9 @@ def test_home_is_rendered_on_the_compiled_path_with_templates_looked_up_once(cli
 
 
 def steady(page: bytes) -> bytes:
-    """The page without what differs on every render by design: the counter's "Updated" time (when
+    """The page without what differs on every render by design: a live section's "Updated" time (when
     its state was read) and a form's fresh idempotency key."""
-    stripped, found = re.subn(rb'<time datetime="[^"]*">[^<]*</time>', b"<time></time>", page)
-    assert found == 1
+    stripped = re.sub(rb'<time datetime="[^"]*">[^<]*</time>', b"<time></time>", page)
     return re.sub(rb'name="_idempotency_key" value="\w+"', b'name="_idempotency_key"', stripped)
 
 
