@@ -9,9 +9,8 @@ import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
 
-from litestar import Litestar, Request
+from litestar import Litestar
 from litestar.config.csrf import CSRFConfig
 from litestar.logging.config import LoggingConfig
 from litestar.plugins.htmx import HTMXConfig, HTMXPlugin
@@ -31,7 +30,7 @@ from domain.migrations import migrate
 from domain.orgs.members import active_tenant
 from domain.sweeper import arm_sweeper
 from settings import Settings
-from web import api_docs, edge, live, metrics, org_menu, preferences, security
+from web import api_docs, edge, live, metrics, page_state, security
 from web.admin import admin_routes
 from web.auth import handle_not_signed_in
 from web.auth.oauth import register_oauth_helpers
@@ -123,12 +122,6 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
             await asyncio.to_thread(embedded.stop)
 
 
-async def load_page_state(request: Request[Any, Any, Any]) -> None:
-    """What every page's layout reads for a signed-in user: preferences and the organization menu."""
-    await preferences.load_preferences(request)
-    await org_menu.load_org_menu(request)
-
-
 def template_helpers(engine: JinjaTemplateEngine) -> None:
     register_template_helpers(engine)
     register_oauth_helpers(engine)
@@ -172,7 +165,7 @@ def create_app(settings: Settings) -> Litestar:
         # headers, access log and metrics: web/edge.py.
         middleware=[edge.middleware(settings, csrf_config)],
         # The signed-in user's theme, language and timezone, for whatever HTML the request renders.
-        before_request=load_page_state,
+        before_request=page_state.load_page_state,
         allowed_hosts=security.allowed_hosts(settings),
         openapi_config=api_docs.openapi_config(),
         debug=False,

@@ -14,10 +14,20 @@ from typing import Any
 # function's own parameters (web/remote/openapi.py), and the session-bound CSRF check skips
 # excluded routes the way Litestar's own middleware does (web/auth/csrf.py).
 from litestar._kwargs import KwargsModel
+
+# Litestar: the edge middleware parses the Cookie header once, as `request.cookies` would, and keeps
+# the result where `request.cookies` finds it (web/auth/cookies.py).
+from litestar._parsers import parse_cookie_string
 from litestar._signature import SignatureModel
 from litestar.middleware._utils import should_bypass_middleware
 
-__all__ = ["KwargsModel", "SignatureModel", "loop_signal_handler", "should_bypass_middleware"]
+__all__ = [
+    "KwargsModel",
+    "SignatureModel",
+    "loop_signal_handler",
+    "parse_cookie_string",
+    "should_bypass_middleware",
+]
 
 
 def loop_signal_handler(

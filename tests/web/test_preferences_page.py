@@ -64,6 +64,14 @@ def test_times_show_in_the_users_timezone(ada: Client) -> None:
     )
 
 
+def test_a_remote_functions_partial_shows_times_in_the_users_timezone(ada: Client) -> None:
+    # Remote functions load preferences only when their answer's templates read them: this one does.
+    choose(ada, "system", "en", "Asia/Tokyo")
+    response = post_form(ada, "/account/sessions/revoke-others", {}, headers=HTMX)
+    assert response.status_code == 200  # type: ignore[attr-defined]
+    assert re.search(r"last seen <time [^>]*>\d{4}-\d\d-\d\d \d\d:\d\d JST</time>", response.text)  # type: ignore[attr-defined]
+
+
 def test_plain_form_post_comes_back_to_the_account_page(ada: Client) -> None:
     response = choose(ada, "light", "de", "Europe/Berlin", follow_redirects=False)
     assert response.status_code == 303 and response.headers["location"] == "/account"  # type: ignore[attr-defined]

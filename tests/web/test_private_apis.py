@@ -9,7 +9,16 @@ import signal
 from redis.asyncio.connection import Connection
 
 from actors.scripts import Script, _Call, _pack
-from web.private_apis import KwargsModel, SignatureModel, loop_signal_handler, should_bypass_middleware
+from litestar.connection import ASGIConnection
+
+from web.auth.cookies import request_cookies
+from web.private_apis import (
+    KwargsModel,
+    SignatureModel,
+    loop_signal_handler,
+    parse_cookie_string,
+    should_bypass_middleware,
+)
 
 
 def parameters(fn: object) -> list[str]:
@@ -70,3 +79,16 @@ def test_hand_packed_evalsha_is_byte_for_byte_what_redis_py_sends() -> None:
         Connection().pack_command("EVALSHA", script.sha, 2, *call.keys, *call.args)  # type: ignore[no-untyped-call]
     )
     assert _pack(call) == expected
+
+
+def test_litestar_cookie_parser_still_parses_what_request_cookies_reads() -> None:
+    header = 'session=abc; csrftoken="q%20t"; =lone; flash=a=b'
+    parsed = parse_cookie_string(header)
+    scope: dict[str, object] = {"type": "http", "headers": [(b"cookie", header.encode())]}
+    # Litestar's own property, on a fresh scope, parses to the same dict the adapter does...
+    assert ASGIConnection(scope).cookies == parsed  # type: ignore[arg-type]
+    assert parsed["session"] == "abc" and parsed["flash"] == "a=b"
+    # ...and a scope our helper parsed first hands Litestar the very same dict.
+    ours: dict[str, object] = {"type": "http", "headers": [(b"cookie", header.encode())]}
+    assert request_cookies(ours) is ASGIConnection(ours).cookies  # type: ignore[arg-type]
+    assert request_cookies({"type": "http", "headers": []}) == {}  # type: ignore[arg-type]

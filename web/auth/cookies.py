@@ -7,8 +7,11 @@ import time
 from collections.abc import Mapping
 
 from litestar.datastructures import Cookie
+from litestar.types import Empty, Scope
+from litestar.utils.scope.state import ScopeState
 
 from settings import Settings
+from web.private_apis import parse_cookie_string
 
 DEV_NAME = "session"
 # `__Host-` makes browsers refuse the cookie unless it is Secure, Path=/ and has no Domain,
@@ -16,6 +19,17 @@ DEV_NAME = "session"
 PRODUCTION_NAME = "__Host-session"
 DEVICE_DEV_NAME = "device"
 DEVICE_PRODUCTION_NAME = "__Host-device"
+
+
+def request_cookies(scope: Scope) -> dict[str, str]:
+    """The request's cookies as `request.cookies` has them, parsed once per request and kept there."""
+    state = ScopeState.from_scope(scope)
+    cookies = state.cookies
+    if cookies is Empty:
+        # The first Cookie header, as Litestar's Headers.get("cookie") reads it.
+        header = next((value for name, value in scope.get("headers", ()) if name.lower() == b"cookie"), None)
+        cookies = state.cookies = parse_cookie_string(header.decode("latin-1")) if header else {}
+    return cookies
 
 
 def cookie_name(settings: Settings) -> str:

@@ -23,7 +23,7 @@ from typing import Any, cast
 from urllib.parse import quote
 
 from litestar.config.csrf import CSRFConfig
-from litestar.connection import ASGIConnection, Request
+from litestar.connection import Request
 from litestar.datastructures import Cookie
 from litestar.enums import RequestEncodingType, ScopeType
 from litestar.exceptions import PermissionDeniedException
@@ -31,6 +31,7 @@ from litestar.middleware.csrf import CSRF_SECRET_LENGTH, generate_csrf_hash, gen
 from litestar.types import Receive, Scope
 from litestar.utils.scope.state import ScopeState
 
+from web.auth.cookies import request_cookies
 from web.private_apis import should_bypass_middleware
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
@@ -162,7 +163,7 @@ class CSRFCheck:
         state = ScopeState.from_scope(scope)
         cookie = expected
         if expected is None:
-            cookie = ASGIConnection[Any, Any, Any, Any](scope).cookies.get(config.cookie_name)
+            cookie = request_cookies(scope).get(config.cookie_name)
         if scope.get("method", "GET") in config.safe_methods:
             state.csrf_token = token = cookie or generate_csrf_token(secret=config.secret)
             return self.set_cookie(token) if cookie is None else None

@@ -6,7 +6,6 @@ import logging
 from typing import Any, cast
 
 from litestar.config.csrf import CSRFConfig
-from litestar.connection import ASGIConnection
 from litestar.datastructures import Cookie
 from litestar.enums import ScopeType
 from litestar.types import Scope
@@ -14,15 +13,10 @@ from litestar.types import Scope
 from domain.auth.core import Auth
 from domain.auth.sessions import Resolved
 from settings import Settings
-from web.auth.cookies import cleared_cookie, cookie_name, session_cookie
+from web.auth.cookies import cleared_cookie, cookie_name, request_cookies, session_cookie
 from web.auth.csrf import SAFE_METHODS, bound_token, install_for_safe_request, refuse_foreign_token
 
 log = logging.getLogger(__name__)
-
-
-def _cookie_value(scope: Scope, name: str) -> str | None:
-    """The named cookie, as Litestar parses the Cookie header (cached in the scope for the request)."""
-    return ASGIConnection[Any, Any, Any, Any](scope).cookies.get(name)
 
 
 def auth_of(scope: Scope) -> Auth | None:
@@ -50,7 +44,7 @@ class SessionResolver:
         raw["user"] = None
         raw["auth"] = None
         auth = auth_of(scope) if has_cookies else None
-        token = _cookie_value(scope, self.cookie_name) if auth is not None else None
+        token = request_cookies(scope).get(self.cookie_name) if auth is not None else None
         if not token or auth is None:
             return [], None
         settings = self.settings
@@ -70,7 +64,7 @@ class SessionResolver:
         if self.csrf is None or scope["type"] != ScopeType.HTTP:
             return cookies, None
         expected = bound_token(self.csrf, settings.auth_secret, token)
-        current = _cookie_value(scope, self.csrf.cookie_name)
+        current = request_cookies(scope).get(self.csrf.cookie_name)
         refuse_foreign_token(scope, current, expected)
         if scope.get("method") in SAFE_METHODS and current != expected:
             cookies.append(install_for_safe_request(scope, self.csrf, expected))

@@ -26,6 +26,7 @@ import web.remote.responses as responses
 import web.remote.usage as usage
 from actors.keys import hashed_id
 from domain.errors import DomainError, NotSignedIn, ValidationFailed
+from web import page_state
 from web.errors import (
     GENERIC_500,
     REDIS_DOWN,
@@ -152,6 +153,8 @@ class RemoteFunction(Generic[P, R]):
             self.input_fields = params.record_fields(self.input_fields[0].annotation)
         self.json_inputs = params.JsonInputs(self.name, self.input_fields)
         self.litestar_path = litestar_path(self.path_template)
+        split = PATH_PARAM.split(self.path_template)  # [text, name, type, text, name, type, text]
+        self._path_parts = tuple(part for i, part in enumerate(split) if i % 3 != 2)
         # Further URLs answered by the same function (kept for links and callers that use them). An
         # alias may leave out a path parameter that has a default: `/things` for `/things/{id}`.
         self.aliases = aliases
@@ -182,12 +185,15 @@ class RemoteFunction(Generic[P, R]):
 
     def url(self, **args: object) -> str:
         """The URL with path parameters filled in (and, for a query, the rest as a query string)."""
-        path = self.path_template
         rest = dict(args)
-        for f in self.path_fields:
-            if f.name not in rest:
-                raise TypeError(f"{self.name}: url() needs {f.name}")
-            path = re.sub(r"{" + f.name + r"(?::\w+)?}", quote(str(rest.pop(f.name)), safe=""), path)
+        # The template split once at declaration: literal text and parameter names, alternating.
+        parts = list(self._path_parts)
+        for i in range(1, len(parts), 2):
+            name = parts[i]
+            if name not in rest:
+                raise TypeError(f"{self.name}: url() needs {name}")
+            parts[i] = quote(str(rest.pop(name)), safe="")
+        path = "".join(parts)
         if self.kind == "query" and rest:
             path += "?" + urlencode({k: form_value(v) for k, v in rest.items()}, doseq=True)
         return path
@@ -425,7 +431,8 @@ class RemoteFunction(Generic[P, R]):
                 else Operation
             ),
             cache=False,
-            opt={"public": self.public},
+            # Preferences and the organization menu are read only if the answer's templates read them.
+            opt={"public": self.public, page_state.ON_RENDER: True},
         )
         return handler(endpoint)
 

@@ -18,12 +18,15 @@ from litestar import Litestar, Request, Response
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi.spec import Operation, RequestBody
 from litestar.params import ParameterKwarg
+from litestar.response import Template
 from litestar.types import ASGIApp, Empty
 from litestar.types.internal_types import PathParameterDefinition
 from litestar.utils.signature import ParsedSignature
 
 import web.remote.params as params
+from web import page_state
 from web.private_apis import KwargsModel, SignatureModel
+from web.remote.answer import Answer
 from web.remote.params import Field
 from web.remote.spec import RemoteSpec
 
@@ -65,6 +68,10 @@ class RemoteRouteHandler(HTTPRouteHandler):
     async def to_response(self, app: Litestar, data: Any, request: Request[Any, Any, Any]) -> ASGIApp:
         if data is ANSWER:  # otherwise the app's before_request hook answered
             data = await self._respond(request)
+        if isinstance(data, Answer) and data.templates:
+            await page_state.load_for_templates(request, (name for name, _ in data.templates))
+        elif isinstance(data, Template):
+            await page_state.load_for_templates(request, (data.template_name or "",))
         return await super().to_response(app, data, request)
 
     @property
