@@ -201,6 +201,8 @@ def context_from(request: Request[Any, Any, Any]) -> Context:
 
 def same_origin_next(request: Request[Any, Any, Any], candidate: str | None) -> str | None:
     """`candidate` as a path on this site (absolute URLs of this origin reduced to path and query)."""
+    if not candidate:
+        return None
     path = safe_next(candidate, "", origins=_origins(request))
     return path or None
 
