@@ -131,7 +131,8 @@ class Route:
 
 
 async def _measure(requests: int, rounds: int, profile: str | None) -> dict[str, float]:
-    from app import create_app, settle_heap
+    from app import create_app
+    from web.heap import settle_heap
 
     data_dir = Path(tempfile.mkdtemp(prefix="rstack-inproc-", dir="/tmp"))
     # LOG_LEVEL=WARNING as in the served benchmarks: no access log line per request.

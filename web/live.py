@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 import threading
@@ -24,6 +25,7 @@ from actors.listen import EventHub, Gap, Subscription, cancel_and_wait
 from actors.runtime import LiveReader, LiveState, live_reader
 from domain.errors import DomainError
 from settings import Settings
+from web import heap
 from web.errors import domain_error_response, error_response, retry_after_header
 from web.live_views import ID_SLOT, LIVE_VIEWS, PATH_PARAM, LiveView, LiveViews
 from web.private_apis import loop_signal_handler
@@ -176,6 +178,7 @@ class LiveStreams:
                         last = state.version
                         yield self.message(view, actor_id, state)
                     queue = events.queue
+                    heap.STREAMS.established()
                     while not self.closing.is_set():
                         item = await queue.get()
                         if hangup is not None and hangup.gone:
@@ -201,6 +204,7 @@ class LiveStreams:
                 finally:
                     self._subscriptions.discard(subscription)
                     _open_in_process -= 1
+                    heap.STREAMS.ended(_open_in_process)
                     if self.closing.is_set() and not self._subscriptions:
                         self.drained.set()
         finally:
@@ -387,6 +391,10 @@ async def live_status(request: AnyRequest) -> Response[dict[str, object]]:
         "listeners_by_kind": listeners,
         # Closed streams must leave no task behind (this request's own task is counted too).
         "tasks": len(asyncio.all_tasks()),
+        # Established streams kept out of the collector's scans (web/heap.py; served workers only).
+        "frozen_objects": gc.get_freeze_count(),
+        "stream_freezes": heap.STREAMS.freezes,
+        "stream_thaws": heap.STREAMS.thaws,
     }
     return Response(body, media_type=MediaType.JSON, headers={"Cache-Control": "no-store"})
 

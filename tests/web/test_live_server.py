@@ -19,6 +19,7 @@ from actors.preferences import PreferencesActor, Theme
 from tests.support.server import RunningApp, running_app, start_app, stop_app, wait_until
 from tests.support.signin import signed_in, user_id_of
 from tests.support.streams import open_stream
+from web.heap import FREEZE_EVERY
 
 pytestmark = [pytest.mark.slow]
 
@@ -121,7 +122,8 @@ async def new_user_streams(http: httpx.AsyncClient, user: User) -> AsyncIterator
 
 async def test_every_stream_receives_every_change_in_order_then_closes(server: RunningApp) -> None:
     user = new_user(server, "fanout@example.com")
-    tasks_before = live_status(server)["tasks"]
+    before = live_status(server)
+    tasks_before = before["tasks"]
     async with (
         http_client(server) as http,
         preferences_actor(server.data_dir) as actor,
@@ -129,6 +131,9 @@ async def test_every_stream_receives_every_change_in_order_then_closes(server: R
     ):
         status = live_status(server)
         assert status["open_streams"] == CLIENTS and status["listeners"] == CLIENTS
+        # The served worker keeps established streams out of the collector's scans, in batches.
+        assert status["stream_freezes"] >= before["stream_freezes"] + CLIENTS // FREEZE_EVERY
+        assert status["frozen_objects"] > 0
         # ... all fed by a single Redis subscription in the server process.
         [(_, subscribers)] = await actor.redis.pubsub_numsub(actor_channel("preferences", user.id))
         assert subscribers == 1
@@ -144,6 +149,8 @@ async def test_every_stream_receives_every_change_in_order_then_closes(server: R
         )  # + the hub's reader
 
     await until(all_closed, 10, "the server to drop every closed stream")
+    # Once the ended streams outnumbered the open ones, the collector was let see them again.
+    assert live_status(server)["stream_thaws"] > before["stream_thaws"]
 
 
 async def test_one_change_reaches_every_stream_encoded_once_and_without_a_task_per_stream(

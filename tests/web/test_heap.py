@@ -1,0 +1,76 @@
+"""The collector policy of served workers: established streams frozen in batches, thawed as they end."""
+
+from __future__ import annotations
+
+import gc
+import weakref
+from collections.abc import Iterator
+
+import pytest
+
+from web.heap import LongLivedStreams
+
+
+@pytest.fixture
+def thawed() -> Iterator[None]:
+    """Freezing is process-wide: whatever a test froze is handed back to the collector afterwards."""
+    gc.unfreeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
+def test_a_policy_that_is_not_enabled_never_freezes(thawed: None) -> None:
+    streams = LongLivedStreams(freeze_every=2)
+    for _ in range(10):
+        streams.established()
+    streams.ended(still_open=0)
+    assert gc.get_freeze_count() == 0 and streams.freezes == 0 and streams.thaws == 0
+
+
+def test_every_batch_of_established_streams_is_frozen(thawed: None) -> None:
+    streams = LongLivedStreams(freeze_every=3)
+    streams.enabled = True
+    state = [object() for _ in range(100)]  # what a stream holds, alive while it is open
+    streams.established()
+    streams.established()
+    assert gc.get_freeze_count() == 0  # not yet a batch
+    streams.established()
+    assert streams.freezes == 1 and gc.get_freeze_count() > 0
+    assert state  # still referenced: frozen objects stay alive and usable
+
+
+def test_thawed_once_as_many_streams_ended_as_are_still_open(thawed: None) -> None:
+    streams = LongLivedStreams(freeze_every=3)
+    streams.enabled = True
+    for _ in range(12):
+        streams.established()
+    assert streams.freezes == 4 and gc.get_freeze_count() > 0
+    # Ending 5 of 12: 7 still open, so fewer ended than open (and fewer than a batch): still frozen.
+    for open_left in range(11, 6, -1):
+        streams.ended(still_open=open_left)
+    assert streams.thaws == 0 and gc.get_freeze_count() > 0
+    # The 7th to end leaves 5 open: 7 ended outnumber them, and the collector sees everything again.
+    streams.ended(still_open=6)
+    streams.ended(still_open=5)
+    assert streams.thaws == 1 and gc.get_freeze_count() == 0
+
+
+def test_cyclic_garbage_frozen_with_a_stream_is_collected_after_the_thaw(thawed: None) -> None:
+    streams = LongLivedStreams(freeze_every=1)
+    streams.enabled = True
+
+    class Node:
+        peer: object = None
+
+    a, b = Node(), Node()
+    a.peer, b.peer = b, a
+    alive = weakref.ref(a)
+    streams.established()  # frozen while the cycle is still referenced
+    del a, b
+    gc.collect()
+    assert alive() is not None  # garbage now, but in a generation the collector does not scan
+    streams.ended(still_open=0)  # one ended, none open: thawed
+    gc.collect()
+    assert alive() is None
