@@ -3,15 +3,23 @@
 CPython's collector scans every tracked object of a generation when it collects it. A worker's
 start-up heap (modules, routes, compiled templates, pools) and the state of its open SSE streams
 (each a task, coroutines, a subscription, a queue) live for minutes to hours, so scanning them
-frees nothing; with 10,000 streams open the scans paused the worker for tens of milliseconds
-several times per change delivered (`python -m bench.counter_sse --streams 10000`: delivery p99
-about twice the bare ASGI writer's; without the scans, level with it).
+frees nothing. With 10,000 streams open, two kinds of scan paused the worker:
 
-`gc.freeze()` moves every object alive at that moment to a generation the collector never scans.
-Objects it moves are still freed by reference counting when the last reference goes; only
-garbage in reference cycles among them waits until they are thawed (`gc.unfreeze()`). Requests
-leave no such cycles (tests/web/test_request_garbage.py), and the policy below thaws once as many
-frozen streams have ended as are still open, so the collector finds whatever they left then.
+- A change wakes every stream at once, and while they take turns writing it each holds a few new
+  objects (its message event, the coroutines of the send): tens of thousands of young objects,
+  so the youngest generation filled up mid-way and was scanned, 25-50 ms, once or more per change.
+  The young threshold therefore grows with the streams open (`YOUNG_PER_STREAM` each): a fan-out
+  fits in it, and what it held is freed by reference counting before the next collection.
+- Full collections scanned every stream's state (~90 objects each). `gc.freeze()` moves every
+  object alive at that moment to a generation the collector never scans; established streams are
+  frozen in batches.
+
+`python -m bench.counter_sse --streams 10000`: delivery p99 about twice the bare ASGI writer's
+before, level with it after (bench/RESULTS.md). Frozen objects are still freed by reference
+counting when the last reference goes; only garbage in reference cycles among them waits until
+they are thawed (`gc.unfreeze()`). Requests leave no such cycles (tests/web/test_request_garbage.py),
+and the policy thaws once as many frozen streams have ended as are still open, so the collector
+finds whatever they left then.
 
 Only served workers use it (`app.asgi()`): tests build and drop hundreds of apps in one process.
 """
@@ -26,6 +34,8 @@ import gc
 GC_YOUNG_THRESHOLD = 10_000
 # Established streams frozen together: one `gc.freeze()` per this many (a constant-time call).
 FREEZE_EVERY = 64
+# Young objects allowed per open stream before a collection: a change's fan-out fits (~5 each).
+YOUNG_PER_STREAM = 20
 
 
 def settle_heap() -> None:
@@ -50,10 +60,11 @@ class LongLivedStreams:
         self.freezes = 0
         self.thaws = 0
 
-    def established(self) -> None:
+    def established(self, open_now: int) -> None:
         """A stream is set up (subscribed, its first message out): its state will live on."""
         if not self.enabled:
             return
+        self._fit_young(open_now)
         self.established_since_freeze += 1
         if self.established_since_freeze >= self.freeze_every:
             self.established_since_freeze = 0
@@ -64,11 +75,18 @@ class LongLivedStreams:
         """A stream ended: when ended ones outnumber open ones, let the collector see them again."""
         if not self.enabled:
             return
+        self._fit_young(still_open)
         self.ended_since_thaw += 1
         if self.ended_since_thaw >= max(self.freeze_every, still_open):
             self.ended_since_thaw = 0
             self.thaws += 1
             gc.unfreeze()
+
+    def _fit_young(self, open_now: int) -> None:
+        wanted = max(GC_YOUNG_THRESHOLD, YOUNG_PER_STREAM * open_now)
+        young, *older = gc.get_threshold()
+        if wanted != young:
+            gc.set_threshold(wanted, *older)
 
 
 STREAMS = LongLivedStreams()

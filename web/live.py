@@ -178,9 +178,11 @@ class LiveStreams:
                         last = state.version
                         yield self.message(view, actor_id, state)
                     queue = events.queue
-                    heap.STREAMS.established()
+                    heap.STREAMS.established(_open_in_process)
                     while not self.closing.is_set():
-                        item = await queue.get()
+                        while queue.empty():
+                            await queue.arrival()
+                        item = queue.get_nowait()
                         if hangup is not None and hangup.gone:
                             return  # nobody to say goodbye to
                         if self.closing.is_set():
@@ -395,6 +397,7 @@ async def live_status(request: AnyRequest) -> Response[dict[str, object]]:
         "frozen_objects": gc.get_freeze_count(),
         "stream_freezes": heap.STREAMS.freezes,
         "stream_thaws": heap.STREAMS.thaws,
+        "gc_young_threshold": gc.get_threshold()[0],
     }
     return Response(body, media_type=MediaType.JSON, headers={"Cache-Control": "no-store"})
 

@@ -8,35 +8,39 @@ from collections.abc import Iterator
 
 import pytest
 
-from web.heap import LongLivedStreams
+from web.heap import GC_YOUNG_THRESHOLD, YOUNG_PER_STREAM, LongLivedStreams
 
 
 @pytest.fixture
 def thawed() -> Iterator[None]:
-    """Freezing is process-wide: whatever a test froze is handed back to the collector afterwards."""
+    """Freezing and thresholds are process-wide: a test's are undone afterwards."""
+    thresholds = gc.get_threshold()
     gc.unfreeze()
     try:
         yield
     finally:
         gc.unfreeze()
+        gc.set_threshold(*thresholds)
 
 
 def test_a_policy_that_is_not_enabled_never_freezes(thawed: None) -> None:
+    before = gc.get_threshold()
     streams = LongLivedStreams(freeze_every=2)
-    for _ in range(10):
-        streams.established()
-    streams.ended(still_open=0)
+    for n in range(10):
+        streams.established(open_now=n + 1)
+    streams.ended(still_open=9)
     assert gc.get_freeze_count() == 0 and streams.freezes == 0 and streams.thaws == 0
+    assert gc.get_threshold() == before
 
 
 def test_every_batch_of_established_streams_is_frozen(thawed: None) -> None:
     streams = LongLivedStreams(freeze_every=3)
     streams.enabled = True
     state = [object() for _ in range(100)]  # what a stream holds, alive while it is open
-    streams.established()
-    streams.established()
+    streams.established(open_now=1)
+    streams.established(open_now=2)
     assert gc.get_freeze_count() == 0  # not yet a batch
-    streams.established()
+    streams.established(open_now=3)
     assert streams.freezes == 1 and gc.get_freeze_count() > 0
     assert state  # still referenced: frozen objects stay alive and usable
 
@@ -44,8 +48,8 @@ def test_every_batch_of_established_streams_is_frozen(thawed: None) -> None:
 def test_thawed_once_as_many_streams_ended_as_are_still_open(thawed: None) -> None:
     streams = LongLivedStreams(freeze_every=3)
     streams.enabled = True
-    for _ in range(12):
-        streams.established()
+    for n in range(12):
+        streams.established(open_now=n + 1)
     assert streams.freezes == 4 and gc.get_freeze_count() > 0
     # Ending 5 of 12: 7 still open, so fewer ended than open (and fewer than a batch): still frozen.
     for open_left in range(11, 6, -1):
@@ -67,10 +71,23 @@ def test_cyclic_garbage_frozen_with_a_stream_is_collected_after_the_thaw(thawed:
     a, b = Node(), Node()
     a.peer, b.peer = b, a
     alive = weakref.ref(a)
-    streams.established()  # frozen while the cycle is still referenced
+    streams.established(open_now=1)  # frozen while the cycle is still referenced
     del a, b
     gc.collect()
     assert alive() is not None  # garbage now, but in a generation the collector does not scan
     streams.ended(still_open=0)  # one ended, none open: thawed
     gc.collect()
     assert alive() is None
+
+
+def test_the_young_generation_grows_with_the_streams_open_and_shrinks_as_they_end(thawed: None) -> None:
+    streams = LongLivedStreams(freeze_every=1000)
+    streams.enabled = True
+    streams.established(open_now=10)
+    assert gc.get_threshold()[0] == GC_YOUNG_THRESHOLD  # a few streams: the worker's own threshold
+    streams.established(open_now=10_000)
+    assert gc.get_threshold()[0] == YOUNG_PER_STREAM * 10_000  # a change's fan-out fits
+    streams.ended(still_open=2_000)
+    assert gc.get_threshold()[0] == YOUNG_PER_STREAM * 2_000
+    streams.ended(still_open=3)
+    assert gc.get_threshold()[0] == GC_YOUNG_THRESHOLD
