@@ -1,7 +1,8 @@
 """The benchmark helpers stay runnable: `make bench` is not part of the suite, so these guard its parts.
 
 `bench.counter_inprocess` drives the real app (sign-up, mailed link, sign-in, then every measured route,
-each checked for a 200); `bench.counter_plain_app` is the plain alternative `make bench` compares against.
+each checked for a 200); `bench.counter_sse_inprocess` fans changes out to in-process streams of the app
+and of the bare writer; `bench.counter_plain_app` is the plain alternative `make bench` compares against.
 """
 
 from __future__ import annotations
@@ -24,6 +25,14 @@ def test_inprocess_benchmark_measures_every_route_for_a_signed_in_user() -> None
 
     figures = run_on_app_loop(_measure(requests=100, rounds=1, profile=None))
     assert set(figures) == {"ping", "post", "home"}
+    assert all(us > 0 for us in figures.values())
+
+
+def test_inprocess_sse_benchmark_times_the_app_and_the_bare_writer_fanning_out() -> None:
+    from bench.counter_sse_inprocess import measure
+
+    figures = run_on_app_loop(measure(streams=40, changes=2))
+    assert set(figures) == {"app", "bare"}
     assert all(us > 0 for us in figures.values())
 
 
