@@ -121,7 +121,8 @@ async def measure(streams: int, changes: int) -> dict[str, float]:
         counter = app.state.services.actor(CounterActor)
 
         async def increment() -> int:
-            return (await counter.increment("sse-inprocess")).version
+            version: int = (await counter.increment("sse-inprocess")).version
+            return version
 
         async def bump() -> int:
             return bare.broadcast.bump()
