@@ -26,7 +26,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench import counter_plain_sse_app as bare  # noqa: E402
-from bench.common import http_scope, progress, run_on_app_loop  # noqa: E402
+from bench.common import Row, http_scope, progress, run_on_app_loop  # noqa: E402
 from bench.counter_inprocess import BASE_URL, _lifespan  # noqa: E402
 from settings import Settings  # noqa: E402
 
@@ -135,6 +135,24 @@ async def measure(streams: int, changes: int) -> dict[str, float]:
     finally:
         await shutdown()
         shutil.rmtree(data_dir, ignore_errors=True)
+
+
+SECTION = (3.5, "sse in process")  # a section of `make bench` (bench/run.py), after the served SSE rows
+
+
+def rows(streams: int = 10_000, changes: int = 20) -> list[Row]:
+    figures = run_on_app_loop(measure(streams, changes))
+    return [
+        Row(
+            name=f"SSE fan-out in process: {streams} streams x {changes} changes",
+            measured=f"{figures['app']:.1f} CPU µs per stream per change",
+            baseline=f"bare ASGI writer {figures['bare']:.1f} µs",
+            ratio=figures["app"] / figures["bare"],
+            target="-",
+            ok=None,
+            note="ratio: the app's CPU per stream / the bare writer's; no server or socket",
+        )
+    ]
 
 
 def main() -> None:
