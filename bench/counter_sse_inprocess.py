@@ -75,6 +75,16 @@ async def _stream(app: ASGI, path: str, arrivals: Arrivals) -> None:
     await app(http_scope("GET", path, [(b"accept", b"text/event-stream")]), receive, send)
 
 
+async def _all_in(arrivals: Arrivals, timeout_s: float) -> None:
+    try:
+        await asyncio.wait_for(arrivals.all_in.wait(), timeout_s)
+    except TimeoutError:
+        raise RuntimeError(
+            f"after {timeout_s:.0f} s, {arrivals.count} of {arrivals.streams} streams had version "
+            f"{arrivals.version}"
+        ) from None
+
+
 async def _fan_out(
     app: ASGI, path: str, streams: int, changes: int, change: Callable[[], Awaitable[int]]
 ) -> float:
@@ -83,14 +93,14 @@ async def _fan_out(
     arrivals.expect(await change())  # every stream opens on this state
     tasks = [asyncio.create_task(_stream(app, path, arrivals)) for _ in range(streams)]
     try:
-        await asyncio.wait_for(arrivals.all_in.wait(), 120)
+        await _all_in(arrivals, 120)
         per_stream: list[float] = []
         for _ in range(changes):
             arrivals.expect(arrivals.version + 1)
             started = time.process_time()
             if await change() != arrivals.version:
                 raise RuntimeError("another change came in between")
-            await asyncio.wait_for(arrivals.all_in.wait(), 60)
+            await _all_in(arrivals, 60)
             per_stream.append((time.process_time() - started) / streams * 1e6)
         return statistics.median(per_stream)
     finally:
