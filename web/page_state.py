@@ -2,8 +2,8 @@
 
 Pages load it before their handler runs (the app's `before_request`). A remote function's route
 waits until it knows what its answer renders, and loads it only when one of those templates (or
-anything they include, import or extend) reads it: most partials, like a counter's, read neither,
-so their calls skip a Redis read.
+anything they include, import or extend) reads it: most partials read neither, so their calls
+skip a Redis read.
 """
 
 from __future__ import annotations
