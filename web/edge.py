@@ -1,9 +1,10 @@
 """The app's one middleware: request id, proxies, origin check, session, CSRF, headers, log and metrics.
 
-One object per route (Litestar builds it into each route's stack, sharing one EdgeParts), one pass over the request's
-headers, and one wrapper around `send` that touches the response start (security headers, the
-request id, the cookies this request must set, the flash cookie's expiry, whether it is an SSE
-stream) and otherwise only counts body bytes, so a stream's messages pass straight through.
+One object per route (Litestar builds it into each route's stack; all share one EdgeParts), one
+pass over the request's headers, and one wrapper around `send` that touches the response start
+(security headers, the request id, the cookies this request must set, the flash cookie's expiry,
+whether it is an SSE stream) and otherwise only counts body bytes, so a stream's messages pass
+straight through.
 
 Refusals (cross-site origin, foreign or missing CSRF token) raise as Litestar's middleware did:
 the app's exception handlers answer them outside this wrapper, which is why web/errors.py puts
