@@ -6,11 +6,10 @@ import asyncio
 import inspect
 import signal
 
+from litestar.connection import ASGIConnection
 from redis.asyncio.connection import Connection
 
 from actors.scripts import Script, _Call, _pack
-from litestar.connection import ASGIConnection
-
 from web.auth.cookies import request_cookies
 from web.private_apis import (
     KwargsModel,
