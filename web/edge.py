@@ -1,9 +1,10 @@
 """The app's one middleware: request id, proxies, origin check, session, CSRF, headers, log and metrics.
 
-One object per route (Litestar builds it into each route's stack), one pass over the request's
-headers, and one wrapper around `send` that touches the response start (security headers, the
-request id, the cookies this request must set, the flash cookie's expiry, whether it is an SSE
-stream) and otherwise only counts body bytes, so a stream's messages pass straight through.
+One object per route (Litestar builds it into each route's stack; all share one EdgeParts), one
+pass over the request's headers, and one wrapper around `send` that touches the response start
+(security headers, the request id, the cookies this request must set, the flash cookie's expiry,
+whether it is an SSE stream) and otherwise only counts body bytes, so a stream's messages pass
+straight through.
 
 Refusals (cross-site origin, foreign or missing CSRF token) raise as Litestar's middleware did:
 the app's exception handlers answer them outside this wrapper, which is why web/errors.py puts
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import os
 import time
+from dataclasses import dataclass
 from typing import Any, cast
 
 from litestar.config.csrf import CSRFConfig
@@ -45,17 +47,41 @@ from web.security import (
 _ORIGIN, _REFERER, _SITE = b"origin", b"referer", b"sec-fetch-site"
 
 
+@dataclass(frozen=True)
+class EdgeParts:
+    """What every route's middleware reads, built once per app rather than once per route."""
+
+    policy: EdgePolicy
+    production: bool
+    metered: bool
+    sessions: SessionResolver
+    csrf: CSRFCheck
+    wanted: frozenset[bytes]
+
+    @classmethod
+    def build(cls, settings: Settings, csrf: CSRFConfig) -> EdgeParts:
+        check = CSRFCheck(csrf)
+        return cls(
+            policy=EdgePolicy.from_settings(settings),
+            production=settings.is_production,
+            metered=settings.metrics_enabled,
+            sessions=SessionResolver(settings, csrf),
+            csrf=check,
+            wanted=frozenset({REQUEST_ID, b"host", b"cookie", _ORIGIN, _REFERER, _SITE, check.header}),
+        )
+
+
 class EdgeMiddleware:
     """Everything between the server and a route handler, in the order the separate layers ran."""
 
-    def __init__(self, app: ASGIApp, settings: Settings, csrf: CSRFConfig) -> None:
+    def __init__(self, app: ASGIApp, parts: EdgeParts) -> None:
         self.app = app
-        self.policy = EdgePolicy.from_settings(settings)
-        self.production = settings.is_production
-        self.metered = settings.metrics_enabled
-        self.sessions = SessionResolver(settings, csrf)
-        self.csrf = CSRFCheck(csrf)
-        self.wanted = frozenset({REQUEST_ID, b"host", b"cookie", _ORIGIN, _REFERER, _SITE, self.csrf.header})
+        self.policy = parts.policy
+        self.production = parts.production
+        self.metered = parts.metered
+        self.sessions = parts.sessions
+        self.csrf = parts.csrf
+        self.wanted = parts.wanted
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != ScopeType.HTTP:
@@ -177,4 +203,4 @@ def _text(value: bytes | None) -> str | None:
 
 def middleware(settings: Settings, csrf: CSRFConfig) -> DefineMiddleware:
     """The one entry of app.py's `Litestar(middleware=[...])`."""
-    return DefineMiddleware(EdgeMiddleware, settings=settings, csrf=csrf)
+    return DefineMiddleware(EdgeMiddleware, parts=EdgeParts.build(settings, csrf))
