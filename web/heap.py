@@ -11,15 +11,15 @@ frees nothing. With 10,000 streams open, two kinds of scan paused the worker:
   The young threshold therefore grows with the streams open (`YOUNG_PER_STREAM` each): a fan-out
   fits in it, and what it held is freed by reference counting before the next collection.
 - Full collections scanned every stream's state (~90 objects each). `gc.freeze()` moves every
-  object alive at that moment to a generation the collector never scans; established streams are
-  frozen in batches.
+  object alive at that moment to a generation the collector never scans; streams are frozen each
+  time `FREEZE_EVERY` more are open than at the last freeze.
 
 With 10,000 streams on one worker, collections of 25-50 ms came about once per change before, none
 above a few milliseconds after (bench/RESULTS.md). Frozen objects are still freed by reference
 counting when the last reference goes; only garbage in reference cycles among them waits until
 they are thawed (`gc.unfreeze()`). Requests leave no such cycles (tests/web/test_request_garbage.py),
-and the policy thaws once as many frozen streams have ended as are still open, so the collector
-finds whatever they left then.
+and once half the streams open at the last freeze have ended, the policy thaws, collects once
+(finding whatever they left) and freezes what is still alive again.
 
 Only served workers use it (`app.asgi()`): tests build and drop hundreds of apps in one process.
 """
@@ -32,7 +32,7 @@ import gc
 # default is 700). A request leaves no reference cycles behind (see app.py's HTMXPlugin note), so
 # collecting less often frees nothing later; it only stops pausing requests in flight.
 GC_YOUNG_THRESHOLD = 10_000
-# Established streams frozen together: one `gc.freeze()` per this many (a constant-time call).
+# Streams freeze when this many more are open than at the last freeze (`gc.freeze()` is constant-time).
 FREEZE_EVERY = 64
 # Young objects allowed per open stream before a collection: a change's fan-out fits (~5 each).
 YOUNG_PER_STREAM = 20
@@ -50,13 +50,13 @@ def settle_heap() -> None:
 
 
 class LongLivedStreams:
-    """Freezes established SSE streams in batches; thaws once as many have ended as are still open."""
+    """Freezes established SSE streams as their number grows; thaws when half of them have ended."""
 
     def __init__(self, freeze_every: int = FREEZE_EVERY) -> None:
         self.freeze_every = freeze_every
         self.enabled = False
-        self.established_since_freeze = 0
-        self.ended_since_thaw = 0
+        # Streams open at the last freeze (or thaw): the level the next freeze and thaw count from.
+        self.frozen_at = 0
         self.freezes = 0
         self.thaws = 0
 
@@ -65,22 +65,25 @@ class LongLivedStreams:
         if not self.enabled:
             return
         self._fit_young(open_now)
-        self.established_since_freeze += 1
-        if self.established_since_freeze >= self.freeze_every:
-            self.established_since_freeze = 0
+        # Only many streams at once are worth it: a worker with a few never freezes or thaws.
+        if open_now >= self.frozen_at + self.freeze_every:
+            self.frozen_at = open_now
             self.freezes += 1
             gc.freeze()
 
     def ended(self, still_open: int) -> None:
-        """A stream ended: when ended ones outnumber open ones, let the collector see them again."""
+        """A stream ended: once half of those open at the last freeze have, collect what they left."""
         if not self.enabled:
             return
         self._fit_young(still_open)
-        self.ended_since_thaw += 1
-        if self.ended_since_thaw >= max(self.freeze_every, still_open):
-            self.ended_since_thaw = 0
+        if self.frozen_at >= self.freeze_every and still_open <= self.frozen_at // 2:
+            self.frozen_at = still_open
             self.thaws += 1
+            # One full collection finds their cycles; what is still alive (the start-up heap, the
+            # streams still open) goes back out of the scans, as `settle_heap` left it.
             gc.unfreeze()
+            gc.collect()
+            gc.freeze()
 
     def _fit_young(self, open_now: int) -> None:
         wanted = max(GC_YOUNG_THRESHOLD, YOUNG_PER_STREAM * open_now)

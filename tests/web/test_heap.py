@@ -28,40 +28,54 @@ def test_a_policy_that_is_not_enabled_never_freezes(thawed: None) -> None:
     streams = LongLivedStreams(freeze_every=2)
     for n in range(10):
         streams.established(open_now=n + 1)
-    streams.ended(still_open=9)
+    streams.ended(still_open=0)
     assert gc.get_freeze_count() == 0 and streams.freezes == 0 and streams.thaws == 0
     assert gc.get_threshold() == before
 
 
-def test_every_batch_of_established_streams_is_frozen(thawed: None) -> None:
+def test_streams_freeze_each_time_a_batch_more_are_open(thawed: None) -> None:
     streams = LongLivedStreams(freeze_every=3)
     streams.enabled = True
     state = [object() for _ in range(100)]  # what a stream holds, alive while it is open
     streams.established(open_now=1)
     streams.established(open_now=2)
-    assert gc.get_freeze_count() == 0  # not yet a batch
+    assert gc.get_freeze_count() == 0  # not yet a batch more than before
     streams.established(open_now=3)
     assert streams.freezes == 1 and gc.get_freeze_count() > 0
     assert state  # still referenced: frozen objects stay alive and usable
+    streams.ended(still_open=2)
+    streams.established(open_now=3)  # the same level again: nothing new to freeze
+    assert streams.freezes == 1
+    streams.established(open_now=6)
+    assert streams.freezes == 2
 
 
-def test_thawed_once_as_many_streams_ended_as_are_still_open(thawed: None) -> None:
+def test_a_worker_with_a_few_streams_at_a_time_never_freezes_or_thaws(thawed: None) -> None:
+    streams = LongLivedStreams(freeze_every=3)
+    streams.enabled = True
+    for _ in range(50):  # page views: a stream opens, then ends, one or two at a time
+        streams.established(open_now=1)
+        streams.established(open_now=2)
+        streams.ended(still_open=1)
+        streams.ended(still_open=0)
+    assert streams.freezes == 0 and streams.thaws == 0 and gc.get_freeze_count() == 0
+
+
+def test_thawed_collected_and_frozen_again_once_half_the_frozen_streams_ended(thawed: None) -> None:
     streams = LongLivedStreams(freeze_every=3)
     streams.enabled = True
     for n in range(12):
         streams.established(open_now=n + 1)
     assert streams.freezes == 4 and gc.get_freeze_count() > 0
-    # Ending 5 of 12: 7 still open, so fewer ended than open (and fewer than a batch): still frozen.
-    for open_left in range(11, 6, -1):
+    for open_left in range(11, 6, -1):  # 5 of the 12 end: more than half still open
         streams.ended(still_open=open_left)
-    assert streams.thaws == 0 and gc.get_freeze_count() > 0
-    # The 7th to end leaves 5 open: 7 ended outnumber them, and the collector sees everything again.
-    streams.ended(still_open=6)
-    streams.ended(still_open=5)
-    assert streams.thaws == 1 and gc.get_freeze_count() == 0
+    assert streams.thaws == 0
+    streams.ended(still_open=6)  # half gone
+    assert streams.thaws == 1 and streams.frozen_at == 6
+    assert gc.get_freeze_count() > 0  # what is still alive is out of the scans again
 
 
-def test_cyclic_garbage_frozen_with_a_stream_is_collected_after_the_thaw(thawed: None) -> None:
+def test_cyclic_garbage_frozen_with_a_stream_is_collected_at_the_thaw(thawed: None) -> None:
     streams = LongLivedStreams(freeze_every=1)
     streams.enabled = True
 
@@ -75,8 +89,7 @@ def test_cyclic_garbage_frozen_with_a_stream_is_collected_after_the_thaw(thawed:
     del a, b
     gc.collect()
     assert alive() is not None  # garbage now, but in a generation the collector does not scan
-    streams.ended(still_open=0)  # one ended, none open: thawed
-    gc.collect()
+    streams.ended(still_open=0)  # every frozen stream ended: thawed and collected
     assert alive() is None
 
 
