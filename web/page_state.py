@@ -59,6 +59,8 @@ def reads_page_state(environment: Environment, name: str) -> bool:
 
 
 def _reads(environment: Environment, name: str) -> bool:
+    if environment.loader is None:
+        return True
     seen: set[str] = set()
     pending = [name]
     while pending:
@@ -66,8 +68,6 @@ def _reads(environment: Environment, name: str) -> bool:
         if current in seen:
             continue
         seen.add(current)
-        if environment.loader is None:
-            return True
         try:
             source = environment.loader.get_source(environment, current)[0]
         except TemplateNotFound:

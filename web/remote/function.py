@@ -26,7 +26,6 @@ import web.remote.responses as responses
 import web.remote.usage as usage
 from actors.keys import hashed_id
 from domain.errors import DomainError, NotSignedIn, ValidationFailed
-from web import page_state
 from web.errors import (
     GENERIC_500,
     REDIS_DOWN,
@@ -431,8 +430,7 @@ class RemoteFunction(Generic[P, R]):
                 else Operation
             ),
             cache=False,
-            # Preferences and the organization menu are read only if the answer's templates read them.
-            opt={"public": self.public, page_state.ON_RENDER: True},
+            opt={"public": self.public},
         )
         return handler(endpoint)
 

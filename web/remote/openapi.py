@@ -51,7 +51,8 @@ ANSWER = object()
 class RemoteRouteHandler(HTTPRouteHandler):
     """A route whose OpenAPI entry shows the function's parameters, while it parses input itself.
 
-    It decorates an endpoint that returns ANSWER; `respond(request)` then answers.
+    It decorates an endpoint that returns ANSWER; `respond(request)` then answers. Page state
+    (preferences, the organization menu) is read when the answer renders, if its templates read it.
     """
 
     def __init__(
@@ -61,6 +62,7 @@ class RemoteRouteHandler(HTTPRouteHandler):
         respond: Callable[[Request[Any, Any, Any]], Awaitable[Response[Any]]],
         **kwargs: Any,
     ) -> None:
+        kwargs["opt"] = {**(kwargs.get("opt") or {}), page_state.ON_RENDER: True}
         super().__init__(**kwargs)
         self._doc_signature = doc_signature
         self._respond = respond
