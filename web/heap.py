@@ -55,29 +55,34 @@ class LongLivedStreams:
     def __init__(self, freeze_every: int = FREEZE_EVERY) -> None:
         self.freeze_every = freeze_every
         self.enabled = False
+        # Streams established and not yet ended. Counted here, one at a time, rather than taken from
+        # the caller: streams opening together would otherwise all report the same level and skip batches.
+        self.open = 0
         # Streams open at the last freeze (or thaw): the level the next freeze and thaw count from.
         self.frozen_at = 0
         self.freezes = 0
         self.thaws = 0
 
-    def established(self, open_now: int) -> None:
+    def established(self) -> None:
         """A stream is set up (subscribed, its first message out): its state will live on."""
+        self.open += 1
         if not self.enabled:
             return
-        self._fit_young(open_now)
+        self._fit_young(self.open)
         # Only many streams at once are worth it: a worker with a few never freezes or thaws.
-        if open_now >= self.frozen_at + self.freeze_every:
-            self.frozen_at = open_now
+        if self.open >= self.frozen_at + self.freeze_every:
+            self.frozen_at = self.open
             self.freezes += 1
             gc.freeze()
 
-    def ended(self, still_open: int) -> None:
-        """A stream ended: once half of those open at the last freeze have, collect what they left."""
+    def ended(self) -> None:
+        """An established stream ended: once half of those open at the last freeze have, collect."""
+        self.open -= 1
         if not self.enabled:
             return
-        self._fit_young(still_open)
-        if self.frozen_at >= self.freeze_every and still_open <= self.frozen_at // 2:
-            self.frozen_at = still_open
+        self._fit_young(self.open)
+        if self.frozen_at >= self.freeze_every and self.open <= self.frozen_at // 2:
+            self.frozen_at = self.open
             self.thaws += 1
             # One full collection finds their cycles; what is still alive (the start-up heap, the
             # streams still open) goes back out of the scans, as `settle_heap` left it.

@@ -171,6 +171,7 @@ class LiveStreams:
                 _open_in_process += 1
                 if hangup is not None:
                     hangup.on_gone(lambda: subscription._deliver(GONE))
+                established = False
                 try:
                     last = after
                     state = await self.current(view, actor_id)
@@ -178,7 +179,8 @@ class LiveStreams:
                         last = state.version
                         yield self.message(view, actor_id, state)
                     queue = events.queue
-                    heap.STREAMS.established(_open_in_process)
+                    heap.STREAMS.established()
+                    established = True
                     while not self.closing.is_set():
                         while queue.empty():
                             await queue.arrival()
@@ -206,7 +208,8 @@ class LiveStreams:
                 finally:
                     self._subscriptions.discard(subscription)
                     _open_in_process -= 1
-                    heap.STREAMS.ended(_open_in_process)
+                    if established:
+                        heap.STREAMS.ended()
                     if self.closing.is_set() and not self._subscriptions:
                         self.drained.set()
         finally:

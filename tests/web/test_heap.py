@@ -11,6 +11,14 @@ import pytest
 from web.heap import GC_YOUNG_THRESHOLD, YOUNG_PER_STREAM, LongLivedStreams
 
 
+def open_to(streams: LongLivedStreams, level: int) -> None:
+    """Streams establish or end one at a time until `level` are open, as a worker's would."""
+    while streams.open < level:
+        streams.established()
+    while streams.open > level:
+        streams.ended()
+
+
 @pytest.fixture
 def thawed() -> Iterator[None]:
     """Freezing and thresholds are process-wide: a test's are undone afterwards."""
@@ -27,8 +35,8 @@ def test_a_policy_that_is_not_enabled_never_freezes(thawed: None) -> None:
     before = gc.get_threshold()
     streams = LongLivedStreams(freeze_every=2)
     for n in range(10):
-        streams.established(open_now=n + 1)
-    streams.ended(still_open=0)
+        open_to(streams, n + 1)
+    open_to(streams, 0)
     assert gc.get_freeze_count() == 0 and streams.freezes == 0 and streams.thaws == 0
     assert gc.get_threshold() == before
 
@@ -37,16 +45,16 @@ def test_streams_freeze_each_time_a_batch_more_are_open(thawed: None) -> None:
     streams = LongLivedStreams(freeze_every=3)
     streams.enabled = True
     state = [object() for _ in range(100)]  # what a stream holds, alive while it is open
-    streams.established(open_now=1)
-    streams.established(open_now=2)
+    open_to(streams, 1)
+    open_to(streams, 2)
     assert gc.get_freeze_count() == 0  # not yet a batch more than before
-    streams.established(open_now=3)
+    open_to(streams, 3)
     assert streams.freezes == 1 and gc.get_freeze_count() > 0
     assert state  # still referenced: frozen objects stay alive and usable
-    streams.ended(still_open=2)
-    streams.established(open_now=3)  # the same level again: nothing new to freeze
+    open_to(streams, 2)
+    open_to(streams, 3)  # the same level again: nothing new to freeze
     assert streams.freezes == 1
-    streams.established(open_now=6)
+    open_to(streams, 6)
     assert streams.freezes == 2
 
 
@@ -54,10 +62,10 @@ def test_a_worker_with_a_few_streams_at_a_time_never_freezes_or_thaws(thawed: No
     streams = LongLivedStreams(freeze_every=3)
     streams.enabled = True
     for _ in range(50):  # page views: a stream opens, then ends, one or two at a time
-        streams.established(open_now=1)
-        streams.established(open_now=2)
-        streams.ended(still_open=1)
-        streams.ended(still_open=0)
+        open_to(streams, 1)
+        open_to(streams, 2)
+        open_to(streams, 1)
+        open_to(streams, 0)
     assert streams.freezes == 0 and streams.thaws == 0 and gc.get_freeze_count() == 0
 
 
@@ -65,12 +73,12 @@ def test_thawed_collected_and_frozen_again_once_half_the_frozen_streams_ended(th
     streams = LongLivedStreams(freeze_every=3)
     streams.enabled = True
     for n in range(12):
-        streams.established(open_now=n + 1)
+        open_to(streams, n + 1)
     assert streams.freezes == 4 and gc.get_freeze_count() > 0
     for open_left in range(11, 6, -1):  # 5 of the 12 end: more than half still open
-        streams.ended(still_open=open_left)
+        open_to(streams, open_left)
     assert streams.thaws == 0
-    streams.ended(still_open=6)  # half gone
+    open_to(streams, 6)  # half gone
     assert streams.thaws == 1 and streams.frozen_at == 6
     assert gc.get_freeze_count() > 0  # what is still alive is out of the scans again
 
@@ -85,22 +93,22 @@ def test_cyclic_garbage_frozen_with_a_stream_is_collected_at_the_thaw(thawed: No
     a, b = Node(), Node()
     a.peer, b.peer = b, a
     alive = weakref.ref(a)
-    streams.established(open_now=1)  # frozen while the cycle is still referenced
+    open_to(streams, 1)  # frozen while the cycle is still referenced
     del a, b
     gc.collect()
     assert alive() is not None  # garbage now, but in a generation the collector does not scan
-    streams.ended(still_open=0)  # every frozen stream ended: thawed and collected
+    open_to(streams, 0)  # every frozen stream ended: thawed and collected
     assert alive() is None
 
 
 def test_the_young_generation_grows_with_the_streams_open_and_shrinks_as_they_end(thawed: None) -> None:
     streams = LongLivedStreams(freeze_every=1000)
     streams.enabled = True
-    streams.established(open_now=10)
+    open_to(streams, 10)
     assert gc.get_threshold()[0] == GC_YOUNG_THRESHOLD  # a few streams: the worker's own threshold
-    streams.established(open_now=10_000)
+    open_to(streams, 10_000)
     assert gc.get_threshold()[0] == YOUNG_PER_STREAM * 10_000  # a change's fan-out fits
-    streams.ended(still_open=2_000)
+    open_to(streams, 2_000)
     assert gc.get_threshold()[0] == YOUNG_PER_STREAM * 2_000
-    streams.ended(still_open=3)
+    open_to(streams, 3)
     assert gc.get_threshold()[0] == GC_YOUNG_THRESHOLD
