@@ -44,7 +44,7 @@ def test_generated_project_passes_its_whole_suite(answers: dict[str, str], tmp_p
     # copies it by `git ls-files`).
     for command in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "Start from the template"]):
         run(project, "git", *command)
-    workers = os.environ.get("TEST_WORKERS", "auto")
+    workers = os.environ.get("TEST_WORKERS", str((os.cpu_count() or 1) + 1))  # as the Makefile's default
     args = ["-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", workers, "--dist", "loadfile"]
     output = run(project, sys.executable, *args, timeout=3600)
     summary = output.strip().splitlines()[-1]
