@@ -40,7 +40,7 @@ migrate: install
 # pytest-xdist workers: one more than the cores, as a third of a worker's time is spent waiting on the
 # servers, browsers and processes its tests start (on 2 cores: 4:28 against 4:58 with one per core).
 # Each test file runs on one worker: its module-scoped servers start once.
-TEST_WORKERS ?= $(shell python3 -c 'import os; print((os.cpu_count() or 1) + 1)')
+TEST_WORKERS ?= $(shell $(PYTHON) -c 'import os; print((os.cpu_count() or 1) + 1)')
 test: install
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
