@@ -28,6 +28,7 @@ from settings import Settings
 from web import flash
 from web.auth.csrf import CSRFCheck
 from web.auth.middleware import SessionResolver
+from web.headers import SCOPE_KEY as HEADERS_KEY
 from web.logging import current_request_id, failed_status, log_request
 from web.metrics import EXCLUDED_ROUTES, instruments, request_ended, route_of, stream_opened
 from web.request_id import HEADER_BYTES as REQUEST_ID
@@ -43,7 +44,7 @@ from web.security import (
     refuse_cross_origin,
 )
 
-# Headers the request path reads, each taken once (the first of its name) in the one pass.
+# Headers the edge reads itself (web/headers.py keeps every header's first value).
 _ORIGIN, _REFERER, _SITE = b"origin", b"referer", b"sec-fetch-site"
 
 
@@ -56,7 +57,6 @@ class EdgeParts:
     metered: bool
     sessions: SessionResolver
     csrf: CSRFCheck
-    wanted: frozenset[bytes]
 
     @classmethod
     def build(cls, settings: Settings, csrf: CSRFConfig) -> EdgeParts:
@@ -67,7 +67,6 @@ class EdgeParts:
             metered=settings.metrics_enabled,
             sessions=SessionResolver(settings, csrf),
             csrf=check,
-            wanted=frozenset({REQUEST_ID, b"host", b"cookie", _ORIGIN, _REFERER, _SITE, check.header}),
         )
 
 
@@ -81,7 +80,6 @@ class EdgeMiddleware:
         self.metered = parts.metered
         self.sessions = parts.sessions
         self.csrf = parts.csrf
-        self.wanted = parts.wanted
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != ScopeType.HTTP:
@@ -145,20 +143,20 @@ class EdgeMiddleware:
             log_request(scope, status, started, sent)
 
     def _read_headers(self, raw: dict[str, Any]) -> dict[bytes, bytes]:
-        """The first value of each wanted header; lower-cases the Host header in production."""
+        """Each header's first value, kept in the scope for the rest of the request (web/headers.py);
+        lower-cases the Host header in production."""
         seen: dict[bytes, bytes] = {}
-        wanted = self.wanted
         headers: list[tuple[bytes, bytes]] = raw.get("headers", [])
-        for index, (key, value) in enumerate(headers):
+        for key, value in headers:
             name = key.lower()
-            if name in wanted and name not in seen:
+            if name not in seen:
                 seen[name] = value
-                if name == b"host" and self.production and value != value.lower():
-                    # Host names are case-insensitive; Litestar's allowed-hosts check is not.
-                    seen[name] = value.lower()
-                    rewritten = list(headers)
-                    rewritten[index] = (key, value.lower())
-                    raw["headers"] = headers = rewritten
+        host = seen.get(b"host")
+        if host is not None and self.production and host != host.lower():
+            # Host names are case-insensitive; Litestar's allowed-hosts check is not.
+            seen[b"host"] = host.lower()
+            raw["headers"] = [(k, v.lower() if k.lower() == b"host" else v) for k, v in headers]
+        raw[HEADERS_KEY] = seen
         return seen
 
     def _finish_headers(

@@ -24,6 +24,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from domain.errors import DomainError, RateLimited, Unavailable
 from web import flash
+from web.headers import first_headers
 from web.request_id import request_id_of
 from web.security import scope_security_headers
 from web.templating import HTMLTemplate
@@ -65,14 +66,14 @@ class Caller(Enum):
 
 def caller_of(request: AnyRequest) -> Caller:
     """htmx (not boosted), a JSON client, or a browser doing plain navigation and form posts."""
-    headers = request.headers
-    if headers.get("hx-request") == "true" and headers.get("hx-boosted") != "true":
+    headers = first_headers(request.scope)
+    if headers.get(b"hx-request") == b"true" and headers.get(b"hx-boosted") != b"true":
         return Caller.HTMX
-    accept = headers.get("accept", "")
-    if accept and "*/*" not in accept:
+    accept = headers.get(b"accept", b"")
+    if accept and b"*/*" not in accept:
         best = request.accept.best_match([MediaType.HTML, MediaType.JSON], default=MediaType.HTML)
         return Caller.JSON if best == MediaType.JSON else Caller.BROWSER
-    if headers.get("content-type", "").startswith("application/json"):
+    if headers.get(b"content-type", b"").startswith(b"application/json"):
         return Caller.JSON
     return Caller.BROWSER
 

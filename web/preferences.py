@@ -14,6 +14,7 @@ from redis.exceptions import RedisError
 
 from actors.preferences import Preferences, PreferencesActor
 from domain.auth.types import AuthUser
+from web.headers import header
 from web.services import services_from_state
 
 DEFAULTS = Preferences()
@@ -42,7 +43,7 @@ def preferences_of(request: Request[Any, Any, Any]) -> Preferences:
 
 
 def _renders_html(request: Request[Any, Any, Any]) -> bool:
-    return request.headers.get("hx-request") == "true" or "text/html" in request.headers.get("accept", "")
+    return header(request.scope, b"hx-request") == "true" or "text/html" in header(request.scope, b"accept")
 
 
 async def load_preferences(request: Request[Any, Any, Any]) -> None:

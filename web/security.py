@@ -299,6 +299,8 @@ def origin_refusal(
         source = "referer"
         if origin is None:
             return None
+    if origin in policy.allowed_origins:  # already in normal form: what every same-site post sends
+        return None
     if origin.lower() == "null":
         return f"{source}=null"
     normalized = origin_of(origin)

@@ -12,6 +12,7 @@ from litestar.datastructures import Cookie
 from domain.auth.types import AuthSession, AuthUser
 from domain.errors import Forbidden, NotFound, NotSignedIn, Unavailable
 from domain.orgs.members import OrgAccess, Role, access, active_organization
+from web.headers import header
 from web.request_id import request_id_of
 from web.security import safe_next
 
@@ -180,22 +181,36 @@ class Context:
             self.effects.template = template
 
 
-def context_from(request: Request[Any, Any, Any]) -> Context:
-    """The Context of an HTTP request, for page handlers that call remote functions for SSR."""
+def user_of(request: Request[Any, Any, Any]) -> AuthUser | None:
     user = request.scope.get("user")  # type: ignore[typeddict-item]
+    return user if isinstance(user, AuthUser) else None
+
+
+def client_ip_of(request: Request[Any, Any, Any]) -> str | None:
+    client = request.scope.get("client")
+    return client[0] if client else None
+
+
+def context_from(
+    request: Request[Any, Any, Any], *, next: str | None = None, idempotency_key: str | None = None
+) -> Context:
+    """The Context of an HTTP request, for page handlers that call remote functions for SSR.
+
+    `idempotency_key` defaults to the request's `Idempotency-Key` header; `next` is a form's.
+    """
     session = request.scope.get("auth")  # type: ignore[typeddict-item]
     token = request.scope.get("session_token")  # type: ignore[typeddict-item]
-    client = request.client
     return Context(
-        user=user if isinstance(user, AuthUser) else None,
+        user=user_of(request),
         request_id=request_id_of(request.scope),
-        client_ip=client.host if client else None,
+        client_ip=client_ip_of(request),
         maybe_services=getattr(request.app.state, "services", None),
-        idempotency_key=request.headers.get("idempotency-key") or None,
+        idempotency_key=idempotency_key or header(request.scope, b"idempotency-key") or None,
         session=session if isinstance(session, AuthSession) else None,
         session_token=token if isinstance(token, str) else None,
         cookies=request.cookies,
-        user_agent=request.headers.get("user-agent", "")[:512],
+        user_agent=header(request.scope, b"user-agent")[:512],
+        next=next,
     )
 
 

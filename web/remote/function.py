@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import inspect
 import logging
 import re
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, ParamSpec, TypeVar
-from urllib.parse import quote, urlencode
+from urllib.parse import parse_qsl, quote, urlencode
 
 from litestar import HttpMethod, MediaType, Request, Response
 from litestar.exceptions import HTTPException
@@ -35,7 +34,15 @@ from web.errors import (
     error_response,
     handle_redis_down,
 )
-from web.remote.context import DEFAULT_SIGN_IN_MESSAGE, Context, context_from, same_origin_next
+from web.headers import header
+from web.remote.context import (
+    DEFAULT_SIGN_IN_MESSAGE,
+    Context,
+    client_ip_of,
+    context_from,
+    same_origin_next,
+    user_of,
+)
 from web.remote.openapi import (
     ANSWER,
     ErrorBody,
@@ -58,6 +65,7 @@ PATH_PARAM = re.compile(r"{(\w+)(?::(\w+))?}")
 UPDATE_NAME = re.compile(r"[a-z][a-z0-9_]{0,63}")
 IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9_.:-]{8,64}")
 DEFAULT_MAX_BODY = 64 * 1024
+URL_ENCODED = "application/x-www-form-urlencoded"
 
 
 @dataclass
@@ -246,6 +254,10 @@ class RemoteFunction(Generic[P, R]):
         if self.kind == "query":
             values = {k: list(v) for k, v in request.query_params.dict().items()}
             return RawInput(values=values, echo=params.echo(values))
+        if header(request.scope, b"content-type").split(";", 1)[0].strip().lower() == URL_ENCODED:
+            # A form post, as Litestar's request.form() parses it, without its multidict.
+            pairs = parse_qsl((await request.body()).decode("latin-1"), keep_blank_values=True, separator="&")
+            return self._form_input(pairs)
         content_type = request.content_type[0]
         if content_type == "application/json" or content_type.endswith("+json"):
             body = await request.body()
@@ -258,10 +270,13 @@ class RemoteFunction(Generic[P, R]):
             except InvalidInput as exc:
                 return RawInput(error=exc.errors[params.BODY_KEY])
         form = await request.form()
-        values = {}
-        for key, value in form.multi_items():
-            if isinstance(value, str):
-                values.setdefault(key, []).append(value)
+        return self._form_input((k, v) for k, v in form.multi_items() if isinstance(v, str))
+
+    @staticmethod
+    def _form_input(pairs: Iterable[tuple[str, str]]) -> RawInput:
+        values: dict[str, list[str]] = {}
+        for key, value in pairs:
+            values.setdefault(key, []).append(value)
         next_values = values.get("next")
         keys = values.get("_idempotency_key")
         return RawInput(
@@ -299,18 +314,18 @@ class RemoteFunction(Generic[P, R]):
             args.update(inputs)
         return args
 
-    def _scoped_key(self, key: str, request: AnyRequest, ctx: Context) -> str:
+    def _scoped_key(self, key: str, request: AnyRequest) -> str:
         """The caller's key as the actors' request id: its stored result is this caller's, for this function.
 
         A signed-in caller is its user; a signed-out one its browser (the CSRF secret that passed the
         check), or its address when no CSRF check ran. Another caller's key is a fresh request.
         """
-        if ctx.user is not None:
-            caller = f"user:{ctx.user.id}"
+        if (user := user_of(request)) is not None:
+            caller = f"user:{user.id}"
         elif csrf := value_or_default(ScopeState.from_scope(request.scope).csrf_token, ""):
             caller = f"browser:{csrf[:CSRF_SECRET_LENGTH]}"
         else:
-            caller = f"ip:{ctx.client_ip}"
+            caller = f"ip:{client_ip_of(request)}"
         return hashed_id(f"{self.name}\n{caller}\n{key}")
 
     async def handle(self, request: AnyRequest) -> Response[Any]:
@@ -322,15 +337,15 @@ class RemoteFunction(Generic[P, R]):
         ctx = Context()
         try:
             raw = await self._read_raw(request)
-            ctx = context_from(request)
-            ctx = dataclasses.replace(ctx, next=same_origin_next(request, raw.next))
-            key = raw.idempotency_key or ctx.idempotency_key
-            if key is not None:
-                if IDEMPOTENCY_KEY.fullmatch(key) is None:
-                    raise InvalidInput(
-                        {"idempotency_key": "Must be 8-64 characters from A-Z a-z 0-9 _ . : -"}
-                    )
-                ctx = dataclasses.replace(ctx, idempotency_key=self._scoped_key(key, request, ctx))
+            key = raw.idempotency_key or header(request.scope, b"idempotency-key") or None
+            valid = key is None or IDEMPOTENCY_KEY.fullmatch(key) is not None
+            ctx = context_from(
+                request,
+                next=same_origin_next(request, raw.next),
+                idempotency_key=self._scoped_key(key, request) if key is not None and valid else None,
+            )
+            if not valid:
+                raise InvalidInput({"idempotency_key": "Must be 8-64 characters from A-Z a-z 0-9 _ . : -"})
             if self.sign_in_message is not None:
                 ctx.require_user(self.sign_in_message)
             args: dict[str, object] | None = None
@@ -454,9 +469,9 @@ def _resolve_public(name: str, kind: Kind, public: bool | None, signed_in: str |
 
 def prefers_html(request: AnyRequest) -> bool:
     """Browsers name text/html in Accept when they navigate; htmx marks its requests."""
-    if request.headers.get("hx-request") == "true":
+    if header(request.scope, b"hx-request") == "true":
         return True
-    return any(part.strip().startswith("text/html") for part in request.headers.get("accept", "").split(","))
+    return any(part.strip().startswith("text/html") for part in header(request.scope, b"accept").split(","))
 
 
 def form_value(value: object) -> object:

@@ -14,6 +14,7 @@ from litestar.template.base import csrf_token
 from markupsafe import Markup, escape
 
 from web import flash
+from web.headers import header
 from web.remote.context import same_origin_next
 from web.remote.declare import REGISTRY, Registry
 from web.remote.function import RemoteFunction
@@ -35,8 +36,8 @@ def _current_path(context: Mapping[str, Any]) -> str | None:
     request = context.get("request")
     if not isinstance(request, Request):
         return None
-    if request.headers.get("hx-request") == "true":
-        return same_origin_next(request, request.headers.get("hx-current-url"))
+    if header(request.scope, b"hx-request") == "true":
+        return same_origin_next(request, header(request.scope, b"hx-current-url"))
     return same_origin_next(
         request, str(request.url.path) + (f"?{request.url.query}" if request.url.query else "")
     )

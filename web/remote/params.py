@@ -45,6 +45,17 @@ class Field:
     name: str
     annotation: Any
     default: Any = MISSING
+    # What the annotation admits, worked out once: every request reads these of every field.
+    record: bool = dataclasses.field(init=False, repr=False, compare=False)
+    sequence: bool = dataclasses.field(init=False, repr=False, compare=False)
+    optional: bool = dataclasses.field(init=False, repr=False, compare=False)
+    boolean: bool = dataclasses.field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "record", is_record(self.annotation))
+        object.__setattr__(self, "sequence", is_sequence(self.annotation))
+        object.__setattr__(self, "optional", is_optional(self.annotation))
+        object.__setattr__(self, "boolean", accepts_bool(self.annotation))
 
     @property
     def required(self) -> bool:
@@ -223,18 +234,18 @@ class _FieldError(Exception):
 BOOL_WORDS = {"on": "true", "off": "false", "yes": "true", "no": "false"}
 
 
-def _lax_scalar(value: str, annotation: Any) -> object:
+def _lax_scalar(value: str, field: Field) -> object:
     """Form strings as msgspec's lax mode expects them."""
     # An empty non-text value is an error (not the default): the OpenAPI schema says so too.
-    if value == "" and is_optional(annotation):
+    if value == "" and field.optional:
         return None
-    if accepts_bool(annotation) and value.lower() in BOOL_WORDS:
+    if field.boolean and value.lower() in BOOL_WORDS:
         return BOOL_WORDS[value.lower()]
     return value
 
 
 def _lax_value(field: Field, values: Mapping[str, Sequence[str]]) -> object:
-    if is_record(field.annotation) and field.name not in values:
+    if field.record and field.name not in values:
         prefix = f"{field.name}."
         nested = {k[len(prefix) :]: v for k, v in values.items() if k.startswith(prefix)}
         if not nested:
@@ -253,9 +264,9 @@ def _lax_value(field: Field, values: Mapping[str, Sequence[str]]) -> object:
     raw = values.get(field.name)
     if raw is None or len(raw) == 0:
         return MISSING
-    if is_sequence(field.annotation):
+    if field.sequence:
         return [item for item in raw if item != ""]
-    return _lax_scalar(raw[-1], field.annotation)
+    return _lax_scalar(raw[-1], field)
 
 
 def parse_lax(fields: Sequence[Field], values: Mapping[str, Sequence[str]]) -> dict[str, object]:

@@ -13,6 +13,7 @@ from litestar.response import Redirect
 from domain.errors import DomainError, NotSignedIn, ValidationFailed
 from web import flash
 from web.errors import VARY, Caller, domain_error_response, error_headers_of, error_response
+from web.headers import header
 from web.remote.answer import Answer, html_answer, json_answer, redirect_answer
 from web.remote.context import Context, RedirectStatus, same_origin_next
 from web.remote.spec import RemoteSpec
@@ -26,8 +27,8 @@ def back_path(request: AnyRequest, form_next: str | None, default: str) -> str:
     """Where a plain form post returns to: its `next` field, else the same-origin Referer, else `default`."""
     return (
         same_origin_next(request, form_next)
-        or same_origin_next(request, request.headers.get("hx-current-url"))
-        or same_origin_next(request, request.headers.get("referer"))
+        or same_origin_next(request, header(request.scope, b"hx-current-url"))
+        or same_origin_next(request, header(request.scope, b"referer"))
         or default
     )
 
