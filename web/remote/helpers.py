@@ -43,12 +43,30 @@ def _current_path(context: Mapping[str, Any]) -> str | None:
     )
 
 
+def _post_fields(context: Mapping[str, Any]) -> str:
+    """The hidden CSRF token and `next` fields every button of a page posts, made once per request."""
+    request = context.get("request")
+    scope: dict[str, Any] | None = request.scope if isinstance(request, Request) else None  # type: ignore[assignment]
+    if scope is not None and (made := scope.get(_POST_FIELDS_KEY)) is not None:
+        return str(made)
+    fields = ""
+    if token := csrf_token(context):
+        fields += _hidden("_csrf_token", token)
+    if next_path := _current_path(context):
+        fields += _hidden("next", next_path)
+    if scope is not None:
+        scope[_POST_FIELDS_KEY] = fields
+    return fields
+
+
 def _hidden(name: str, value: object) -> str:
     if isinstance(value, bool):
         value = "true" if value else "false"
     return f'<input type="hidden" name="{escape(name)}" value="{escape(value)}">'
 
 
+# Where a request keeps its buttons' hidden fields (the CSRF token is fixed before anything renders).
+_POST_FIELDS_KEY = "remote_post_fields"
 # Stands in for the URL while a button's static markup is built; no URL or attribute contains it.
 _URL_SLOT = "\x00url\x00"
 
@@ -146,10 +164,7 @@ class RemoteHelpers:
         head, middle, tail, button = self._button_frame(rf, label, target, swap, button_class, form_class)
         parts = [head, url, middle, url, tail]
         if rf.method == "POST":
-            if token := csrf_token(context):
-                parts.append(_hidden("_csrf_token", token))
-            if next_path := _current_path(context):
-                parts.append(_hidden("next", next_path))
+            parts.append(_post_fields(context))
             # One key per rendered button: a double submit or a retried request applies once.
             parts.append(f'<input type="hidden" name="_idempotency_key" value="{os.urandom(16).hex()}">')
         parts.extend(_hidden(key, value) for key, value in args.items())
