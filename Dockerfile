@@ -9,8 +9,10 @@ WORKDIR /src
 COPY . .
 # The versions in uv.lock, as `make install` gets them (without the dev extras). Every dependency
 # ships a manylinux wheel for CPython 3.12, so no compiler is needed.
+# Bytecode compiled here: PYTHONDONTWRITEBYTECODE (and a read-only /app) mean no process caches it,
+# so without it every worker would compile each import again when it starts.
 RUN /venv/bin/pip install uv==0.13.9 \
-    && UV_PROJECT_ENVIRONMENT=/venv /venv/bin/uv sync --locked --no-editable --python /venv/bin/python
+    && UV_PROJECT_ENVIRONMENT=/venv /venv/bin/uv sync --locked --no-editable --compile-bytecode --python /venv/bin/python
 
 FROM python:3.12-slim
 ENV PATH=/venv/bin:$PATH \
@@ -24,6 +26,8 @@ RUN groupadd --system --gid 10001 app \
 COPY --from=build /venv /venv
 # The code stays owned by root: the app user can read it, not change it.
 COPY --from=build /src /app
+# Compiled where it runs, so tracebacks name /app's files.
+RUN python -m compileall -q -j0 /app
 WORKDIR /app
 USER app
 EXPOSE 8000

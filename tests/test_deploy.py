@@ -133,12 +133,16 @@ def test_dockerfile_is_multi_stage_slim_non_root_and_production() -> None:
     assert len(froms) == 2 and all(f.startswith("python:3.12-slim") for f in froms)
     runs = " ".join(args for keyword, args in steps if keyword == "RUN")
     assert "uv sync --locked" in runs and "--extra dev" not in runs  # uv.lock's versions, no dev tools
+    # Bytecode compiled at build: the image sets PYTHONDONTWRITEBYTECODE and /app is read-only to it.
+    assert "--compile-bytecode" in runs and "compileall -q -j0 /app" in runs
     envs = " ".join(args for keyword, args in steps if keyword == "ENV")
     assert "APP_ENV=production" in envs
     users = [args for keyword, args in steps if keyword == "USER"]
     assert users and users[-1] not in ("root", "0")
     keywords = [keyword for keyword, _ in steps]
     assert keywords.index("USER") < keywords.index("CMD")
+    compiled = next(i for i, (keyword, args) in enumerate(steps) if keyword == "RUN" and "/app" in args)
+    assert keywords.index("USER") > compiled  # compiled as root, into the files the app user reads
     (healthcheck,) = [args for keyword, args in steps if keyword == "HEALTHCHECK"]
     assert "http://127.0.0.1:8000/healthz" in healthcheck
     (cmd,) = [args for keyword, args in steps if keyword == "CMD"]
