@@ -26,8 +26,9 @@ $(STAMP): pyproject.toml uv.lock
 install: $(STAMP)
 
 # The project's own modules compiled ahead, for the same reason; only files changed since run again.
+# A module that does not compile is left to the command that imports it to report.
 bytecode: install
-	@$(BIN)/python -m compileall -q -j0 $(wildcard *.py) $(filter-out node_modules/,$(wildcard */)) >/dev/null
+	@$(BIN)/python -m compileall -q -j0 $(wildcard *.py) $(filter-out node_modules/,$(wildcard */)) >/dev/null || true
 
 # After changing dependencies in pyproject.toml: re-resolve uv.lock (commit it), then `make install`.
 lock:

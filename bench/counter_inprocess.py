@@ -35,7 +35,7 @@ if str(ROOT) not in sys.path:
 import httpx  # noqa: E402
 from litestar import Litestar  # noqa: E402
 
-from bench.common import http_scope, progress, run_on_app_loop  # noqa: E402
+from bench.common import Row, http_scope, progress, run_on_app_loop  # noqa: E402
 from domain.mail import dev_mail_dir, list_stored  # noqa: E402
 from settings import Settings  # noqa: E402
 
@@ -189,6 +189,35 @@ async def _measure(requests: int, rounds: int, profile: str | None) -> dict[str,
     finally:
         await shutdown()
         shutil.rmtree(data_dir, ignore_errors=True)
+
+
+SECTION = (2.5, "in process")  # a section of `make bench` (bench/run.py), after the served HTTP rows
+# The app's own work per signed-in POST, in this process's CPU µs (the Performance target).
+POST_TARGET_US = 100
+
+
+def rows(requests: int = 3000, rounds: int = 3) -> list[Row]:
+    figures = run_on_app_loop(_measure(requests, rounds, None))
+    ping_wall, ping_cpu = figures["ping"]
+    made = []
+    for name, label, target in (
+        ("post", "signed-in POST /counter/{id}, in process", POST_TARGET_US),
+        ("home", "GET / (signed in), in process", None),
+    ):
+        wall, cpu = figures[name]
+        made.append(
+            Row(
+                name=label,
+                measured=f"{cpu:.0f} CPU µs per request ({wall:.0f} µs wall)",
+                baseline=f"/ping {ping_cpu:.0f} CPU µs ({ping_wall:.0f} µs wall)",
+                ratio=cpu / ping_cpu,
+                target="-" if target is None else f"<= {target} CPU µs",
+                ok=None if target is None else cpu <= target,
+                note=f"ratio: CPU µs / /ping's; ASGI calls, {CALLERS} in flight, no server or socket; "
+                f"medians of {rounds} rounds of {requests}",
+            )
+        )
+    return made
 
 
 def main() -> None:

@@ -28,6 +28,15 @@ def test_inprocess_benchmark_measures_every_route_for_a_signed_in_user() -> None
     assert all(wall > 0 and cpu > 0 for wall, cpu in figures.values())
 
 
+def test_inprocess_rows_hold_the_post_to_its_target() -> None:
+    from bench.counter_inprocess import POST_TARGET_US, rows
+
+    post, home = rows(requests=100, rounds=1)
+    assert post.target == f"<= {POST_TARGET_US} CPU µs" and isinstance(post.ok, bool)
+    assert post.ratio is not None and post.ratio > 1  # a POST costs more than /ping
+    assert home.ok is None and "CPU µs" in home.measured
+
+
 def test_inprocess_sse_benchmark_times_the_app_and_the_bare_writer_fanning_out() -> None:
     from bench.counter_sse_inprocess import measure
 
