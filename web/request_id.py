@@ -9,6 +9,8 @@ from typing import Any, cast
 from litestar.datastructures import MutableScopeHeaders
 from litestar.types import Message, Scope
 
+from web.headers import first_headers
+
 SCOPE_KEY = "request_id"
 HEADER = "x-request-id"
 HEADER_BYTES = HEADER.encode()
@@ -22,11 +24,7 @@ def request_id_of(scope: Scope) -> str:
     existing = state.get(SCOPE_KEY)
     if isinstance(existing, str):
         return existing
-    incoming = ""
-    for name, value in scope.get("headers", ()):
-        if name.lower() == HEADER_BYTES:
-            incoming = value.decode("latin-1")
-            break
+    incoming = first_headers(scope).get(HEADER_BYTES, b"").decode("latin-1")
     request_id = incoming if SAFE_ID.match(incoming) else os.urandom(16).hex()
     state[SCOPE_KEY] = request_id
     return request_id

@@ -11,6 +11,7 @@ from litestar.types import Empty, Scope
 from litestar.utils.scope.state import ScopeState
 
 from settings import Settings
+from web.headers import first_headers
 from web.private_apis import parse_cookie_string
 
 DEV_NAME = "session"
@@ -27,7 +28,7 @@ def request_cookies(scope: Scope) -> dict[str, str]:
     cookies = state.cookies
     if cookies is Empty:
         # The first Cookie header, as Litestar's Headers.get("cookie") reads it.
-        header = next((value for name, value in scope.get("headers", ()) if name.lower() == b"cookie"), None)
+        header = first_headers(scope).get(b"cookie")
         cookies = state.cookies = parse_cookie_string(header.decode("latin-1")) if header else {}
     return cookies
 
