@@ -31,3 +31,8 @@ def header(scope: Scope, name: bytes, default: str = "") -> str:
     """The first `name` header (lower-case bytes) as text, or `default`."""
     value = first_headers(scope).get(name)
     return value.decode("latin-1") if value is not None else default
+
+
+def headers_changed(scope: Scope) -> None:
+    """Code that rewrites `scope["headers"]` calls this: the next read makes the table again."""
+    cast(dict[str, Any], scope).pop(SCOPE_KEY, None)

@@ -17,6 +17,7 @@ from litestar.middleware import DefineMiddleware
 from litestar.types import ASGIApp, HTTPResponseStartEvent, Message, Receive, Scope, Send
 
 from settings import Settings
+from web.headers import headers_changed
 
 log = logging.getLogger("remote_stack.security")
 
@@ -250,6 +251,7 @@ def apply_forwarded(scope: Scope, policy: EdgePolicy) -> None:
         headers = [(k, v) for k, v in raw.get("headers", ()) if k.lower() != b"host"]
         headers.append((b"host", hosts[-1].encode("latin-1")))
         raw["headers"] = headers
+        headers_changed(scope)
 
 
 def lower_host(scope: Scope) -> None:
@@ -261,6 +263,7 @@ def lower_host(scope: Scope) -> None:
                 raw = list(headers)
                 raw[index] = (key, value.lower())
                 cast(dict[str, Any], scope)["headers"] = raw
+                headers_changed(scope)
             return
 
 

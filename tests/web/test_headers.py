@@ -14,8 +14,10 @@ from litestar.testing import TestClient
 from settings import Settings
 from tests.web.remote_support import Calls, build_registry
 from web import edge
+from web.auth.csrf import install_for_safe_request
 from web.headers import SCOPE_KEY, first_headers, header
 from web.remote import RemoteFunction
+from web.security import lower_host
 
 HEADER_NAMES = st.sampled_from(["Accept", "accept", "HX-Request", "hx-request", "User-Agent", "X-Other"])
 HEADER_VALUES = st.text(st.characters(min_codepoint=0x20, max_codepoint=0xFF), max_size=12)
@@ -114,3 +116,15 @@ def _request(body: bytes, content_type: str, route: object) -> Request[Any, Any,
 def _a_command() -> RemoteFunction[..., Any]:
     registry = build_registry(Calls())
     return next(rf for rf in registry if rf.kind != "query")
+
+
+def test_code_that_rewrites_the_headers_is_read_afresh() -> None:
+    """Lower-casing the Host and installing a session's CSRF cookie change what later reads see."""
+    scope = _scope([(b"host", b"App.Example"), (b"cookie", b"csrftoken=old; other=1")])
+    assert header(scope, b"host") == "App.Example"
+    lower_host(scope)
+    assert header(scope, b"host") == "app.example"
+
+    config = CSRFConfig(secret="s" * 32)
+    install_for_safe_request(scope, config, "fresh")
+    assert header(scope, b"cookie") == "other=1; csrftoken=fresh"

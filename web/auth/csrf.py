@@ -32,6 +32,7 @@ from litestar.types import Receive, Scope
 from litestar.utils.scope.state import ScopeState
 
 from web.auth.cookies import request_cookies
+from web.headers import headers_changed
 from web.private_apis import should_bypass_middleware
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
@@ -83,6 +84,7 @@ def install_for_safe_request(scope: Scope, config: CSRFConfig, expected: str) ->
     pieces.append(name + b"=" + quote(expected).encode())
     headers.append((b"cookie", b"; ".join(pieces)))
     raw["headers"] = headers
+    headers_changed(scope)
     return csrf_cookie(config, expected)
 
 
