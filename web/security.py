@@ -59,7 +59,7 @@ def safe_next(url: str | None, default: str = "/", *, origins: Iterable[str] = (
     `/\\evil.com`, `javascript:...`, relative paths and control characters. An absolute URL whose
     origin is one of `origins` (this site's, e.g. a Referer) becomes its path and query.
     """
-    if not url or len(url) > 2000 or any(c in _UNSAFE_IN_NEXT or not c.isprintable() for c in url):
+    if not url or len(url) > 2000 or not url.isprintable() or not _UNSAFE_IN_NEXT.isdisjoint(url):
         return default
     try:
         parts = urlsplit(url)
@@ -77,8 +77,12 @@ def safe_next(url: str | None, default: str = "/", *, origins: Iterable[str] = (
     return url
 
 
+@functools.lru_cache(maxsize=1024)
 def origin_of(url: str) -> str | None:
-    """`scheme://host[:port]` of `url`, lower-cased and without a default port; None if it has none."""
+    """`scheme://host[:port]` of `url`, lower-cased and without a default port; None if it has none.
+
+    Remembered: every page's forms ask it of the same few origins (this site's, its Referers).
+    """
     try:
         parts = urlsplit(url.strip())
         port = parts.port
