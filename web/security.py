@@ -17,7 +17,7 @@ from litestar.middleware import DefineMiddleware
 from litestar.types import ASGIApp, HTTPResponseStartEvent, Message, Receive, Scope, Send
 
 from settings import Settings
-from web.headers import headers_changed
+from web.headers import first_headers, headers_changed
 
 log = logging.getLogger("remote_stack.security")
 
@@ -223,10 +223,8 @@ def _header_values(scope: Scope, name: bytes) -> list[str] | None:
 
 
 def _first_header(scope: Scope, name: bytes) -> str | None:
-    for key, value in scope.get("headers", ()):
-        if key.lower() == name:
-            return value.decode("latin-1").strip()
-    return None
+    value = first_headers(scope).get(name)
+    return value.decode("latin-1").strip() if value is not None else None
 
 
 def _sane_host(value: str) -> bool:
