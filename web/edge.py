@@ -28,7 +28,7 @@ from settings import Settings
 from web import flash
 from web.auth.csrf import CSRFCheck
 from web.auth.middleware import SessionResolver
-from web.headers import SCOPE_KEY as HEADERS_KEY
+from web.headers import first_headers
 from web.logging import current_request_id, failed_status, log_request
 from web.metrics import EXCLUDED_ROUTES, instruments, request_ended, route_of, stream_opened
 from web.request_id import HEADER_BYTES as REQUEST_ID
@@ -40,6 +40,7 @@ from web.security import (
     apply_forwarded,
     encoded_headers,
     is_admin_path,
+    lower_host,
     origin_refusal,
     refuse_cross_origin,
 )
@@ -88,7 +89,7 @@ class EdgeMiddleware:
         started = time.perf_counter()
         raw = cast(dict[str, Any], scope)
         apply_forwarded(scope, self.policy)
-        seen = self._read_headers(raw)
+        seen = self._read_headers(scope)
         incoming = seen.get(REQUEST_ID, b"").decode("latin-1")
         request_id = raw[REQUEST_ID_KEY] = incoming if SAFE_ID.match(incoming) else os.urandom(16).hex()
         context = current_request_id.set(request_id)
@@ -142,22 +143,11 @@ class EdgeMiddleware:
                 request_ended(metrics, method, route, status or 500, started, streaming)
             log_request(scope, status, started, sent)
 
-    def _read_headers(self, raw: dict[str, Any]) -> dict[bytes, bytes]:
-        """Each header's first value, kept in the scope for the rest of the request (web/headers.py);
-        lower-cases the Host header in production."""
-        seen: dict[bytes, bytes] = {}
-        headers: list[tuple[bytes, bytes]] = raw.get("headers", [])
-        for key, value in headers:
-            name = key.lower()
-            if name not in seen:
-                seen[name] = value
-        host = seen.get(b"host")
-        if host is not None and self.production and host != host.lower():
-            # Host names are case-insensitive; Litestar's allowed-hosts check is not.
-            seen[b"host"] = host.lower()
-            raw["headers"] = [(k, v.lower() if k.lower() == b"host" else v) for k, v in headers]
-        raw[HEADERS_KEY] = seen
-        return seen
+    def _read_headers(self, scope: Scope) -> dict[bytes, bytes]:
+        """Each header's first value, read once and kept for the rest of the request (web/headers.py)."""
+        if self.production:
+            lower_host(scope)  # Host names are case-insensitive; Litestar's allowed-hosts check is not.
+        return first_headers(scope)
 
     def _finish_headers(
         self,
@@ -188,9 +178,8 @@ class EdgeMiddleware:
     async def _other(self, scope: Scope, receive: Receive, send: Send) -> None:
         """WebSocket (and anything else): proxies and the session, nothing per message."""
         if scope["type"] == ScopeType.WEBSOCKET:
-            raw = cast(dict[str, Any], scope)
             apply_forwarded(scope, self.policy)
-            seen = self._read_headers(raw)
+            seen = self._read_headers(scope)
             await self.sessions(scope, b"cookie" in seen)
         await self.app(scope, receive, send)
 

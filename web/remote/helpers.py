@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 import msgspec
 from jinja2 import pass_context
@@ -46,9 +46,9 @@ def _current_path(context: Mapping[str, Any]) -> str | None:
 def _post_fields(context: Mapping[str, Any]) -> str:
     """The hidden CSRF token and `next` fields every button of a page posts, made once per request."""
     request = context.get("request")
-    scope: dict[str, Any] | None = request.scope if isinstance(request, Request) else None  # type: ignore[assignment]
-    if scope is not None and (made := scope.get(_POST_FIELDS_KEY)) is not None:
-        return str(made)
+    scope = cast(dict[str, Any], request.scope) if isinstance(request, Request) else None
+    if scope is not None and isinstance(made := scope.get(_POST_FIELDS_KEY), str):
+        return made
     fields = ""
     if token := csrf_token(context):
         fields += _hidden("_csrf_token", token)
