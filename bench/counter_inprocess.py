@@ -75,6 +75,15 @@ async def _mailed_link(data_dir: Path, email: str) -> str:
     raise RuntimeError(f"no link mailed to {email}")
 
 
+async def _visitor_page(app: Litestar) -> bytes:
+    """The bytes a new visitor's `GET /` answers: what the plain app's `/page` sends back unrendered."""
+    transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
+    async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as client:
+        response = await client.get("/")
+        response.raise_for_status()
+        return response.content
+
+
 async def _sign_in(app: Litestar, data_dir: Path) -> tuple[bytes, bytes]:
     """A verified, signed-in user: (Cookie header, CSRF token)."""
     headers = {"Origin": BASE_URL, "Sec-Fetch-Site": "same-origin"}
@@ -139,6 +148,7 @@ class Route:
 async def _measure(requests: int, rounds: int, profile: str | None) -> dict[str, tuple[float, float]]:
     """Per route, the medians over `rounds` of (wall, CPU) µs per request."""
     from app import create_app
+    from bench import counter_plain_app
     from web.heap import settle_heap
 
     data_dir = Path(tempfile.mkdtemp(prefix="rstack-inproc-", dir="/tmp"))
@@ -150,6 +160,9 @@ async def _measure(requests: int, rounds: int, profile: str | None) -> dict[str,
     shutdown = await _lifespan(app)
     try:
         cookie, csrf = await _sign_in(app, data_dir)
+        # The bare Litestar app's routes need no start-up: /ping answers a string, /page fixed bytes.
+        counter_plain_app.serve_page(await _visitor_page(app))
+        plain = counter_plain_app.app
         settle_heap()  # what a served worker does once started (app.py)
         routes = {
             "ping": Route(app, "GET", "/ping", []),
@@ -167,6 +180,9 @@ async def _measure(requests: int, rounds: int, profile: str | None) -> dict[str,
                 ],
             ),
             "home": Route(app, "GET", "/", [(b"cookie", cookie)]),
+            "visitor": Route(app, "GET", "/", []),  # a new visitor, as the served `GET /` rows measure
+            "plain ping": Route(plain, "GET", "/ping", []),
+            "plain page": Route(plain, "GET", "/page", []),
         }
         for route in routes.values():  # warm: templates, pools, caches
             await route.per_request_us(500)
@@ -203,6 +219,7 @@ def rows(requests: int = 3000, rounds: int = 3) -> list[Row]:
     for name, label, target in (
         ("post", "signed-in POST /counter/{id}, in process", POST_TARGET_US),
         ("home", "GET / (signed in), in process", None),
+        ("visitor", "GET / (a new visitor, no cookie), in process", None),
     ):
         wall, cpu = figures[name]
         made.append(
@@ -217,6 +234,33 @@ def rows(requests: int = 3000, rounds: int = 3) -> list[Row]:
                 f"medians of {rounds} rounds of {requests}",
             )
         )
+    for name, plain, label, note in (
+        (
+            "ping",
+            "plain ping",
+            "/ping vs the bare Litestar app's /ping, in process",
+            "what the edge adds to every request (request id, proxies, origin, session, CSRF, "
+            "security headers, access log): a ceiling for every ratio against the bare app",
+        ),
+        (
+            "visitor",
+            "plain page",
+            "GET / (a new visitor) vs the bare Litestar route sending the same bytes, in process",
+            "the served `GET /` row's work without server or socket; it does all /ping does and more",
+        ),
+    ):
+        (wall, cpu), (plain_wall, plain_cpu) = figures[name], figures[plain]
+        made.append(
+            Row(
+                name=label,
+                measured=f"{cpu:.0f} CPU µs per request ({wall:.0f} µs wall)",
+                baseline=f"bare {plain_cpu:.0f} CPU µs ({plain_wall:.0f} µs wall)",
+                ratio=plain_cpu / cpu,
+                target="-",
+                ok=None,
+                note=f"ratio: the bare route's CPU µs / this one's (as req/s would compare); {note}",
+            )
+        )
     return made
 
 
@@ -224,7 +268,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--requests", type=int, default=3000, help="requests per route per round")
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--profile", choices=["ping", "post", "home"], help="loop one route forever")
+    parser.add_argument(
+        "--profile", choices=["ping", "post", "home", "visitor"], help="loop one route forever"
+    )
     args = parser.parse_args()
     try:
         figures = run_on_app_loop(_measure(args.requests, args.rounds, args.profile))
@@ -237,6 +283,9 @@ def main() -> None:
         ("GET /ping", "ping"),
         ("signed-in POST /counter/{id}", "post"),
         ("GET / (signed in)", "home"),
+        ("GET / (new visitor)", "visitor"),
+        ("bare Litestar /ping", "plain ping"),
+        ("bare Litestar /page (same bytes)", "plain page"),
     ):
         wall, cpu = figures[name]
         versus = f"  ({wall / ping:.1f}x / {cpu / ping_cpu:.1f}x /ping)" if name != "ping" else ""

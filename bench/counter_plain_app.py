@@ -40,6 +40,12 @@ redis: Redis = Redis.from_url(os.environ.get("PLAIN_REDIS_URL", "redis://127.0.0
 PAGE = Path(os.environ["PLAIN_PAGE_FILE"]).read_bytes() if os.environ.get("PLAIN_PAGE_FILE") else b""
 
 
+def serve_page(body: bytes) -> None:
+    """What `GET /page` answers from now on (`bench.counter_inprocess` sets it without a file)."""
+    global PAGE
+    PAGE = body
+
+
 async def load_script() -> None:
     await redis.script_load(SCRIPT.source)
 
