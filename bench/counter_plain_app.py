@@ -40,6 +40,12 @@ redis: Redis = Redis.from_url(os.environ.get("PLAIN_REDIS_URL", "redis://127.0.0
 PAGE = Path(os.environ["PLAIN_PAGE_FILE"]).read_bytes() if os.environ.get("PLAIN_PAGE_FILE") else b""
 
 
+def use_redis(client: Redis) -> None:
+    """Send the increments through `client` (`bench.counter_inprocess` passes the app's own)."""
+    global redis
+    redis = client
+
+
 def serve_page(body: bytes) -> None:
     """What `GET /page` answers from now on (`bench.counter_inprocess` sets it without a file)."""
     global PAGE

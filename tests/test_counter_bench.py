@@ -24,18 +24,18 @@ def test_inprocess_benchmark_measures_every_route_and_the_bare_apps() -> None:
     from bench.counter_inprocess import _measure
 
     figures = run_on_app_loop(_measure(requests=100, rounds=1, profile=None))
-    assert set(figures) == {"ping", "post", "home", "visitor", "plain ping", "plain page"}
+    assert set(figures) == {"ping", "post", "home", "visitor", "plain-post", "plain-ping", "plain-page"}
     assert all(wall > 0 and cpu > 0 for wall, cpu in figures.values())
 
 
 def test_inprocess_rows_hold_the_post_to_its_target_and_compare_with_the_bare_app() -> None:
     from bench.counter_inprocess import POST_TARGET_US, rows
 
-    post, home, visitor, ping_vs_bare, page_vs_bare = rows(requests=100, rounds=1)
+    post, home, visitor, post_vs_bare, ping_vs_bare, page_vs_bare = rows(requests=100, rounds=1)
     assert post.target == f"<= {POST_TARGET_US} CPU µs" and isinstance(post.ok, bool)
     assert post.ratio is not None and post.ratio > 1  # a POST costs more than /ping
     assert home.ok is None and visitor.ok is None and "CPU µs" in visitor.measured
-    for row in (ping_vs_bare, page_vs_bare):
+    for row in (post_vs_bare, ping_vs_bare, page_vs_bare):
         assert row.ok is None and row.baseline.startswith("bare ") and row.ratio is not None
         assert 0 < row.ratio < 1  # the app's route does more than the bare one
 
