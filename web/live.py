@@ -26,7 +26,7 @@ from actors.runtime import LiveReader, LiveState, live_reader
 from domain.errors import DomainError
 from settings import Settings
 from web import heap
-from web.errors import domain_error_response, error_response, retry_after_header
+from web.errors import REDIS_DOWN, domain_error_response, error_response, retry_after_header
 from web.live_views import ID_SLOT, LIVE_VIEWS, PATH_PARAM, LiveView, LiveViews
 from web.private_apis import loop_signal_handler
 from web.remote.context import context_from
@@ -55,6 +55,8 @@ _open_in_process = 0
 HELLO = ServerSentEventMessage(data=None, retry=RETRY_MS, comment="live").encode()
 HEARTBEAT = ServerSentEventMessage(data=None, comment="heartbeat").encode()
 GOODBYE = ServerSentEventMessage(data=None, retry=RETRY_MS, comment="server restarting").encode()
+# The last message of a stream whose Redis went away: the browser reconnects after the retry delay.
+UNAVAILABLE = ServerSentEventMessage(data=None, retry=RETRY_MS, comment="unavailable").encode()
 # Put in a stream's queue to make it send HEARTBEAT; no actor's Gap has an empty kind.
 BEAT = Gap(kind="", id="heartbeat")
 # Put in a stream's queue when its client has gone, so it ends without waiting for a change.
@@ -165,53 +167,61 @@ class LiveStreams:
             if self.closing.is_set() or (hangup is not None and hangup.gone):
                 return
             subscription = self.hub.subscribe(view.kind, actor_id)
-            # Subscribed (confirmed by Redis) before reading the state, so nothing falls in between.
-            async with subscription as events:
-                self._subscriptions.add(subscription)
-                _open_in_process += 1
-                if hangup is not None:
-                    hangup.on_gone(lambda: subscription._deliver(GONE))
-                established = False
-                try:
-                    last = after
-                    state = await self.current(view, actor_id)
-                    if state.version > last:
-                        last = state.version
-                        yield self.message(view, actor_id, state)
-                    queue = events.queue
-                    heap.STREAMS.established()
-                    established = True
-                    while not self.closing.is_set():
-                        while queue.empty():
-                            await queue.arrival()
-                        item = queue.get_nowait()
-                        if hangup is not None and hangup.gone:
-                            return  # nobody to say goodbye to
-                        if self.closing.is_set():
-                            break
-                        if item is BEAT:
-                            yield HEARTBEAT
-                        elif isinstance(item, ActorEvent):
-                            if item.version > last:
-                                version, message = await self.event_message(view, item)
-                                if version > last:
-                                    last = version
-                                    yield message
-                        else:
-                            # A Gap: events were missed (reconnect, slow reader); the current state
-                            # replaces them.
-                            state = await self.current(view, actor_id)
-                            if state.version > last:
-                                last = state.version
-                                yield self.message(view, actor_id, state)
-                    yield GOODBYE
-                finally:
-                    self._subscriptions.discard(subscription)
-                    _open_in_process -= 1
-                    if established:
-                        heap.STREAMS.ended()
-                    if self.closing.is_set() and not self._subscriptions:
-                        self.drained.set()
+            try:
+                # Subscribed (confirmed by Redis) before reading the state, so nothing falls in between.
+                async with subscription as events:
+                    self._subscriptions.add(subscription)
+                    _open_in_process += 1
+                    if hangup is not None:
+                        hangup.on_gone(lambda: subscription._deliver(GONE))
+                    established = False
+                    try:
+                        last = after
+                        state = await self.current(view, actor_id)
+                        if state.version > last:
+                            last = state.version
+                            yield self.message(view, actor_id, state)
+                        queue = events.queue
+                        heap.STREAMS.established()
+                        established = True
+                        while not self.closing.is_set():
+                            while queue.empty():
+                                await queue.arrival()
+                            item = queue.get_nowait()
+                            if hangup is not None and hangup.gone:
+                                return  # nobody to say goodbye to
+                            if self.closing.is_set():
+                                break
+                            if item is BEAT:
+                                yield HEARTBEAT
+                            elif isinstance(item, ActorEvent):
+                                if item.version > last:
+                                    version, message = await self.event_message(view, item)
+                                    if version > last:
+                                        last = version
+                                        yield message
+                            else:
+                                # A Gap: events were missed (reconnect, slow reader); the current state
+                                # replaces them.
+                                state = await self.current(view, actor_id)
+                                if state.version > last:
+                                    last = state.version
+                                    yield self.message(view, actor_id, state)
+                        yield GOODBYE
+                    finally:
+                        self._subscriptions.discard(subscription)
+                        _open_in_process -= 1
+                        if established:
+                            heap.STREAMS.ended()
+                        if self.closing.is_set() and not self._subscriptions:
+                            self.drained.set()
+            except REDIS_DOWN as exc:
+                # Redis is restarting or unreachable: end the stream cleanly rather than drop the
+                # connection; the browser comes back after the retry delay for the current state.
+                # Logged at debug: every stream ends at once, and the event hub logs the outage.
+                log.debug("live stream of %s %s ended: Redis unavailable (%s)", view.kind, actor_id, exc)
+                if hangup is None or not hangup.gone:
+                    yield UNAVAILABLE
         finally:
             if slot is not None:
                 slot.release()

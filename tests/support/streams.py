@@ -50,11 +50,15 @@ def open_stream(
 
 
 def current_version(client: httpx.Client, path: str) -> tuple[int, int | None]:
-    """A live view's status and the version its stream sends first (the current state's `id:`)."""
+    """A live view's status and the version its stream sends first (the current state's `id:`).
+
+    None with 200 when the stream ended before any state: it does so, with a retry hint, while the
+    app's Redis is unreachable.
+    """
     with client.stream("GET", path, headers={"Accept": "text/event-stream"}) as response:
         if response.status_code != 200:
             return response.status_code, None
         for line in response.iter_lines():
             if line.startswith("id: "):
                 return 200, int(line[4:])
-    raise AssertionError(f"{path} ended before sending a state")
+    return 200, None

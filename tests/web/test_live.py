@@ -10,6 +10,7 @@ import pytest
 
 from actors.connection import create_redis
 from actors.listen import EventHub
+from tests.support.server import free_port
 from tests.support.tally import TallyActor, TallyState
 from web import live as live_module
 from web.live import LiveStreams, open_streams
@@ -164,6 +165,26 @@ async def test_close_all_ends_streams_with_a_retry_hint(live: TallyLive) -> None
             await next_message(stream)
     assert live.open == 0 and open_streams() == before
     assert live.drained.is_set()
+
+
+async def test_stream_whose_redis_is_unreachable_ends_cleanly_with_a_retry_hint() -> None:
+    # Nothing listens on the port: the connection is refused, as while Redis restarts.
+    redis = create_redis(f"redis://127.0.0.1:{free_port()}")
+    live = TallyLive(hub=EventHub(redis), readers={"tally": TallyActor(redis)}, render=render_count)
+    slots = StreamSlots(per_worker=1, per_client=1)
+    slot = slots.take(("ip:127.0.0.1",))
+    before = open_streams()
+    try:
+        stream = await open_stream(live, "c-down", slot=slot)
+        last = await next_message(stream, timeout=30)  # after redis-py's own retries
+        assert (last.retry, last.comment, last.data) == (live_module.RETRY_MS, "unavailable", None)
+        with pytest.raises(StopAsyncIteration):
+            await next_message(stream)
+        assert live.open == 0 and open_streams() == before and live.hub.listener_count == 0
+        assert slots.taken == 0  # its slot was given back
+    finally:
+        await live.hub.aclose()
+        await redis.aclose()
 
 
 async def test_closed_stream_unsubscribes(live: TallyLive) -> None:
