@@ -57,6 +57,8 @@ HEARTBEAT = ServerSentEventMessage(data=None, comment="heartbeat").encode()
 GOODBYE = ServerSentEventMessage(data=None, retry=RETRY_MS, comment="server restarting").encode()
 # The last message of a stream whose Redis went away: the browser reconnects after the retry delay.
 UNAVAILABLE = ServerSentEventMessage(data=None, retry=RETRY_MS, comment="unavailable").encode()
+# What ends a stream that way: Redis down, or its subscription unconfirmed within the hub's timeout.
+STREAM_UNAVAILABLE: tuple[type[Exception], ...] = (*REDIS_DOWN, TimeoutError)
 # Put in a stream's queue to make it send HEARTBEAT; no actor's Gap has an empty kind.
 BEAT = Gap(kind="", id="heartbeat")
 # Put in a stream's queue when its client has gone, so it ends without waiting for a change.
@@ -215,9 +217,10 @@ class LiveStreams:
                             heap.STREAMS.ended()
                         if self.closing.is_set() and not self._subscriptions:
                             self.drained.set()
-            except REDIS_DOWN as exc:
-                # Redis is restarting or unreachable: end the stream cleanly rather than drop the
-                # connection; the browser comes back after the retry delay for the current state.
+            except STREAM_UNAVAILABLE as exc:
+                # Redis is restarting, unreachable or not confirming the subscription in time: end the
+                # stream cleanly rather than drop the connection; the browser comes back after the
+                # retry delay for the current state.
                 # Logged at debug: every stream ends at once, and the event hub logs the outage.
                 log.debug("live stream of %s %s ended: Redis unavailable (%s)", view.kind, actor_id, exc)
                 if hangup is None or not hangup.gone:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import pytest
 
+from actors import listen as listen_module
 from actors.connection import create_redis
 from actors.listen import EventHub
 from tests.support.server import free_port
@@ -185,6 +187,28 @@ async def test_stream_whose_redis_is_unreachable_ends_cleanly_with_a_retry_hint(
     finally:
         await live.hub.aclose()
         await redis.aclose()
+
+
+async def test_stream_whose_subscription_is_never_confirmed_ends_cleanly_with_a_retry_hint(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A listener that accepts the connection and never answers: Redis hung, or busy past the timeout.
+    monkeypatch.setattr(listen_module, "SUBSCRIBE_TIMEOUT_S", 0.3)
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        redis = create_redis(f"redis://127.0.0.1:{silent.getsockname()[1]}")
+        live = TallyLive(hub=EventHub(redis), readers={"tally": TallyActor(redis)}, render=render_count)
+        try:
+            stream = await open_stream(live, "c-hung")
+            last = await next_message(stream, timeout=10)
+            assert (last.retry, last.comment) == (live_module.RETRY_MS, "unavailable")
+            with pytest.raises(StopAsyncIteration):
+                await next_message(stream)
+            assert live.open == 0 and live.hub.listener_count == 0
+        finally:
+            await live.hub.aclose()
+            await redis.aclose()
 
 
 async def test_closed_stream_unsubscribes(live: TallyLive) -> None:
