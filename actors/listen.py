@@ -25,6 +25,8 @@ log = logging.getLogger(__name__)
 SUBSCRIBE_TIMEOUT_S = 5.0
 CLOSE_TIMEOUT_S = 2.0
 RECONNECT_DELAY_S = (0.05, 2.0)
+# How long the reader waits for a message while holding the connection (see EventHub._wire).
+READ_WINDOW_S = 0.05
 
 
 async def cancel_and_wait(task: asyncio.Task[Any], timeout_s: float) -> bool:
@@ -165,6 +167,9 @@ class EventHub:
     # Channels SUBSCRIBEd (or being subscribed) on the pub/sub connection, and the task that does it.
     _subscribed: set[bytes] = field(default_factory=set, init=False)
     _syncing: asyncio.Task[None] | None = field(default=None, init=False)
+    # Held by whichever of the two tasks uses the pub/sub connection: redis-py reconnects it from
+    # inside any command or read that finds it dropped, and two reconnects at once corrupt it.
+    _wire: asyncio.Lock = field(default_factory=asyncio.Lock, init=False)
     # Called when the pub/sub connection drops (before the Gap that follows the reconnect), for
     # listeners that must stop trusting what they derived from events meanwhile (session cache).
     on_lost: list[Callable[[], None]] = field(default_factory=list, init=False)
@@ -255,11 +260,13 @@ class EventHub:
                     self._confirmed.pop(channel, None)
                 # A failed UNSUBSCRIBE leaves at worst an idle channel whose messages find no listener.
                 with contextlib.suppress(RedisConnectionError, RedisTimeoutError, OSError):
-                    await pubsub.unsubscribe(*extra)
+                    async with self._wire:
+                        await pubsub.unsubscribe(*extra)
             if missing:
                 self._subscribed |= missing
                 try:
-                    await pubsub.subscribe(*missing)
+                    async with self._wire:
+                        await pubsub.subscribe(*missing)
                 except BaseException:
                     self._subscribed -= missing
                     for channel in missing - set(self._listeners):
@@ -282,7 +289,9 @@ class EventHub:
         delay = RECONNECT_DELAY_S[0]
         while True:
             try:
-                message = await pubsub.get_message(timeout=1.0)
+                # Short reads, so a SUBSCRIBE waits at most READ_WINDOW_S for the connection.
+                async with self._wire:
+                    message = await pubsub.get_message(timeout=READ_WINDOW_S)
                 delay = RECONNECT_DELAY_S[0]
             except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
                 log.warning("actor events: pub/sub connection lost (%s); reconnecting", exc)

@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 
 import anyio
+import pytest
 
 from actors.connection import RedisClient, create_redis
 from actors.embedded import EmbeddedRedis
@@ -154,6 +155,38 @@ async def test_event_hub_sends_a_gap_after_redis_restarts(fresh_server: Embedded
         assert isinstance(second, ActorEvent) and second.version == 2
     await hub.aclose()
     await client.aclose()
+
+
+async def test_event_hub_recovers_when_its_connection_drops_while_listeners_come_and_go(
+    fresh_server: EmbeddedRedis, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The reader and new SUBSCRIBEs both find the dropped connection; only one may reconnect it."""
+    client, admin = create_redis(fresh_server.url), create_redis(fresh_server.url)
+    hub = EventHub(client)
+    tally = TallyActor(client)
+
+    async def listen_once(actor_id: str) -> None:
+        with contextlib.suppress(Exception):  # refused while the connection is down: fine
+            async with hub.subscribe("tally", actor_id):
+                pass
+
+    async with hub.subscribe("tally", "steady") as events:
+        for round_ in range(20):
+            arriving = [asyncio.ensure_future(listen_once(f"churn-{round_}-{n}")) for n in range(5)]
+            await admin.execute_command("CLIENT", "KILL", "TYPE", "pubsub")
+            await asyncio.gather(*arriving)
+        await tally.increment("steady")
+        while not isinstance(item := await asyncio.wait_for(events.__anext__(), 10), ActorEvent):
+            assert item == Gap("tally", "steady")  # the reconnects' gaps come first
+        assert item.version == 1
+        async with hub.subscribe("tally", "fresh"):  # confirmed within the hub's timeout
+            pass
+    # A refused or dropped connection is logged and expected; a corrupted one shows as these errors.
+    corrupted = ("RuntimeError", "AttributeError", "unexpected error")
+    assert not [r.getMessage() for r in caplog.records if any(c in r.getMessage() for c in corrupted)]
+    await hub.aclose()
+    await client.aclose()
+    await admin.aclose()
 
 
 async def test_session_memory_goes_dark_when_pub_sub_drops_and_comes_back_empty(
