@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import pytest
@@ -64,16 +65,25 @@ def render_count(view: LiveView, state: object) -> str:
     return f"<b>{state.count}</b>"
 
 
-@pytest.fixture
-async def live(redis_url: str) -> AsyncIterator[TallyLive]:
-    redis = create_redis(redis_url)
+@asynccontextmanager
+async def tally_streams(url: str) -> AsyncIterator[TallyLive]:
+    """The tally view's streams on the Redis at `url`, closed with their hub and client afterwards."""
+    redis = create_redis(url)
     tally = TallyActor(redis)
     streams = TallyLive(hub=EventHub(redis), readers={"tally": tally}, render=render_count)
     streams.tally = tally
-    yield streams
-    streams.close_all()
-    await streams.hub.aclose()
-    await redis.aclose()
+    try:
+        yield streams
+    finally:
+        streams.close_all()
+        await streams.hub.aclose()
+        await redis.aclose()
+
+
+@pytest.fixture
+async def live(redis_url: str) -> AsyncIterator[TallyLive]:
+    async with tally_streams(redis_url) as streams:
+        yield streams
 
 
 async def next_message(stream: Stream, timeout: float = 5.0) -> Message:
@@ -171,12 +181,10 @@ async def test_close_all_ends_streams_with_a_retry_hint(live: TallyLive) -> None
 
 async def test_stream_whose_redis_is_unreachable_ends_cleanly_with_a_retry_hint() -> None:
     # Nothing listens on the port: the connection is refused, as while Redis restarts.
-    redis = create_redis(f"redis://127.0.0.1:{free_port()}")
-    live = TallyLive(hub=EventHub(redis), readers={"tally": TallyActor(redis)}, render=render_count)
     slots = StreamSlots(per_worker=1, per_client=1)
     slot = slots.take(("ip:127.0.0.1",))
     before = open_streams()
-    try:
+    async with tally_streams(f"redis://127.0.0.1:{free_port()}") as live:
         stream = await open_stream(live, "c-down", slot=slot)
         last = await next_message(stream, timeout=30)  # after redis-py's own retries
         assert (last.retry, last.comment, last.data) == (live_module.RETRY_MS, "unavailable", None)
@@ -184,9 +192,6 @@ async def test_stream_whose_redis_is_unreachable_ends_cleanly_with_a_retry_hint(
             await next_message(stream)
         assert live.open == 0 and open_streams() == before and live.hub.listener_count == 0
         assert slots.taken == 0  # its slot was given back
-    finally:
-        await live.hub.aclose()
-        await redis.aclose()
 
 
 async def test_stream_whose_subscription_is_never_confirmed_ends_cleanly_with_a_retry_hint(
@@ -197,18 +202,13 @@ async def test_stream_whose_subscription_is_never_confirmed_ends_cleanly_with_a_
     with socket.socket() as silent:
         silent.bind(("127.0.0.1", 0))
         silent.listen()
-        redis = create_redis(f"redis://127.0.0.1:{silent.getsockname()[1]}")
-        live = TallyLive(hub=EventHub(redis), readers={"tally": TallyActor(redis)}, render=render_count)
-        try:
+        async with tally_streams(f"redis://127.0.0.1:{silent.getsockname()[1]}") as live:
             stream = await open_stream(live, "c-hung")
             last = await next_message(stream, timeout=10)
             assert (last.retry, last.comment) == (live_module.RETRY_MS, "unavailable")
             with pytest.raises(StopAsyncIteration):
                 await next_message(stream)
             assert live.open == 0 and live.hub.listener_count == 0
-        finally:
-            await live.hub.aclose()
-            await redis.aclose()
 
 
 async def test_closed_stream_unsubscribes(live: TallyLive) -> None:
